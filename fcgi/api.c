@@ -1,0 +1,380 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "inventory.h"
+#include "log.h"
+#include "orders.h"
+#include "router.h"
+
+#define LIST_LIMIT_DEFAULT	50
+
+#define BIT(f)		(1u << (f))
+/* Fields every form may carry. */
+#define GLOBAL_FIELDS	(BIT(F_NEXT) | BIT(F_METHOD) | BIT(F_IDEMPOTENCY))
+
+struct call {
+	struct api_ctx *ctx;
+	struct req *req;
+	struct resp *resp;
+	struct route_match *route;
+	struct problem p;
+};
+
+/* Rejects body fields the handler does not take, and missing required
+ * ones. Returns 0, or -1 with a 422 in c->p. */
+static int
+fields(struct call *c, unsigned allowed, unsigned required)
+{
+	int f;
+
+	for (f = 0; f < F__MAX; f++) {
+		if (c->req->f[f].set && !(BIT(f) & (allowed | required | GLOBAL_FIELDS))) {
+			problem_set(&c->p, PROB_FIELD, "field '%s' is not accepted here",
+			    req_field_name((enum field)f));
+			problem_add_str(&c->p, "field", req_field_name((enum field)f));
+			return -1;
+		}
+		if ((BIT(f) & required) && !c->req->f[f].set) {
+			problem_set(&c->p, PROB_FIELD, "field '%s' is required",
+			    req_field_name((enum field)f));
+			problem_add_str(&c->p, "field", req_field_name((enum field)f));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Answers obj with status (freeing obj), or 303 for a browser form. */
+static void
+answer(struct call *c, int status, cJSON *obj, const char *what, int64_t id)
+{
+	if (obj == NULL) {
+		problem_set(&c->p, PROB_INTERNAL, "out of memory");
+		resp_problem(c->resp, c->ctx->arena, c->req, &c->p);
+		return;
+	}
+	if (c->req->browser && what != NULL)
+		resp_see_other_ok(c->resp, c->ctx->arena, c->req, what, id);
+	else
+		resp_json(c->resp, c->ctx->arena, status, obj);
+	cJSON_Delete(obj);
+}
+
+static void
+set_location(struct call *c, const char *kind, int64_t id)
+{
+	snprintf(c->resp->location, sizeof(c->resp->location), "/%s/%" PRId64 "/", kind, id);
+}
+
+/* --- products ------------------------------------------------------------ */
+
+static int
+product_list(struct call *c)
+{
+	struct product pr;
+	struct db *db = c->ctx->db;
+	int64_t after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : 0;
+	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
+	struct db_val in[] = { DBV_I64(after), DBV_I64(limit + 1) };
+	struct db_col out[] = { DBC_I64(&pr.id), DBC_I64(&pr.goods),
+	    DBC_STR(pr.name, sizeof(pr.name)), DBC_I64(&pr.price), DBC_I64(&pr.stock),
+	    DBC_I64(&pr.sales) };
+	cJSON *o, *items;
+	int64_t n = 0, last = 0;
+	enum db_rc rc;
+	int r, more = 0;
+
+	if ((rc = db_query(db, ST_PRODUCT_LIST, in, 2, out, 6)) != DB_OK) {
+		db_problem(db, rc, &c->p);
+		return -1;
+	}
+	o = cJSON_CreateObject();
+	items = cJSON_AddArrayToObject(o, "items");
+	while ((r = db_fetch(db, ST_PRODUCT_LIST)) == 1) {
+		if (n == limit) {
+			more = 1;
+			continue;
+		}
+		if (out[1].is_null)
+			pr.goods = 0;
+		cJSON_AddItemToArray(items, inv_product_json(&pr));
+		last = pr.id;
+		n++;
+	}
+	db_end(db, ST_PRODUCT_LIST);
+	if (r < 0) {
+		cJSON_Delete(o);
+		db_problem(db, db_failure(db), &c->p);
+		return -1;
+	}
+	if (more)
+		cJSON_AddNumberToObject(o, "next", (double)last);
+	else
+		cJSON_AddNullToObject(o, "next");
+	answer(c, 200, o, NULL, 0);
+	return 0;
+}
+
+static int
+product_get(struct call *c)
+{
+	struct product pr;
+	enum db_rc rc;
+
+	if ((rc = inv_get(c->ctx->db, c->route->id, &pr, &c->p)) != DB_OK) {
+		if (rc != DB_ABORT)
+			db_problem(c->ctx->db, rc, &c->p);
+		return -1;
+	}
+	answer(c, 200, inv_product_json(&pr), NULL, 0);
+	return 0;
+}
+
+struct product_ctx {
+	struct req *req;
+	int64_t id;
+	struct product pr;
+};
+
+static enum db_rc
+product_create_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct product_ctx *x = arg;
+	const struct field_val *f = x->req->f;
+	enum db_rc rc;
+
+	if (f[F_GOODS].set) {
+		char name[PRODUCT_NAME_MAX];
+		int64_t gid, sales;
+		struct db_val in[] = { DBV_I64(f[F_GOODS].i) };
+		struct db_col out[] = { DBC_I64(&gid), DBC_STR(name, sizeof(name)), DBC_I64(&sales) };
+		int r;
+
+		if ((rc = db_query(db, ST_GOODS_GET, in, 1, out, 3)) != DB_OK)
+			return rc;
+		r = db_fetch(db, ST_GOODS_GET);
+		db_end(db, ST_GOODS_GET);
+		if (r < 0)
+			return db_failure(db);
+		if (r == 0) {
+			problem_set(p, PROB_FIELD, "goods %" PRId64 " does not exist", f[F_GOODS].i);
+			problem_add_str(p, "field", "goods");
+			return DB_ABORT;
+		}
+	}
+	{
+		struct db_val in[] = { f[F_GOODS].set ? DBV_I64(f[F_GOODS].i) : DBV_NULL,
+		    DBV_STR(f[F_NAME].s, f[F_NAME].len), DBV_I64(f[F_PRICE].i),
+		    DBV_I64(f[F_STOCK].i), DBV_I64(f[F_STOCK].i) };
+
+		if ((rc = db_exec(db, ST_PRODUCT_INSERT, in, 5)) != DB_OK)
+			return rc;
+	}
+	x->id = (int64_t)db->last_insert_id;
+	return DB_OK;
+}
+
+static int
+product_create(struct call *c)
+{
+	struct product_ctx x;
+	const struct field_val *f = c->req->f;
+
+	if (fields(c, BIT(F_GOODS), BIT(F_NAME) | BIT(F_PRICE) | BIT(F_STOCK)) != 0)
+		return -1;
+	memset(&x, 0, sizeof(x));
+	x.req = c->req;
+	if (db_txn(c->ctx->db, product_create_txn, &x, &c->p) != 0)
+		return -1;
+	x.pr.id = x.id;
+	x.pr.goods = f[F_GOODS].set ? f[F_GOODS].i : 0;
+	snprintf(x.pr.name, sizeof(x.pr.name), "%s", f[F_NAME].s);
+	x.pr.price = f[F_PRICE].i;
+	x.pr.stock = f[F_STOCK].i;
+	x.pr.sales = 0;
+	set_location(c, "product", x.id);
+	answer(c, 201, inv_product_json(&x.pr), "product-created", x.id);
+	return 0;
+}
+
+static enum db_rc
+product_restock_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct product_ctx *x = arg;
+	int64_t q = x->req->f[F_QUANTITY].i;
+	enum db_rc rc;
+
+	{
+		struct db_val in[] = { DBV_I64(q), DBV_I64(x->id) };
+
+		if ((rc = db_exec(db, ST_PRODUCT_RESTOCK, in, 2)) != DB_OK)
+			return rc;
+	}
+	if (db->affected == 0) {
+		problem_set(p, PROB_NOT_FOUND, "no product %" PRId64, x->id);
+		return DB_ABORT;
+	}
+	{
+		struct db_val in[] = { DBV_I64(x->id), DBV_I64(q) };
+
+		if ((rc = db_exec(db, ST_RESTOCK_INSERT, in, 2)) != DB_OK)
+			return rc;
+	}
+	return inv_get(db, x->id, &x->pr, p);
+}
+
+static int
+product_restock(struct call *c)
+{
+	struct product_ctx x;
+
+	if (fields(c, 0, BIT(F_QUANTITY)) != 0)
+		return -1;
+	memset(&x, 0, sizeof(x));
+	x.req = c->req;
+	x.id = c->route->id;
+	if (db_txn(c->ctx->db, product_restock_txn, &x, &c->p) != 0)
+		return -1;
+	answer(c, 200, inv_product_json(&x.pr), "product-restocked", x.id);
+	return 0;
+}
+
+/* --- orders -------------------------------------------------------------- */
+
+static int
+order_create_one(struct call *c)
+{
+	struct order o;
+	struct line l;
+	const struct field_val *f = c->req->f;
+
+	if (fields(c, BIT(F_QUANTITY), BIT(F_PRODUCT)) != 0)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	l.product = f[F_PRODUCT].i;
+	l.quantity = f[F_QUANTITY].set ? f[F_QUANTITY].i : 1;
+	if (l.quantity > ORDER_QUANTITY_MAX) {
+		problem_set(&c->p, PROB_FIELD, "quantity must be 1 to %d", ORDER_QUANTITY_MAX);
+		problem_add_str(&c->p, "field", "quantity");
+		return -1;
+	}
+	if (order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, &l, 1, "cod", &o, &c->p) != 0)
+		return -1;
+	set_location(c, "order", o.id);
+	answer(c, 201, order_json(&o), "order-created", o.id);
+	return 0;
+}
+
+static int
+order_list_h(struct call *c)
+{
+	struct order *os = NULL;
+	int64_t before = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : INT64_MAX;
+	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
+	cJSON *o, *items;
+	long n, i;
+	int more;
+
+	if ((n = order_list(c->ctx->db, c->ctx->arena, before, (long)limit, &os, &more, &c->p)) < 0)
+		return -1;
+	o = cJSON_CreateObject();
+	items = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, order_json(&os[i]));
+	if (more && n > 0)
+		cJSON_AddNumberToObject(o, "next", (double)os[n - 1].id);
+	else
+		cJSON_AddNullToObject(o, "next");
+	answer(c, 200, o, NULL, 0);
+	return 0;
+}
+
+static int
+order_get_h(struct call *c)
+{
+	struct order o;
+
+	if (order_get(c->ctx->db, c->ctx->arena, c->route->id, &o, &c->p) != 0)
+		return -1;
+	answer(c, 200, order_json(&o), NULL, 0);
+	return 0;
+}
+
+static int
+order_abort_h(struct call *c)
+{
+	struct order o;
+
+	if (fields(c, 0, 0) != 0)
+		return -1;
+	if (order_abort(c->ctx->db, c->ctx->arena, c->route->id, &o, &c->p) != 0)
+		return -1;
+	answer(c, 200, order_json(&o), "order-aborted", o.id);
+	return 0;
+}
+
+typedef int (*handler_fn)(struct call *);
+
+static const handler_fn handlers[H__MAX] = {
+	[H_PRODUCT_LIST] = product_list,
+	[H_PRODUCT_CREATE] = product_create,
+	[H_PRODUCT_GET] = product_get,
+	[H_PRODUCT_RESTOCK] = product_restock,
+	[H_ORDER_LIST] = order_list_h,
+	[H_ORDER_CREATE] = order_create_one,
+	[H_ORDER_GET] = order_get_h,
+	[H_ORDER_ABORT] = order_abort_h,
+};
+
+void
+api_handle(struct api_ctx *ctx, const struct req_input *in, struct resp *resp)
+{
+	struct req req;
+	struct route_match route;
+	struct call c;
+
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.req = &req;
+	c.resp = resp;
+	c.route = &route;
+	resp_init(resp);
+
+	if (req_parse(&req, ctx->arena, in, &c.p) != 0)
+		goto problem;
+	switch (router_match(req.path, req.method, &route)) {
+	case ROUTE_OK:
+		break;
+	case ROUTE_NOT_FOUND:
+		problem_set(&c.p, PROB_NOT_FOUND, "no such resource");
+		goto problem;
+	case ROUTE_METHOD:
+		problem_set(&c.p, PROB_METHOD, "%s is not allowed here; use %s",
+		    req_method_name(req.method), route.allow);
+		snprintf(resp->allow, sizeof(resp->allow), "%s", route.allow);
+		goto problem;
+	}
+	if (handlers[route.h] == NULL) {
+		problem_set(&c.p, PROB_INTERNAL, "no handler");
+		goto problem;
+	}
+	if (handlers[route.h](&c) == 0)
+		return;
+problem:
+	if (problem_status(c.p.kind) >= 500)
+		log_error("%s %s: %d %s", in->method ? in->method : "-", in->path ? in->path : "-",
+		    problem_status(c.p.kind), c.p.detail);
+	else if (c.p.kind == PROB_MALFORMED || c.p.kind == PROB_FIELD ||
+	    c.p.kind == PROB_MEDIA || c.p.kind == PROB_TOO_LARGE)
+		/* A client's mistake: info, with the (escaped) detail as sample. */
+		log_info("%s %.64s: %d %s", in->method ? in->method : "-",
+		    in->path ? in->path : "-", problem_status(c.p.kind), c.p.detail);
+	else
+		log_debug("%s %.64s: %d %s", in->method ? in->method : "-",
+		    in->path ? in->path : "-", problem_status(c.p.kind), c.p.detail);
+	resp_problem(resp, ctx->arena, &req, &c.p);
+}

@@ -1,0 +1,23 @@
+/* api.h - the HTTP API of ../shared/api.md: one request in, one response out.
+ *
+ * api_handle() parses and validates the request, routes it, runs the
+ * handler (whose writes are each one transaction) and fills resp. It never
+ * writes to the client: the worker does, after every transaction ended. */
+#ifndef ORDERD_API_H
+#define ORDERD_API_H
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "request.h"
+#include "response.h"
+
+struct api_ctx {
+	struct db *db;
+	const struct conf *conf;
+	struct arena *arena;
+};
+
+void	api_handle(struct api_ctx *, const struct req_input *, struct resp *);
+
+#endif

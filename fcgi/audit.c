@@ -1,0 +1,93 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "db.h"
+
+/* One invariant: a statement returning a row per violation, and how to
+ * print it. Columns: id, expected, found[, expected2, found2]. */
+static const struct check {
+	enum stmt st;
+	unsigned ncols;
+	const char *fmt;	/* printf with (id, expected, found[, e2, f2]) */
+} checks[] = {
+	{ ST_AUDIT_STOCK, 3,
+	  "product %" PRId64 ": stock should be %" PRId64 " (initial + restocks - held by "
+	  "orders not aborted), found %" PRId64 "%s" },
+	{ ST_AUDIT_PRODUCT_SALES, 3,
+	  "product %" PRId64 ": sales should be %" PRId64 " (units in orders not aborted), "
+	  "found %" PRId64 "%s" },
+	{ ST_AUDIT_GOODS_SALES, 3,
+	  "goods %" PRId64 ": sales should be %" PRId64 " (sum of its products' sales), "
+	  "found %" PRId64 "%s" },
+	{ ST_AUDIT_ORDER_TOTALS, 5, NULL },
+	{ ST_AUDIT_STATUS, 3, NULL },
+};
+
+int
+audit_run(const struct conf *c)
+{
+	struct db db;
+	size_t i;
+	long violations = 0;
+	enum db_rc rc;
+
+	db_init(&db, c);
+	if (db_connect(&db) != DB_OK) {
+		fprintf(stderr, "orderd audit: cannot connect: %s\n", db.last_error);
+		return 2;
+	}
+	/* One consistent snapshot for every check. */
+	if ((rc = db_exec(&db, ST_SNAPSHOT_ISOLATION, NULL, 0)) != DB_OK ||
+	    (rc = db_exec(&db, ST_SNAPSHOT_BEGIN, NULL, 0)) != DB_OK)
+		goto fail;
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		int64_t v[5];
+		struct db_col cols[5];
+		unsigned k;
+		int r;
+
+		for (k = 0; k < 5; k++)
+			cols[k] = DBC_I64(&v[k]);
+		if ((rc = db_query(&db, checks[i].st, NULL, 0, cols, checks[i].ncols)) != DB_OK)
+			goto fail;
+		while ((r = db_fetch(&db, checks[i].st)) == 1) {
+			violations++;
+			if (checks[i].st == ST_AUDIT_ORDER_TOTALS) {
+				if (v[1] != v[2])
+					printf("order %" PRId64 ": total_count should be %" PRId64
+					    " (sum of line quantities), found %" PRId64 "\n",
+					    v[0], v[1], v[2]);
+				if (v[3] != v[4])
+					printf("order %" PRId64 ": total_amount should be %" PRId64
+					    " (lines + freight), found %" PRId64 "\n", v[0], v[3], v[4]);
+				if (v[1] == 0)
+					printf("order %" PRId64 ": has no lines\n", v[0]);
+			} else if (checks[i].st == ST_AUDIT_STATUS) {
+				printf("order %" PRId64 ": status and aborted_at disagree\n", v[0]);
+			} else
+				printf(checks[i].fmt, v[0], v[1], v[2],
+				    v[2] < 0 ? " (negative)\n" : "\n");
+		}
+		db_end(&db, checks[i].st);
+		if (r < 0) {
+			rc = db_failure(&db);
+			goto fail;
+		}
+	}
+	db_exec(&db, ST_ROLLBACK, NULL, 0);
+	db_close(&db);
+	if (violations > 0) {
+		printf("audit: %ld violation%s\n", violations, violations == 1 ? "" : "s");
+		return 1;
+	}
+	printf("audit: clean\n");
+	return 0;
+fail:
+	fprintf(stderr, "orderd audit: %u %s\n", db.last_errno, db.last_error);
+	db_close(&db);
+	return 2;
+}

@@ -1,0 +1,46 @@
+/* conf.h - orderd's configuration: defaults, then ORDERD_* environment
+ * variables, then command-line flags (the last one wins). */
+#ifndef ORDERD_CONF_H
+#define ORDERD_CONF_H
+
+#include <stdint.h>
+
+enum lock_mode { LOCK_FORUPDATE = 0, LOCK_OPTIMISTIC };
+
+struct conf {
+	/* database */
+	const char *db_socket;
+	const char *db_host;
+	unsigned db_port;
+	const char *db_user;
+	const char *db_password;
+	const char *db_name;
+	/* serve */
+	const char *listen;
+	int workers;
+	long max_requests;		/* 0 = never recycle */
+	enum lock_mode lock;
+	int64_t freight;		/* cents per order */
+	const char *pidfile;
+	const char *logfile;
+	int daemonize;
+	int grace;			/* seconds a stopping worker may take */
+	/* migrate */
+	const char *migrations;
+};
+
+/* Fills c with defaults overridden by the environment. Returns 0, or -1
+ * after printing which variable is invalid. */
+int	conf_from_env(struct conf *c);
+
+/* Option ids for conf_set(); each subcommand accepts a subset. */
+enum conf_opt {
+	OPT_DB_SOCKET = 256, OPT_DB_HOST, OPT_DB_PORT, OPT_DB_USER, OPT_DB_PASSWORD,
+	OPT_DB_NAME, OPT_LISTEN, OPT_WORKERS, OPT_MAX_REQUESTS, OPT_LOCK, OPT_FREIGHT,
+	OPT_PIDFILE, OPT_LOG, OPT_DAEMON, OPT_GRACE, OPT_MIGRATIONS, OPT_HELP
+};
+
+/* Applies one option value; returns 0, or -1 after printing why. */
+int	conf_set(struct conf *c, enum conf_opt opt, const char *val);
+
+#endif

@@ -1,0 +1,490 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "db.h"
+#include "log.h"
+
+/* Every statement orderd runs, prepared once per connection. Lock order
+ * (design.md rule 4): order row, then products by ascending id, then goods. */
+static const char *const sql[ST__MAX] = {
+	[ST_BEGIN] = "START TRANSACTION",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_PRODUCT_GET] =
+	    "SELECT id, goods_id, name, price, stock, sales FROM products WHERE id = ?",
+	[ST_PRODUCT_LIST] =
+	    "SELECT id, goods_id, name, price, stock, sales FROM products"
+	    " WHERE id > ? ORDER BY id LIMIT ?",
+	[ST_PRODUCT_INSERT] =
+	    "INSERT INTO products (goods_id, name, price, stock, initial_stock)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_PRODUCT_LOCK] =
+	    "SELECT price, stock, goods_id, version FROM products WHERE id = ? FOR UPDATE",
+	[ST_PRODUCT_READ] =
+	    "SELECT price, stock, goods_id, version FROM products WHERE id = ?",
+	[ST_PRODUCT_TAKE] =
+	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
+	    " WHERE id = ?",
+	[ST_PRODUCT_TAKE_VERSIONED] =
+	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
+	    " WHERE id = ? AND version = ? AND stock >= ?",
+	[ST_PRODUCT_GIVE] =
+	    "UPDATE products SET stock = stock + ?, sales = sales - ?, version = version + 1"
+	    " WHERE id = ?",
+	[ST_PRODUCT_RESTOCK] =
+	    "UPDATE products SET stock = stock + ?, version = version + 1 WHERE id = ?",
+	[ST_RESTOCK_INSERT] =
+	    "INSERT INTO restocks (product_id, quantity) VALUES (?, ?)",
+	[ST_GOODS_GET] = "SELECT id, name, sales FROM goods WHERE id = ?",
+	[ST_GOODS_SALES] = "UPDATE goods SET sales = sales + ? WHERE id = ?",
+	[ST_ORDER_INSERT] =
+	    "INSERT INTO orders (user_id, status, pay_method, total_count, freight,"
+	    " total_amount, created_at) VALUES (?, 'placed', ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[ST_LINE_INSERT] =
+	    "INSERT INTO order_lines (order_id, product_id, quantity, price) VALUES (?, ?, ?, ?)",
+	[ST_ORDER_LOCK] =
+	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
+	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id = ? FOR UPDATE",
+	[ST_ORDER_ABORT] =
+	    "UPDATE orders SET status = 'aborted', aborted_at = UTC_TIMESTAMP()"
+	    " WHERE id = ? AND status IN ('placed', 'paid')",
+	[ST_ORDER_GET] =
+	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
+	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id = ?",
+	[ST_ORDER_LIST] =
+	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
+	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
+	[ST_ORDER_LINES] =
+	    "SELECT order_id, product_id, quantity, price FROM order_lines"
+	    " WHERE order_id = ? ORDER BY product_id",
+	[ST_ORDER_LINES_RANGE] =
+	    "SELECT order_id, product_id, quantity, price FROM order_lines"
+	    " WHERE order_id BETWEEN ? AND ? ORDER BY order_id DESC, product_id",
+	[ST_SNAPSHOT_ISOLATION] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+	[ST_SNAPSHOT_BEGIN] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+	/* Audit: each returns (id, expected, found) for every violation. */
+	[ST_AUDIT_STOCK] =
+	    "SELECT p.id, p.initial_stock + COALESCE(r.q, 0) - COALESCE(l.q, 0), p.stock"
+	    " FROM products p"
+	    " LEFT JOIN (SELECT product_id, SUM(quantity) q FROM restocks GROUP BY product_id) r"
+	    "   ON r.product_id = p.id"
+	    " LEFT JOIN (SELECT ol.product_id, SUM(ol.quantity) q FROM order_lines ol"
+	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status <> 'aborted'"
+	    "   GROUP BY ol.product_id) l ON l.product_id = p.id"
+	    " WHERE p.stock < 0 OR p.stock <> p.initial_stock + COALESCE(r.q, 0) - COALESCE(l.q, 0)"
+	    " ORDER BY p.id",
+	[ST_AUDIT_PRODUCT_SALES] =
+	    "SELECT p.id, COALESCE(l.q, 0), p.sales FROM products p"
+	    " LEFT JOIN (SELECT ol.product_id, SUM(ol.quantity) q FROM order_lines ol"
+	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status <> 'aborted'"
+	    "   GROUP BY ol.product_id) l ON l.product_id = p.id"
+	    " WHERE p.sales <> COALESCE(l.q, 0) ORDER BY p.id",
+	[ST_AUDIT_GOODS_SALES] =
+	    "SELECT g.id, COALESCE(s.q, 0), g.sales FROM goods g"
+	    " LEFT JOIN (SELECT goods_id, SUM(sales) q FROM products GROUP BY goods_id) s"
+	    "   ON s.goods_id = g.id"
+	    " WHERE g.sales <> COALESCE(s.q, 0) ORDER BY g.id",
+	[ST_AUDIT_ORDER_TOTALS] =
+	    "SELECT o.id, COALESCE(l.c, 0), o.total_count, COALESCE(l.a, 0) + o.freight,"
+	    " o.total_amount FROM orders o"
+	    " LEFT JOIN (SELECT order_id, SUM(quantity) c, SUM(quantity * price) a"
+	    "   FROM order_lines GROUP BY order_id) l ON l.order_id = o.id"
+	    " WHERE l.c IS NULL OR o.total_count <> l.c OR o.total_amount <> l.a + o.freight"
+	    " ORDER BY o.id",
+	[ST_AUDIT_STATUS] =
+	    "SELECT id, 0, 0 FROM orders WHERE (status = 'aborted') <> (aborted_at IS NOT NULL)"
+	    " ORDER BY id",
+};
+
+#define RETRY_MAX	8	/* deadlocks and snapshot conflicts */
+#define LOCKWAIT_MAX	2	/* lock wait timeouts: each already waited */
+
+void
+db_init(struct db *db, const struct conf *c)
+{
+	memset(db, 0, sizeof(*db));
+	db->conf = c;
+}
+
+enum db_rc
+db_classify(unsigned err)
+{
+	switch (err) {
+	case 0:
+		return DB_OK;
+	case ER_LOCK_DEADLOCK:		/* 1213 */
+	case ER_LOCK_WAIT_TIMEOUT:	/* 1205 */
+	case ER_CHECKREAD:		/* 1020 */
+		return DB_RETRY;
+	case CR_SERVER_GONE_ERROR:	/* 2006 */
+	case CR_SERVER_LOST:		/* 2013 */
+	case CR_CONNECTION_ERROR:	/* 2002 */
+	case CR_CONN_HOST_ERROR:	/* 2003 */
+	case CR_SERVER_LOST_EXTENDED:	/* 2055 */
+	case CR_COMMANDS_OUT_OF_SYNC:	/* 2014: the protocol state is unknown */
+	case ER_CONNECTION_KILLED:	/* 1927 */
+	case ER_SERVER_SHUTDOWN:	/* 1053 */
+	case 4031:			/* ER_CLIENT_INTERACTION_TIMEOUT */
+		return DB_LOST;
+	default:
+		return DB_ERR;
+	}
+}
+
+enum db_rc
+db_failure(const struct db *db)
+{
+	enum db_rc rc = db_classify(db->last_errno);
+
+	return rc == DB_OK ? DB_ERR : rc;
+}
+
+static void
+note_error(struct db *db, unsigned err, const char *msg)
+{
+	db->last_errno = err;
+	snprintf(db->last_error, sizeof(db->last_error), "%s", msg != NULL ? msg : "");
+}
+
+void
+db_close(struct db *db)
+{
+	int i;
+
+	for (i = 0; i < ST__MAX; i++)
+		if (db->st[i] != NULL) {
+			mysql_stmt_close(db->st[i]);
+			db->st[i] = NULL;
+		}
+	if (db->my != NULL) {
+		mysql_close(db->my);
+		db->my = NULL;
+	}
+}
+
+enum db_rc
+db_connect(struct db *db)
+{
+	const struct conf *c = db->conf;
+	unsigned timeout = 2, rw_timeout = 30;
+	my_bool off = 0;
+
+	if (db->my != NULL)
+		return DB_OK;
+	if ((db->my = mysql_init(NULL)) == NULL) {
+		note_error(db, CR_OUT_OF_MEMORY, "mysql_init failed");
+		return DB_LOST;
+	}
+	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	/* Rule 6: never reconnect silently; we reconnect ourselves, outside any
+	 * transaction, and prepare the statements again. */
+	mysql_options(db->my, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(db->my, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	mysql_options(db->my, MYSQL_INIT_COMMAND,
+	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
+	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
+	if (mysql_real_connect(db->my, c->db_host, c->db_user, c->db_password, c->db_name,
+	    c->db_port, c->db_socket, 0) == NULL) {
+		note_error(db, mysql_errno(db->my), mysql_error(db->my));
+		mysql_close(db->my);
+		db->my = NULL;
+		return DB_LOST;
+	}
+	db->connects++;
+	return DB_OK;
+}
+
+/* Returns the prepared handle of id, preparing it on first use. */
+static enum db_rc
+prepare(struct db *db, enum stmt id, MYSQL_STMT **out)
+{
+	MYSQL_STMT *st;
+	enum db_rc rc;
+
+	if ((rc = db_connect(db)) != DB_OK)
+		return rc;
+	if (db->st[id] != NULL) {
+		*out = db->st[id];
+		return DB_OK;
+	}
+	if ((st = mysql_stmt_init(db->my)) == NULL) {
+		note_error(db, mysql_errno(db->my), mysql_error(db->my));
+		return db_failure(db);
+	}
+	if (mysql_stmt_prepare(st, sql[id], strlen(sql[id])) != 0) {
+		note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		rc = db_failure(db);
+		if (rc == DB_ERR)
+			log_error("prepare of statement %d failed: %u %s", (int)id,
+			    db->last_errno, db->last_error);
+		return rc;
+	}
+	db->st[id] = *out = st;
+	return DB_OK;
+}
+
+static enum db_rc
+stmt_fail(struct db *db, MYSQL_STMT *st)
+{
+	note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	return db_failure(db);
+}
+
+static enum db_rc
+run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_STMT **out)
+{
+	MYSQL_BIND b[DB_PARAMS_MAX];
+	MYSQL_STMT *st;
+	enum db_rc rc;
+	unsigned i;
+
+	if (n > DB_PARAMS_MAX)
+		return DB_ERR;
+	if ((rc = prepare(db, id, &st)) != DB_OK)
+		return rc;
+	if (mysql_stmt_param_count(st) != n) {
+		log_error("statement %d takes %lu parameters, given %u", (int)id,
+		    mysql_stmt_param_count(st), n);
+		note_error(db, 0, "parameter count mismatch");
+		return DB_ERR;
+	}
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < n; i++) {
+		switch (params[i].t) {
+		case DB_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case DB_I64:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)(uintptr_t)&params[i].i;
+			break;
+		case DB_STR:
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)(uintptr_t)params[i].s;
+			b[i].buffer_length = params[i].len;
+			break;
+		}
+	}
+	if ((n > 0 && mysql_stmt_bind_param(st, b) != 0) || mysql_stmt_execute(st) != 0)
+		return stmt_fail(db, st);
+	*out = st;
+	return DB_OK;
+}
+
+enum db_rc
+db_exec(struct db *db, enum stmt id, const struct db_val *params, unsigned n)
+{
+	MYSQL_STMT *st;
+	enum db_rc rc;
+
+	if ((rc = run(db, id, params, n, &st)) != DB_OK)
+		return rc;
+	db->affected = (uint64_t)mysql_stmt_affected_rows(st);
+	db->last_insert_id = (uint64_t)mysql_stmt_insert_id(st);
+	return DB_OK;
+}
+
+enum db_rc
+db_query(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
+    struct db_col *cols, unsigned ncols)
+{
+	MYSQL_BIND b[DB_COLS_MAX];
+	MYSQL_STMT *st;
+	enum db_rc rc;
+	unsigned i;
+
+	if (ncols > DB_COLS_MAX)
+		return DB_ERR;
+	if ((rc = run(db, id, params, n, &st)) != DB_OK)
+		return rc;
+	if (mysql_stmt_field_count(st) != ncols) {
+		log_error("statement %d returns %u columns, bound %u", (int)id,
+		    mysql_stmt_field_count(st), ncols);
+		mysql_stmt_free_result(st);
+		return DB_ERR;
+	}
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < ncols; i++) {
+		cols[i].is_null = 0;
+		cols[i].error = 0;
+		b[i].is_null = &cols[i].is_null;
+		b[i].error = &cols[i].error;
+		b[i].length = &cols[i].len;
+		if (cols[i].t == DB_I64) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = cols[i].i;
+		} else {
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = cols[i].buf;
+			b[i].buffer_length = cols[i].cap > 0 ? cols[i].cap - 1 : 0;
+		}
+	}
+	if (mysql_stmt_bind_result(st, b) != 0) {
+		rc = stmt_fail(db, st);
+		mysql_stmt_free_result(st);
+		return rc;
+	}
+	db->cols[id] = cols;
+	db->ncols[id] = ncols;
+	/* Buffer the whole result: the connection is free for the next
+	 * statement, and rows are small and few. */
+	if (mysql_stmt_store_result(st) != 0) {
+		rc = stmt_fail(db, st);
+		mysql_stmt_free_result(st);
+		return rc;
+	}
+	return DB_OK;
+}
+
+int
+db_fetch(struct db *db, enum stmt id)
+{
+	MYSQL_STMT *st = db->st[id];
+	unsigned i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	r = mysql_stmt_fetch(st);
+	if (r == MYSQL_NO_DATA)
+		return 0;
+	if (r == 1) {
+		note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	/* MYSQL_DATA_TRUNCATED: text longer than its buffer is cut to fit; the
+	 * buffers are sized for the schema's columns. */
+	for (i = 0; i < db->ncols[id]; i++) {
+		struct db_col *c = &db->cols[id][i];
+
+		if (c->t == DB_STR && c->buf != NULL && c->cap > 0) {
+			if (c->len > c->cap - 1)
+				c->len = c->cap - 1;
+			c->buf[c->is_null ? 0 : c->len] = '\0';
+		}
+	}
+	return 1;
+}
+
+void
+db_end(struct db *db, enum stmt id)
+{
+	if (db->st[id] != NULL)
+		mysql_stmt_free_result(db->st[id]);
+}
+
+/* Random back-off before retry k (1-based): up to 2^k ms, at most 64 ms. */
+static void
+backoff(int k)
+{
+	struct timespec ts;
+	long max_us = 1000L << (k < 6 ? k : 6);
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = (random() % max_us) * 1000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void
+db_problem(struct db *db, enum db_rc rc, struct problem *p)
+{
+	switch (rc) {
+	case DB_LOST:
+		log_warn("database unreachable: %u %s", db->last_errno, db->last_error);
+		db_close(db);
+		problem_set(p, PROB_UNAVAILABLE, "the database is not reachable; try again shortly");
+		break;
+	case DB_RETRY:
+		log_warn("database busy: %u %s", db->last_errno, db->last_error);
+		problem_set(p, PROB_UNAVAILABLE, "the database is busy; try again shortly");
+		break;
+	default:
+		log_error("database error: %u %s", db->last_errno, db->last_error);
+		problem_set(p, PROB_INTERNAL, "a database operation failed");
+		break;
+	}
+}
+
+static void
+rollback(struct db *db)
+{
+	if (db->my == NULL)
+		return;
+	if (db_exec(db, ST_ROLLBACK, NULL, 0) == DB_LOST)
+		db_close(db);
+}
+
+int
+db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
+{
+	int attempt, lockwaits = 0;
+	enum db_rc rc = DB_ERR;
+
+	for (attempt = 1; attempt <= RETRY_MAX; attempt++) {
+		if (attempt > 1)
+			backoff(attempt - 1);
+		if ((rc = db_exec(db, ST_BEGIN, NULL, 0)) != DB_OK) {
+			if (rc == DB_LOST) {
+				/* Nothing was sent inside a transaction: reconnect
+				 * once and try again; a second failure is a 503. */
+				db_close(db);
+				if (attempt < 2)
+					continue;
+			}
+			break;
+		}
+		memset(p, 0, sizeof(*p));
+		rc = fn(db, ctx, p);
+		if (rc == DB_OK) {
+			rc = db_exec(db, ST_COMMIT, NULL, 0);
+			if (rc == DB_OK)
+				return 0;
+			if (rc == DB_LOST) {
+				/* Rule 6: the COMMIT may or may not have happened;
+				 * never retry blindly. */
+				log_warn("connection lost during COMMIT: %u %s",
+				    db->last_errno, db->last_error);
+				db_close(db);
+				problem_set(p, PROB_UNAVAILABLE,
+				    "the database connection was lost while committing; "
+				    "check the outcome before retrying");
+				return -1;
+			}
+		}
+		if (rc == DB_ABORT) {
+			rollback(db);
+			return -1;
+		}
+		if (rc == DB_LOST) {
+			/* Lost before COMMIT was sent: nothing committed. The
+			 * next attempt reconnects and prepares again. */
+			db_close(db);
+			if (attempt < 2)
+				continue;
+			break;
+		}
+		rollback(db);
+		if (rc != DB_RETRY)
+			break;
+		if (db->last_errno == ER_LOCK_WAIT_TIMEOUT && ++lockwaits >= LOCKWAIT_MAX)
+			break;
+		log_info("transaction retry %d after %u %s", attempt, db->last_errno,
+		    db->last_error);
+	}
+	db_problem(db, rc == DB_OK ? DB_ERR : rc, p);
+	return -1;
+}

@@ -1,0 +1,145 @@
+/* db.h - one MariaDB connection, its prepared statements, and transactions
+ * that retry what may be retried (design.md rules 1, 5, 6).
+ *
+ * All SQL lives in the statement table in db.c, named by enum stmt; callers
+ * pass a statement id and bound values, never SQL text (style.md 3). */
+#ifndef ORDERD_DB_H
+#define ORDERD_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include "conf.h"
+#include "problem.h"
+
+enum stmt {
+	ST_BEGIN = 0,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PRODUCT_GET,
+	ST_PRODUCT_LIST,
+	ST_PRODUCT_INSERT,
+	ST_PRODUCT_LOCK,
+	ST_PRODUCT_READ,
+	ST_PRODUCT_TAKE,
+	ST_PRODUCT_TAKE_VERSIONED,
+	ST_PRODUCT_GIVE,
+	ST_PRODUCT_RESTOCK,
+	ST_RESTOCK_INSERT,
+	ST_GOODS_GET,
+	ST_GOODS_SALES,
+	ST_ORDER_INSERT,
+	ST_LINE_INSERT,
+	ST_ORDER_LOCK,
+	ST_ORDER_ABORT,
+	ST_ORDER_GET,
+	ST_ORDER_LIST,
+	ST_ORDER_LINES,
+	ST_ORDER_LINES_RANGE,
+	ST_SNAPSHOT_ISOLATION,
+	ST_SNAPSHOT_BEGIN,
+	ST_AUDIT_STOCK,
+	ST_AUDIT_PRODUCT_SALES,
+	ST_AUDIT_GOODS_SALES,
+	ST_AUDIT_ORDER_TOTALS,
+	ST_AUDIT_STATUS,
+	ST__MAX
+};
+
+/* Outcome of a database call. */
+enum db_rc {
+	DB_OK = 0,
+	DB_RETRY,	/* deadlock 1213, lock wait timeout 1205, snapshot 1020: retry the txn */
+	DB_LOST,	/* connection gone (2006, 2013, ...): reconnect; outcome of an
+			 * in-flight COMMIT unknown */
+	DB_ERR,		/* anything else: a fault of ours or of the server */
+	DB_ABORT	/* not a database error: the transaction body decided to stop
+			 * (a domain problem such as out of stock); roll back, no retry */
+};
+
+enum db_type { DB_NULL = 0, DB_I64, DB_STR };
+
+/* A bound parameter. */
+struct db_val {
+	enum db_type t;
+	int64_t i;
+	const char *s;
+	size_t len;
+};
+
+#define DBV_I64(v)	((struct db_val){ .t = DB_I64, .i = (v) })
+#define DBV_STR(v, n)	((struct db_val){ .t = DB_STR, .s = (v), .len = (n) })
+#define DBV_NULL	((struct db_val){ .t = DB_NULL })
+
+/* A result column: integers into *i, text into buf (NUL-terminated,
+ * truncated to cap-1 bytes). is_null is set for SQL NULL. */
+struct db_col {
+	enum db_type t;
+	int64_t *i;
+	char *buf;
+	size_t cap;
+	unsigned long len;
+	char is_null;
+	char error;
+};
+
+#define DBC_I64(p)	((struct db_col){ .t = DB_I64, .i = (p) })
+#define DBC_STR(b, n)	((struct db_col){ .t = DB_STR, .buf = (b), .cap = (n) })
+
+#define DB_PARAMS_MAX	8
+#define DB_COLS_MAX	10
+
+struct db {
+	const struct conf *conf;
+	MYSQL *my;			/* NULL when not connected */
+	MYSQL_STMT *st[ST__MAX];	/* prepared lazily, kept for the connection's life */
+	struct db_col *cols[ST__MAX];	/* columns bound by the last db_query() */
+	unsigned ncols[ST__MAX];
+	unsigned last_errno;
+	char last_error[256];
+	uint64_t last_insert_id;
+	uint64_t affected;
+	long connects;			/* successful connects, for logs and tests */
+};
+
+void	db_init(struct db *, const struct conf *);
+/* Connects when not connected. Returns DB_OK, or DB_LOST when the server is
+ * unreachable (the caller answers 503). */
+enum db_rc db_connect(struct db *);
+void	db_close(struct db *);
+
+/* Runs a statement that returns no rows; sets db->affected and
+ * db->last_insert_id. */
+enum db_rc db_exec(struct db *, enum stmt, const struct db_val *params, unsigned n);
+
+/* Runs a statement that returns rows and binds cols; then db_fetch() until
+ * it returns 0 (no more rows) and db_end() to release the result. */
+enum db_rc db_query(struct db *, enum stmt, const struct db_val *params, unsigned n,
+	    struct db_col *cols, unsigned ncols);
+/* 1 = a row was fetched into the bound columns, 0 = no more rows, -1 = error
+ * (db->last_errno set; the rc of the failure is db_classify(db->last_errno)). */
+int	db_fetch(struct db *, enum stmt);
+void	db_end(struct db *, enum stmt);
+
+enum db_rc db_classify(unsigned err);
+/* The db_rc of the last failed call (db->last_errno); never DB_OK. */
+enum db_rc db_failure(const struct db *);
+
+/* A transaction body: returns DB_OK to commit, DB_ABORT after setting p to
+ * stop with a domain problem, or the db_rc of a failed call. */
+typedef enum db_rc (*db_txn_fn)(struct db *, void *ctx, struct problem *p);
+
+/* Runs fn inside START TRANSACTION ... COMMIT. Retries the whole
+ * transaction on DB_RETRY (bounded, with random back-off) and on DB_LOST
+ * before COMMIT (after reconnecting: nothing was committed). Returns 0 when
+ * committed; -1 with p set otherwise: fn's problem on DB_ABORT, 503
+ * /problems/unavailable when the server is unreachable, busy past the retry
+ * budget or the COMMIT's outcome is unknown, 500 on any other error. */
+int	db_txn(struct db *, db_txn_fn fn, void *ctx, struct problem *p);
+
+/* Maps a failed read-only call to a problem (503 or 500) and logs it. */
+void	db_problem(struct db *, enum db_rc, struct problem *p);
+
+#endif

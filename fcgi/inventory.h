@@ -1,0 +1,61 @@
+/* inventory.h - products and their stock.
+ *
+ * inv_take() and inv_give() are the one path by which stock moves for
+ * orders: every caller (single order, checkout, abort) goes through them,
+ * inside a transaction the caller opened (design.md rules 1-4). */
+#ifndef ORDERD_INVENTORY_H
+#define ORDERD_INVENTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "conf.h"
+#include "db.h"
+#include "problem.h"
+
+#define PRODUCT_NAME_MAX	(200 * 4 + 1)	/* 200 characters of utf8mb4 */
+
+struct product {
+	int64_t id;
+	int64_t goods;		/* 0 = none */
+	char name[PRODUCT_NAME_MAX];
+	int64_t price;
+	int64_t stock;
+	int64_t sales;
+};
+
+/* One order line. product and quantity come from the caller; price (at the
+ * time of purchase) and goods are filled by inv_take(). */
+struct line {
+	int64_t product;
+	int64_t quantity;
+	int64_t price;
+	int64_t goods;
+};
+
+/* Sorts lines by product id and merges repeats (rule 4). Returns the new
+ * count, or -1 when a merged quantity exceeds max_quantity. */
+long	inv_merge_lines(struct line *lines, size_t n, int64_t max_quantity);
+
+/* Takes quantity of every line (sorted, merged) from stock and adds it to
+ * product and goods sales, inside the caller's transaction. forupdate: lock
+ * each product row with SELECT ... FOR UPDATE, then UPDATE stock = stock - n.
+ * optimistic: read the row's version, UPDATE ... WHERE version = ? AND
+ * stock >= ?, re-read and retry (bounded) when no row changed.
+ * Returns DB_OK; DB_ABORT with p = 404 (no such product) or 409
+ * /problems/out-of-stock naming the first short product; or a db_rc. */
+enum db_rc inv_take(struct db *, enum lock_mode, struct line *lines, size_t n,
+	    struct problem *p);
+
+/* Gives back stock and sales of every line (sorted) inside the caller's
+ * transaction, which already holds the order row's lock. */
+enum db_rc inv_give(struct db *, const struct line *lines, size_t n);
+
+/* Reads (no lock). Return DB_OK, DB_ABORT with p = 404, or a db_rc. */
+enum db_rc inv_get(struct db *, int64_t id, struct product *out, struct problem *p);
+
+cJSON	*inv_product_json(const struct product *);
+
+#endif

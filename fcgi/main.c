@@ -1,0 +1,150 @@
+/* orderd - order, stock and balance backend: one program, subcommands
+ * serve, migrate and audit. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "migrate.h"
+#include "pool.h"
+
+#define DB_OPTIONS \
+	{ "db-socket", required_argument, NULL, OPT_DB_SOCKET }, \
+	{ "db-host", required_argument, NULL, OPT_DB_HOST }, \
+	{ "db-port", required_argument, NULL, OPT_DB_PORT }, \
+	{ "db-user", required_argument, NULL, OPT_DB_USER }, \
+	{ "db-password", required_argument, NULL, OPT_DB_PASSWORD }, \
+	{ "db-name", required_argument, NULL, OPT_DB_NAME }, \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+static const char db_help[] =
+    "Database (each also from the environment):\n"
+    "  --db-socket PATH     unix socket of MariaDB      ORDERD_DB_SOCKET\n"
+    "  --db-host HOST       host (when no socket)       ORDERD_DB_HOST\n"
+    "  --db-port PORT       port                        ORDERD_DB_PORT\n"
+    "  --db-user USER       user (orderd)               ORDERD_DB_USER\n"
+    "  --db-password PW     password (empty)            ORDERD_DB_PASSWORD\n"
+    "  --db-name NAME       database (orderd)           ORDERD_DB_NAME\n";
+
+static const struct option serve_opts[] = {
+	DB_OPTIONS,
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "lock", required_argument, NULL, OPT_LOCK },
+	{ "freight", required_argument, NULL, OPT_FREIGHT },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "daemon", no_argument, NULL, OPT_DAEMON },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option migrate_opts[] = {
+	DB_OPTIONS,
+	{ "migrations", required_argument, NULL, OPT_MIGRATIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option audit_opts[] = {
+	DB_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct sub {
+	const char *name;
+	const struct option *opts;
+	int (*run)(const struct conf *);
+	const char *help;
+} subs[] = {
+	{ "serve", serve_opts, pool_run,
+	  "usage: orderd serve [options]\n"
+	  "Runs the prefork FastCGI pool. SIGTERM: finish requests in hand and stop;\n"
+	  "SIGHUP: replace workers one at a time.\n\n"
+	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
+	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
+	  "  --workers N          worker processes (4)                     ORDERD_WORKERS\n"
+	  "  --max-requests N     recycle a worker after N requests (0 = never)\n"
+	  "                                                                ORDERD_MAX_REQUESTS\n"
+	  "  --lock MODE          forupdate (default) or optimistic        ORDERD_LOCK\n"
+	  "  --freight CENTS      flat freight per order (1000)            ORDERD_FREIGHT\n"
+	  "  --pidfile FILE       write the master's pid here\n"
+	  "  --log FILE           append logs here (default stderr)\n"
+	  "  --daemon             detach once serving\n"
+	  "  --grace SECONDS      how long stopping workers may take (30)\n" },
+	{ "migrate", migrate_opts, migrate_run,
+	  "usage: orderd migrate [options]\n"
+	  "Applies the numbered migrations not yet applied, in order.\n\n"
+	  "  --migrations DIR     where NNN_name.sql files are        ORDERD_MIGRATIONS\n" },
+	{ "audit", audit_opts, audit_run,
+	  "usage: orderd audit [options]\n"
+	  "Checks every stock, sales and order-total invariant; prints each violation.\n"
+	  "Exit status: 0 clean, 1 violations found, 2 database not readable.\n" },
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: orderd COMMAND [options]\n\n"
+	    "Commands:\n"
+	    "  serve     run the FastCGI worker pool\n"
+	    "  migrate   bring the database schema up to date\n"
+	    "  audit     check the stock and order invariants\n\n"
+	    "Run 'orderd COMMAND --help' for a command's options.\n", f);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct sub *sub = NULL;
+	struct conf conf;
+	size_t i;
+	int ch;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts(PACKAGE_STRING);
+		return 0;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			sub = &subs[i];
+	if (sub == NULL) {
+		fprintf(stderr, "orderd: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	if (conf_from_env(&conf) != 0)
+		return 2;
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "", sub->opts, NULL)) != -1) {
+		if (ch == OPT_HELP) {
+			fputs(sub->help, stdout);
+			fputs("\n", stdout);
+			fputs(db_help, stdout);
+			return 0;
+		}
+		if (ch == '?' || conf_set(&conf, (enum conf_opt)ch, optarg) != 0) {
+			fprintf(stderr, "Run 'orderd %s --help' for its options.\n", sub->name);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "orderd %s: unexpected argument '%s'\n", sub->name, argv[optind]);
+		return 2;
+	}
+	return sub->run(&conf);
+}

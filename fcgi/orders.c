@@ -1,0 +1,333 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "orders.h"
+
+/* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
+static void
+order_cols(struct order *o, struct db_col *c)
+{
+	c[0] = DBC_I64(&o->id);
+	c[1] = DBC_I64(&o->user);
+	c[2] = DBC_STR(o->status, sizeof(o->status));
+	c[3] = DBC_STR(o->pay_method, sizeof(o->pay_method));
+	c[4] = DBC_I64(&o->total_count);
+	c[5] = DBC_I64(&o->freight);
+	c[6] = DBC_I64(&o->total_amount);
+	c[7] = DBC_I64(&o->created_at);
+}
+
+#define ORDER_COLS	8
+
+/* Reads one order row with st (ST_ORDER_GET or ST_ORDER_LOCK). DB_ABORT
+ * with a 404 when there is none. */
+static enum db_rc
+read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct problem *p)
+{
+	struct db_val in[] = { DBV_I64(id) };
+	struct db_col c[ORDER_COLS];
+	enum db_rc rc;
+	int r;
+
+	order_cols(o, c);
+	if ((rc = db_query(db, st, in, 1, c, ORDER_COLS)) != DB_OK)
+		return rc;
+	r = db_fetch(db, st);
+	db_end(db, st);
+	if (r < 0)
+		return db_failure(db);
+	if (r == 0) {
+		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
+		return DB_ABORT;
+	}
+	if (c[1].is_null)
+		o->user = 0;
+	return DB_OK;
+}
+
+/* Reads the lines of orders lo..hi (newest order first, products
+ * ascending) and hands them to the orders in os[0..n) by id. */
+static enum db_rc
+read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct problem *p)
+{
+	struct line l;
+	int64_t oid, lo, hi;
+	struct db_col c[] = { DBC_I64(&oid), DBC_I64(&l.product), DBC_I64(&l.quantity),
+	    DBC_I64(&l.price) };
+	size_t i, k;
+	enum db_rc rc;
+	int r;
+
+	if (n == 0)
+		return DB_OK;
+	lo = hi = os[0].id;
+	for (i = 0; i < n; i++) {
+		lo = os[i].id < lo ? os[i].id : lo;
+		hi = os[i].id > hi ? os[i].id : hi;
+		os[i].nlines = 0;
+		/* total_count bounds the number of lines: each has quantity >= 1 */
+		k = os[i].total_count > ORDER_LINES_MAX ? ORDER_LINES_MAX : (size_t)os[i].total_count;
+		if ((os[i].lines = arena_alloc(a, (k + 1) * sizeof(struct line))) == NULL) {
+			problem_set(p, PROB_INTERNAL, "out of memory");
+			return DB_ABORT;
+		}
+	}
+	{
+		struct db_val in[] = { DBV_I64(lo), DBV_I64(hi) };
+		enum stmt st = lo == hi ? ST_ORDER_LINES : ST_ORDER_LINES_RANGE;
+
+		if ((rc = db_query(db, st, in, lo == hi ? 1 : 2, c, 4)) != DB_OK)
+			return rc;
+		i = 0;
+		while ((r = db_fetch(db, st)) == 1) {
+			l.goods = 0;
+			for (k = 0; k < n; k++)
+				if (os[k].id == oid && os[k].nlines <= ORDER_LINES_MAX &&
+				    (int64_t)os[k].nlines < os[k].total_count) {
+					os[k].lines[os[k].nlines++] = l;
+					break;
+				}
+		}
+		db_end(db, st);
+		if (r < 0)
+			return db_failure(db);
+	}
+	return DB_OK;
+}
+
+/* --- create -------------------------------------------------------------- */
+
+struct create_ctx {
+	const struct conf *conf;
+	struct line *lines;
+	size_t n;
+	const char *pay_method;
+	struct order *o;
+};
+
+static enum db_rc
+create_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct create_ctx *c = arg;
+	struct order *o = c->o;
+	enum db_rc rc;
+	size_t i;
+
+	if ((rc = inv_take(db, c->conf->lock, c->lines, c->n, p)) != DB_OK)
+		return rc;
+	o->total_count = 0;
+	o->total_amount = o->freight = c->conf->freight;
+	for (i = 0; i < c->n; i++) {
+		o->total_count += c->lines[i].quantity;
+		o->total_amount += c->lines[i].quantity * c->lines[i].price;
+	}
+	{
+		struct db_val in[] = { DBV_NULL, DBV_STR(c->pay_method, strlen(c->pay_method)),
+		    DBV_I64(o->total_count), DBV_I64(o->freight), DBV_I64(o->total_amount),
+		    DBV_I64(o->created_at) };
+
+		if ((rc = db_exec(db, ST_ORDER_INSERT, in, 6)) != DB_OK)
+			return rc;
+		o->id = (int64_t)db->last_insert_id;
+	}
+	for (i = 0; i < c->n; i++) {
+		struct db_val in[] = { DBV_I64(o->id), DBV_I64(c->lines[i].product),
+		    DBV_I64(c->lines[i].quantity), DBV_I64(c->lines[i].price) };
+
+		if ((rc = db_exec(db, ST_LINE_INSERT, in, 4)) != DB_OK)
+			return rc;
+	}
+	return DB_OK;
+}
+
+int
+order_create(struct db *db, const struct conf *conf, struct arena *a, struct line *lines,
+    size_t n, const char *pay_method, struct order *o, struct problem *p)
+{
+	struct create_ctx c;
+	long merged;
+
+	(void)a;
+	if (n == 0 || n > ORDER_LINES_MAX) {
+		problem_set(p, PROB_FIELD, "an order has 1 to %d lines", ORDER_LINES_MAX);
+		problem_add_str(p, "field", "items");
+		return -1;
+	}
+	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
+		problem_set(p, PROB_FIELD, "quantity of one product must be 1 to %d",
+		    ORDER_QUANTITY_MAX);
+		problem_add_str(p, "field", "quantity");
+		return -1;
+	}
+	memset(o, 0, sizeof(*o));
+	o->created_at = (int64_t)time(NULL);
+	snprintf(o->status, sizeof(o->status), "placed");
+	snprintf(o->pay_method, sizeof(o->pay_method), "%s", pay_method);
+	c.conf = conf;
+	c.lines = lines;
+	c.n = (size_t)merged;
+	c.pay_method = pay_method;
+	c.o = o;
+	if (db_txn(db, create_txn, &c, p) != 0)
+		return -1;
+	o->lines = lines;
+	o->nlines = c.n;
+	return 0;
+}
+
+/* --- abort --------------------------------------------------------------- */
+
+struct abort_ctx {
+	struct arena *a;
+	int64_t id;
+	struct order *o;
+};
+
+static enum db_rc
+abort_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct abort_ctx *c = arg;
+	struct order *o = c->o;
+	enum db_rc rc;
+
+	/* Rule 3: lock the order row first, decide from what the lock saw. */
+	if ((rc = read_order(db, ST_ORDER_LOCK, c->id, o, p)) != DB_OK)
+		return rc;
+	if (strcmp(o->status, "placed") != 0 && strcmp(o->status, "paid") != 0) {
+		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be aborted",
+		    (long long)o->id, o->status);
+		problem_add_int(p, "order", o->id);
+		problem_add_str(p, "status", o->status);
+		return DB_ABORT;
+	}
+	if ((rc = read_lines(db, c->a, o, 1, p)) != DB_OK)
+		return rc;
+	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
+		return rc;
+	{
+		struct db_val in[] = { DBV_I64(o->id) };
+
+		if ((rc = db_exec(db, ST_ORDER_ABORT, in, 1)) != DB_OK)
+			return rc;
+	}
+	if (db->affected != 1) {
+		/* Cannot happen while we hold the row lock; never commit if it does. */
+		log_error("abort of order %lld changed %llu rows", (long long)o->id,
+		    (unsigned long long)db->affected);
+		return DB_ERR;
+	}
+	snprintf(o->status, sizeof(o->status), "aborted");
+	return DB_OK;
+}
+
+int
+order_abort(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
+{
+	struct abort_ctx c = { a, id, o };
+
+	memset(o, 0, sizeof(*o));
+	return db_txn(db, abort_txn, &c, p);
+}
+
+/* --- read ---------------------------------------------------------------- */
+
+int
+order_get(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
+{
+	enum db_rc rc;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = read_order(db, ST_ORDER_GET, id, o, p)) == DB_OK)
+		rc = read_lines(db, a, o, 1, p);
+	if (rc == DB_OK)
+		return 0;
+	if (rc != DB_ABORT)
+		db_problem(db, rc, p);
+	return -1;
+}
+
+long
+order_list(struct db *db, struct arena *a, int64_t before, long limit, struct order **out,
+    int *more, struct problem *p)
+{
+	struct order *os, row;
+	struct db_col c[ORDER_COLS];
+	struct db_val in[] = { DBV_I64(before), DBV_I64(limit + 1) };
+	enum db_rc rc;
+	long n = 0;
+	int r;
+
+	*more = 0;
+	if ((os = arena_alloc(a, (size_t)(limit + 1) * sizeof(*os))) == NULL) {
+		problem_set(p, PROB_INTERNAL, "out of memory");
+		return -1;
+	}
+	memset(&row, 0, sizeof(row));
+	order_cols(&row, c);
+	if ((rc = db_query(db, ST_ORDER_LIST, in, 2, c, ORDER_COLS)) != DB_OK)
+		goto fail;
+	while ((r = db_fetch(db, ST_ORDER_LIST)) == 1) {
+		if (n == limit) {
+			*more = 1;
+			continue;
+		}
+		if (c[1].is_null)
+			row.user = 0;
+		os[n++] = row;
+	}
+	db_end(db, ST_ORDER_LIST);
+	if (r < 0) {
+		rc = db_failure(db);
+		goto fail;
+	}
+	if ((rc = read_lines(db, a, os, (size_t)n, p)) != DB_OK)
+		goto fail;
+	*out = os;
+	return n;
+fail:
+	if (rc != DB_ABORT)
+		db_problem(db, rc, p);
+	return -1;
+}
+
+cJSON *
+order_json(const struct order *o)
+{
+	cJSON *j, *lines;
+	char ts[32];
+	struct tm tm;
+	time_t t = (time_t)o->created_at;
+	size_t i;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(j, "id", (double)o->id);
+	if (o->user > 0)
+		cJSON_AddNumberToObject(j, "user", (double)o->user);
+	else
+		cJSON_AddNullToObject(j, "user");
+	cJSON_AddStringToObject(j, "status", o->status);
+	cJSON_AddStringToObject(j, "pay_method", o->pay_method);
+	lines = cJSON_AddArrayToObject(j, "lines");
+	for (i = 0; lines != NULL && i < o->nlines; i++) {
+		cJSON *l = cJSON_CreateObject();
+
+		if (l == NULL)
+			break;
+		cJSON_AddNumberToObject(l, "product", (double)o->lines[i].product);
+		cJSON_AddNumberToObject(l, "quantity", (double)o->lines[i].quantity);
+		cJSON_AddNumberToObject(l, "price", (double)o->lines[i].price);
+		cJSON_AddItemToArray(lines, l);
+	}
+	cJSON_AddNumberToObject(j, "total_count", (double)o->total_count);
+	cJSON_AddNumberToObject(j, "freight", (double)o->freight);
+	cJSON_AddNumberToObject(j, "total_amount", (double)o->total_amount);
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(j, "created_at", ts);
+	return j;
+}

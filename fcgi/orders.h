@@ -1,0 +1,59 @@
+/* orders.h - orders: create (take stock), abort (give it back, once), read.
+ *
+ * Each write is one transaction through db_txn(); stock moves only through
+ * inv_take()/inv_give(). */
+#ifndef ORDERD_ORDERS_H
+#define ORDERD_ORDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "inventory.h"
+#include "problem.h"
+
+#define ORDER_LINES_MAX		100	/* distinct products in one order */
+#define ORDER_QUANTITY_MAX	10000	/* units of one product in one order */
+
+struct order {
+	int64_t id;
+	int64_t user;		/* 0 = none */
+	char status[16];	/* placed | paid | shipped | aborted */
+	char pay_method[16];	/* balance | cod */
+	int64_t total_count;
+	int64_t freight;
+	int64_t total_amount;
+	int64_t created_at;	/* Unix seconds, UTC */
+	struct line *lines;	/* sorted by product; in the request's arena */
+	size_t nlines;
+};
+
+/* Places an order for lines (any order, repeats allowed) with pay_method.
+ * Returns 0 and fills o (lines from a); -1 with p set: 404 no such
+ * product, 409 out of stock (nothing changed), 422 too many lines or a
+ * merged quantity too large, 503, 500. */
+int	order_create(struct db *, const struct conf *, struct arena *a, struct line *lines,
+	    size_t n, const char *pay_method, struct order *o, struct problem *p);
+
+/* Aborts order id: locks the order row, checks its state, gives back the
+ * stock of every line, marks it aborted - all once. Returns 0 and fills o;
+ * -1 with p: 404, 409 /problems/order-state (already aborted or shipped). */
+int	order_abort(struct db *, struct arena *a, int64_t id, struct order *o,
+	    struct problem *p);
+
+/* Reads one order with its lines. 0, or -1 with p (404, 503, 500). */
+int	order_get(struct db *, struct arena *a, int64_t id, struct order *o,
+	    struct problem *p);
+
+/* Reads up to limit orders with id < before, newest first, with lines.
+ * Returns the count (and *more = 1 when further orders exist), or -1. */
+long	order_list(struct db *, struct arena *a, int64_t before, long limit,
+	    struct order **out, int *more, struct problem *p);
+
+cJSON	*order_json(const struct order *);
+
+#endif

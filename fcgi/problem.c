@@ -1,0 +1,117 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "problem.h"
+
+static const struct {
+	int status;
+	const char *slug;
+	const char *title;
+} kinds[PROB__MAX] = {
+	[PROB_NONE] =		{ 200, "none", "No problem" },
+	[PROB_MALFORMED] =	{ 400, "malformed-body", "Malformed request body" },
+	[PROB_NOT_FOUND] =	{ 404, "not-found", "Not found" },
+	[PROB_METHOD] =		{ 405, "method-not-allowed", "Method not allowed" },
+	[PROB_TOO_LARGE] =	{ 413, "body-too-large", "Request body too large" },
+	[PROB_MEDIA] =		{ 415, "unsupported-media-type", "Unsupported media type" },
+	[PROB_FIELD] =		{ 422, "invalid-field", "A field failed validation" },
+	[PROB_OUT_OF_STOCK] =	{ 409, "out-of-stock", "Out of stock" },
+	[PROB_ORDER_STATE] =	{ 409, "order-state", "Order is not in a state that allows this" },
+	[PROB_UNAVAILABLE] =	{ 503, "unavailable", "Service unavailable" },
+	[PROB_INTERNAL] =	{ 500, "internal", "Internal server error" },
+};
+
+/* "/problems/<slug>" for every kind, built once at compile time. */
+static const char *const types[PROB__MAX] = {
+	[PROB_NONE] = "/problems/none",
+	[PROB_MALFORMED] = "/problems/malformed-body",
+	[PROB_NOT_FOUND] = "/problems/not-found",
+	[PROB_METHOD] = "/problems/method-not-allowed",
+	[PROB_TOO_LARGE] = "/problems/body-too-large",
+	[PROB_MEDIA] = "/problems/unsupported-media-type",
+	[PROB_FIELD] = "/problems/invalid-field",
+	[PROB_OUT_OF_STOCK] = "/problems/out-of-stock",
+	[PROB_ORDER_STATE] = "/problems/order-state",
+	[PROB_UNAVAILABLE] = "/problems/unavailable",
+	[PROB_INTERNAL] = "/problems/internal",
+};
+
+static int
+valid_kind(enum problem_kind k)
+{
+	return (int)k >= 0 && k < PROB__MAX;
+}
+
+void
+problem_set(struct problem *p, enum problem_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = valid_kind(kind) ? kind : PROB_INTERNAL;
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+static struct problem_extra *
+free_slot(struct problem *p)
+{
+	size_t i;
+
+	for (i = 0; i < PROBLEM_EXTRA_MAX; i++)
+		if (p->extra[i].name == NULL)
+			return &p->extra[i];
+	return NULL;
+}
+
+void
+problem_add_int(struct problem *p, const char *name, int64_t v)
+{
+	struct problem_extra *e;
+
+	if ((e = free_slot(p)) == NULL)
+		return;
+	e->name = name;
+	e->is_int = 1;
+	e->i = v;
+}
+
+void
+problem_add_str(struct problem *p, const char *name, const char *v)
+{
+	struct problem_extra *e;
+
+	if ((e = free_slot(p)) == NULL)
+		return;
+	e->name = name;
+	e->is_int = 0;
+	e->s = v;
+}
+
+int
+problem_status(enum problem_kind k)
+{
+	return kinds[valid_kind(k) ? k : PROB_INTERNAL].status;
+}
+
+const char *
+problem_type(enum problem_kind k)
+{
+	return types[valid_kind(k) ? k : PROB_INTERNAL];
+}
+
+const char *
+problem_slug(enum problem_kind k)
+{
+	return kinds[valid_kind(k) ? k : PROB_INTERNAL].slug;
+}
+
+const char *
+problem_title(enum problem_kind k)
+{
+	return kinds[valid_kind(k) ? k : PROB_INTERNAL].title;
+}

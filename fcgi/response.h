@@ -1,0 +1,51 @@
+/* response.h - what goes back: JSON, problem+json (RFC 9457), or a 303 for
+ * plain browser form posts. Pure: builds bytes in the request's arena; the
+ * worker writes them to the FastCGI stream after the transaction ended. */
+#ifndef ORDERD_RESPONSE_H
+#define ORDERD_RESPONSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "arena.h"
+#include "problem.h"
+#include "request.h"
+
+#define RESP_LOCATION_MAX	1024
+
+struct resp {
+	int status;
+	const char *ctype;		/* static string */
+	char location[RESP_LOCATION_MAX];
+	char allow[64];
+	int retry_after;		/* seconds; 0 = no header */
+	const char *body;		/* arena */
+	size_t body_len;
+};
+
+void	 resp_init(struct resp *);
+
+/* Serializes obj as the body with status; application/json; charset=utf-8.
+ * Returns 0, or -1 (and a 500 problem) when out of memory. */
+int	 resp_json(struct resp *, struct arena *, int status, const cJSON *obj);
+
+/* A problem as application/problem+json, or as a 303 back to the form's
+ * `next` when the request is a browser form post (api.md). Adds Allow for
+ * 405 and Retry-After for 503 when the caller set them in the resp. */
+void	 resp_problem(struct resp *, struct arena *, const struct req *,
+	    const struct problem *);
+
+/* A 303 for a successful browser form post: Location = next (default "/")
+ * + "ok=<what>&id=<id>". */
+void	 resp_see_other_ok(struct resp *, struct arena *, const struct req *,
+	    const char *what, int64_t id);
+
+/* Builds the CGI response header block ("Status: ...\r\n...\r\n\r\n") into
+ * buf; returns its length, or 0 if it did not fit. */
+size_t	 resp_head(const struct resp *, char *buf, size_t size);
+
+const char *resp_reason(int status);
+
+#endif

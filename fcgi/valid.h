@@ -1,0 +1,32 @@
+/* valid.h - validators for values that arrive from the network.
+ *
+ * Pure functions, no allocation: each either accepts a value and yields the
+ * parsed form, or rejects it with a short reason suitable for a 422 detail. */
+#ifndef ORDERD_VALID_H
+#define ORDERD_VALID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF), else 0. */
+int	valid_utf8(const char *s, size_t n);
+
+/* Parses a decimal integer in [min, max]: optional surrounding ASCII spaces,
+ * an optional '-', then 1..19 digits; nothing else (no '+', no '.', no 'e',
+ * no hex, no embedded NUL). Returns NULL and sets *out on success, otherwise
+ * a static reason ("must be an integer", "must be at least 1", ...). */
+const char *valid_int(const char *s, size_t n, int64_t min, int64_t max, int64_t *out);
+
+/* Checks a human text field: trims ASCII whitespace (returned via *start and
+ * *len), then requires valid UTF-8, no control characters (C0, DEL, C1), and
+ * between minchars and maxchars code points. NULL on success, else a reason. */
+const char *valid_text(const char *s, size_t n, size_t minchars, size_t maxchars,
+	    const char **start, size_t *len);
+
+/* Returns 1 when s is a safe same-origin redirect target: starts with exactly
+ * one '/', and contains no backslash, no control or non-ASCII bytes, and at
+ * most 512 bytes. Anything else (//host, http://, /\host) returns 0. */
+int	valid_local_path(const char *s);
+
+#endif

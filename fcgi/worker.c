@@ -1,0 +1,211 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "api.h"
+#include "arena.h"
+#include "db.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "worker.h"
+
+#define ARENA_LIMIT	(4u << 20)	/* bytes one request may allocate */
+
+static volatile sig_atomic_t stop;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Reads the body announced by CONTENT_LENGTH into the arena. Returns 0 and
+ * sets in->body/body_len; a length over the limit is passed on unread (the
+ * parser answers 413); -1 for a bad or unfulfilled length (400). */
+static int
+read_body(FCGX_Request *rq, struct arena *a, struct req_input *in, const char **why)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	char *end, *buf;
+	unsigned long long n;
+	int got;
+
+	in->body = NULL;
+	in->body_len = 0;
+	if (cl == NULL || *cl == '\0')
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || cl[0] == '-') {
+		*why = "Content-Length is not a number";
+		return -1;
+	}
+	if (n > REQ_BODY_MAX) {
+		in->body_len = (size_t)(n > SIZE_MAX ? SIZE_MAX : n);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	if ((buf = arena_alloc(a, (size_t)n + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	got = FCGX_GetStr(buf, (int)n, rq->in);
+	if (got < 0 || (unsigned long long)got != n) {
+		*why = "body is shorter than its Content-Length";
+		return -1;
+	}
+	in->body = buf;
+	in->body_len = (size_t)n;
+	return 0;
+}
+
+static void
+write_resp(FCGX_Request *rq, const struct resp *r, int head_only)
+{
+	char head[2048];
+	size_t n = resp_head(r, head, sizeof(head));
+
+	if (n == 0) {
+		static const char fallback[] = "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: application/problem+json\r\nContent-Length: 0\r\n\r\n";
+
+		FCGX_PutStr(fallback, (int)sizeof(fallback) - 1, rq->out);
+		return;
+	}
+	FCGX_PutStr(head, (int)n, rq->out);
+	if (!head_only && r->body_len > 0)
+		FCGX_PutStr(r->body, (int)r->body_len, rq->out);
+}
+
+static void
+serve_one(FCGX_Request *rq, struct api_ctx *ctx)
+{
+	struct req_input in;
+	struct resp resp;
+	const char *why = NULL, *method, *uri, *q;
+
+	memset(&in, 0, sizeof(in));
+	method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
+	in.method = method;
+	if ((uri = FCGX_GetParam("DOCUMENT_URI", rq->envp)) == NULL &&
+	    (uri = FCGX_GetParam("REQUEST_URI", rq->envp)) != NULL &&
+	    (q = strchr(uri, '?')) != NULL)
+		uri = arena_strndup(ctx->arena, uri, (size_t)(q - uri));
+	in.path = uri;
+	in.query = FCGX_GetParam("QUERY_STRING", rq->envp);
+	in.content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
+	in.accept = FCGX_GetParam("HTTP_ACCEPT", rq->envp);
+	in.override = FCGX_GetParam("HTTP_X_HTTP_METHOD_OVERRIDE", rq->envp);
+
+	if (read_body(rq, ctx->arena, &in, &why) != 0) {
+		struct problem p;
+
+		resp_init(&resp);
+		problem_set(&p, PROB_MALFORMED, "%s", why);
+		log_info("%s %.64s: 400 %s", method ? method : "-", uri ? uri : "-", why);
+		resp_problem(&resp, ctx->arena, NULL, &p);
+	} else
+		api_handle(ctx, &in, &resp);
+	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
+}
+
+int
+worker_run(const struct conf *c, int listen_fd, pid_t master)
+{
+	FCGX_Request rq;
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	struct arena arena;
+	struct db db;
+	struct api_ctx ctx;
+	long served = 0;
+
+	/* Signals arrive only while waiting for a connection (ppoll below), so
+	 * a request in hand is never interrupted. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&waitmask);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		return 0;
+
+	srandom((unsigned)(time(NULL) ^ (getpid() << 16)));
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		log_error("mysql_library_init failed");
+		return 1;
+	}
+	FCGX_Init();
+	if (FCGX_InitRequest(&rq, listen_fd, 0) != 0) {
+		log_error("FCGX_InitRequest failed");
+		return 1;
+	}
+	arena_init(&arena, ARENA_LIMIT);
+	db_init(&db, c);
+	if (db_connect(&db) != DB_OK)
+		log_warn("database not reachable yet (%u %s); answering 503 until it is",
+		    db.last_errno, db.last_error);
+	ctx.db = &db;
+	ctx.conf = c;
+	ctx.arena = &arena;
+
+	while (!stop) {
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		struct timespec tick = { 1, 0 };
+
+		if (getppid() != master)
+			break;
+		if (ppoll(&pfd, 1, &tick, &waitmask) <= 0 || !(pfd.revents & POLLIN))
+			continue;
+		/* Non-blocking accept: another worker may have taken it. */
+		if (FCGX_Accept_r(&rq) < 0)
+			continue;
+		serve_one(&rq, &ctx);
+		FCGX_Finish_r(&rq);
+		arena_reset(&arena);
+		if (c->max_requests > 0 && ++served >= c->max_requests) {
+			log_info("served %ld requests, recycling", served);
+			break;
+		}
+	}
+	if (stop) {
+		/* Take what nginx already queued on the socket: those requests
+		 * were accepted by the kernel on our behalf. */
+		while (FCGX_Accept_r(&rq) >= 0) {
+			serve_one(&rq, &ctx);
+			FCGX_Finish_r(&rq);
+			arena_reset(&arena);
+		}
+	}
+	FCGX_Free(&rq, 1);
+	db_close(&db);
+	arena_free(&arena);
+	mysql_library_end();
+	return 0;
+}
