@@ -63,11 +63,13 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
 	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
 	[ST_ORDER_LINES] =
-	    "SELECT order_id, product_id, quantity, price FROM order_lines"
-	    " WHERE order_id = ? ORDER BY product_id",
+	    "SELECT l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    " FROM order_lines l JOIN products p ON p.id = l.product_id"
+	    " WHERE l.order_id = ? ORDER BY l.product_id",
 	[ST_ORDER_LINES_RANGE] =
-	    "SELECT order_id, product_id, quantity, price FROM order_lines"
-	    " WHERE order_id BETWEEN ? AND ? ORDER BY order_id DESC, product_id",
+	    "SELECT l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    " FROM order_lines l JOIN products p ON p.id = l.product_id"
+	    " WHERE l.order_id BETWEEN ? AND ? ORDER BY l.order_id DESC, l.product_id",
 	[ST_SNAPSHOT_ISOLATION] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 	[ST_SNAPSHOT_BEGIN] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
 	/* Audit: each returns (id, expected, found) for every violation. */

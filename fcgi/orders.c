@@ -57,7 +57,7 @@ read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct pr
 	struct line l;
 	int64_t oid, lo, hi;
 	struct db_col c[] = { DBC_I64(&oid), DBC_I64(&l.product), DBC_I64(&l.quantity),
-	    DBC_I64(&l.price) };
+	    DBC_I64(&l.price), DBC_I64(&l.goods) };
 	size_t i, k;
 	enum db_rc rc;
 	int r;
@@ -80,11 +80,11 @@ read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct pr
 		struct db_val in[] = { DBV_I64(lo), DBV_I64(hi) };
 		enum stmt st = lo == hi ? ST_ORDER_LINES : ST_ORDER_LINES_RANGE;
 
-		if ((rc = db_query(db, st, in, lo == hi ? 1 : 2, c, 4)) != DB_OK)
+		if ((rc = db_query(db, st, in, lo == hi ? 1 : 2, c, 5)) != DB_OK)
 			return rc;
-		i = 0;
 		while ((r = db_fetch(db, st)) == 1) {
-			l.goods = 0;
+			if (c[4].is_null)
+				l.goods = 0;
 			for (k = 0; k < n; k++)
 				if (os[k].id == oid && os[k].nlines <= ORDER_LINES_MAX &&
 				    (int64_t)os[k].nlines < os[k].total_count) {
@@ -201,7 +201,7 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be aborted",
 		    (long long)o->id, o->status);
 		problem_add_int(p, "order", o->id);
-		problem_add_str(p, "status", o->status);
+		problem_add_str(p, "state", o->status);
 		return DB_ABORT;
 	}
 	if ((rc = read_lines(db, c->a, o, 1, p)) != DB_OK)

@@ -89,7 +89,7 @@ problem_add_str(struct problem *p, const char *name, const char *v)
 		return;
 	e->name = name;
 	e->is_int = 0;
-	e->s = v;
+	snprintf(e->s, sizeof(e->s), "%s", v != NULL ? v : "");
 }
 
 int

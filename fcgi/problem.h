@@ -30,7 +30,7 @@ struct problem_extra {
 	const char *name;	/* static string; NULL = unused slot */
 	int is_int;
 	int64_t i;
-	const char *s;		/* static or arena string when !is_int */
+	char s[80];		/* a copy, when !is_int */
 };
 
 struct problem {

@@ -232,8 +232,8 @@ parse_urlencoded(struct arena *a, const char *s, size_t n, struct rawset *rs,
 			problem_set(p, PROB_MALFORMED, "a field name is empty, too long or not text");
 			return -1;
 		}
-		if (!valid_utf8(v, (size_t)vl)) {
-			problem_set(p, PROB_MALFORMED, "field '%.64s' is not valid UTF-8", k);
+		if (!valid_utf8(v, (size_t)vl) || memchr(v, '\0', (size_t)vl) != NULL) {
+			problem_set(p, PROB_MALFORMED, "field '%.64s' is not valid UTF-8 text", k);
 			return -1;
 		}
 		rs->v[rs->n].name = k;
@@ -245,15 +245,66 @@ parse_urlencoded(struct arena *a, const char *s, size_t n, struct rawset *rs,
 	return 0;
 }
 
-/* Scans JSON text without parsing it: rejects nesting deeper than
- * REQ_JSON_DEPTH_MAX and the escape \u0000 (cJSON would truncate at it).
- * Returns NULL when acceptable, else a reason. */
-static const char *
-json_prescan(const char *s, size_t n)
+/* The raw text of the numbers that are members of the top-level object, in
+ * order of appearance (cJSON keeps members in that order too). Integer
+ * fields are validated from this text, so 1.0, 1e3 and 2^53+1 are judged
+ * as written, not as a double rounded them. */
+struct numtoks {
+	const char *s[REQ_FIELDS_MAX];
+	size_t len[REQ_FIELDS_MAX];
+	size_t n;
+};
+
+/* Length of the JSON number at s (RFC 8259 section 6), or 0 if what starts
+ * there is not one. */
+static size_t
+json_number(const char *s, size_t n)
 {
-	size_t i, depth = 0;
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	/* "01" and "1x": the token must end here. */
+	if (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+	    (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '.' || s[i] == '_'))
+		return 0;
+	return i;
+}
+
+/* Scans JSON text before cJSON parses it: rejects nesting deeper than
+ * REQ_JSON_DEPTH_MAX, the escape \u0000 (cJSON would truncate at it) and
+ * numbers outside the JSON grammar (cJSON takes "01"), and records the
+ * top-level members' number tokens. Returns NULL when acceptable, else a
+ * reason. */
+static const char *
+json_prescan(const char *s, size_t n, struct numtoks *nt)
+{
+	size_t i, depth = 0, len;
 	int in_str = 0;
 
+	nt->n = 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
@@ -273,6 +324,14 @@ json_prescan(const char *s, size_t n)
 		} else if (c == '}' || c == ']') {
 			if (depth > 0)
 				depth--;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			if ((len = json_number(s + i, n - i)) == 0)
+				return "malformed JSON number";
+			if (depth == 1 && nt->n < REQ_FIELDS_MAX) {
+				nt->s[nt->n] = s + i;
+				nt->len[nt->n++] = len;
+			}
+			i += len - 1;
 		}
 	}
 	return NULL;
@@ -283,10 +342,12 @@ parse_json(struct arena *a, const char *s, size_t n, struct rawset *rs,
     struct problem *p)
 {
 	const char *why, *end = NULL;
+	struct numtoks nt;
+	size_t nextnum = 0;
 	cJSON *root, *it;
 	int rc = -1;
 
-	if ((why = json_prescan(s, n)) != NULL) {
+	if ((why = json_prescan(s, n, &nt)) != NULL) {
 		problem_set(p, PROB_MALFORMED, "%s", why);
 		return -1;
 	}
@@ -329,18 +390,13 @@ parse_json(struct arena *a, const char *s, size_t n, struct rawset *rs,
 			if ((r->val = arena_strndup(a, it->valuestring, r->len)) == NULL)
 				goto nomem;
 		} else if (cJSON_IsNumber(it)) {
-			char buf[40];
-			double d = it->valuedouble;
-
-			/* Integral values within 2^53 are exact in a double; anything
-			 * else keeps a form (1.5, 1e+300) that integer fields reject. */
-			if (isfinite(d) && d == floor(d) && fabs(d) <= 9007199254740992.0)
-				snprintf(buf, sizeof(buf), "%.0f", d);
-			else
-				snprintf(buf, sizeof(buf), "%.17g", d);
+			if (nextnum >= nt.n) {
+				problem_set(p, PROB_MALFORMED, "body is not valid JSON");
+				goto out;
+			}
 			r->type = RAW_NUM;
-			r->len = strlen(buf);
-			if ((r->val = arena_strndup(a, buf, r->len)) == NULL)
+			r->len = nt.len[nextnum];
+			if ((r->val = arena_strndup(a, nt.s[nextnum++], r->len)) == NULL)
 				goto nomem;
 		} else {
 			r->type = RAW_OTHER;
@@ -374,7 +430,21 @@ static int
 validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 {
 	size_t i;
+	int seen_next = 0;
 
+	/* `next` first: a browser form whose other fields fail still goes back
+	 * to the page it came from. */
+	for (i = 0; i < rs->n; i++) {
+		const struct raw *raw = &rs->v[i];
+
+		if (strcmp(raw->name, fields[F_NEXT].name) == 0 && !r->f[F_NEXT].set &&
+		    raw->type == RAW_STR && memchr(raw->val, '\0', raw->len) == NULL &&
+		    valid_local_path(raw->val)) {
+			r->f[F_NEXT].set = 1;
+			r->f[F_NEXT].s = raw->val;
+			r->f[F_NEXT].len = raw->len;
+		}
+	}
 	for (i = 0; i < rs->n; i++) {
 		const struct raw *raw = &rs->v[i];
 		const struct field_def *def;
@@ -391,6 +461,10 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 		}
 		def = &fields[f];
 		fv = &r->f[f];
+		if (f == F_NEXT && !seen_next) {
+			seen_next = 1;	/* taken in the first pass */
+			continue;
+		}
 		if (fv->set) {
 			problem_set(p, PROB_FIELD, "field '%s' is given more than once", def->name);
 			problem_add_str(p, "field", def->name);
@@ -411,14 +485,9 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 				why = "is too long";
 			break;
 		case K_PATH:
-			/* An unsafe redirect target is dropped, not an error: the
-			 * answer then goes back to "/". */
-			if (memchr(raw->val, '\0', raw->len) == NULL && valid_local_path(raw->val)) {
-				fv->s = raw->val;
-				fv->len = raw->len;
-			} else
-				continue;
-			break;
+			/* Unreachable: `next` is taken in the first pass, where an
+			 * unsafe target is dropped (the answer goes back to "/"). */
+			continue;
 		case K_METHOD: {
 			enum method m = req_method(raw->val);
 

@@ -152,7 +152,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 			if (e->is_int)
 				snprintf(num, sizeof(num), "%" PRId64, e->i);
 			qs_add(r->location, sizeof(r->location), e->name,
-			    e->is_int ? num : (e->s != NULL ? e->s : ""));
+			    e->is_int ? num : e->s);
 		}
 		qs_add(r->location, sizeof(r->location), "detail", p->detail);
 		return;
@@ -174,7 +174,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 		if (e->is_int)
 			cJSON_AddNumberToObject(o, e->name, (double)e->i);
 		else
-			cJSON_AddStringToObject(o, e->name, e->s != NULL ? e->s : "");
+			cJSON_AddStringToObject(o, e->name, e->s);
 	}
 	r->status = status;
 	if (set_body(r, a, cJSON_PrintUnformatted(o)) != 0)

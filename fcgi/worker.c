@@ -101,10 +101,13 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	memset(&in, 0, sizeof(in));
 	method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
 	in.method = method;
-	if ((uri = FCGX_GetParam("DOCUMENT_URI", rq->envp)) == NULL &&
-	    (uri = FCGX_GetParam("REQUEST_URI", rq->envp)) != NULL &&
-	    (q = strchr(uri, '?')) != NULL)
-		uri = arena_strndup(ctx->arena, uri, (size_t)(q - uri));
+	/* The path as the client sent it: nginx's DOCUMENT_URI is decoded and
+	 * slash-merged, which would turn /product/%2F/ into /product/. */
+	if ((uri = FCGX_GetParam("REQUEST_URI", rq->envp)) != NULL) {
+		if ((q = strchr(uri, '?')) != NULL)
+			uri = arena_strndup(ctx->arena, uri, (size_t)(q - uri));
+	} else
+		uri = FCGX_GetParam("DOCUMENT_URI", rq->envp);
 	in.path = uri;
 	in.query = FCGX_GetParam("QUERY_STRING", rq->envp);
 	in.content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);

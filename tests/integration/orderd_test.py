@@ -27,6 +27,7 @@ import json
 import os
 import queue
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -71,6 +72,20 @@ def eq(found, expected, what):
 
 def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def summarize(msgs, examples=12):
+    """Groups messages that differ only in numbers: one line per kind, with a
+    count and the first example, most frequent kind first."""
+    kinds = collections.OrderedDict()
+    for m in msgs:
+        key = re.sub(r"\d+", "N", m)[:120]
+        kinds.setdefault(key, []).append(m)
+    ranked = sorted(kinds.values(), key=len, reverse=True)
+    lines = ["%dx %s" % (len(ms), ms[0][:600]) for ms in ranked[:examples]]
+    if len(ranked) > examples:
+        lines.append("... and %d more kinds" % (len(ranked) - examples))
+    return "\n    ".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -734,17 +749,27 @@ class Storm:
 
     # -- checking --
 
+    def _products(self):
+        """pid -> (stock, sales) as GET /product/<id>/ answers now."""
+        out = {}
+        for pid in self.pids:
+            r = get("/product/%d/" % pid)
+            p = assert_json(r, 200, "final GET /product/%d/" % pid)
+            check(is_int(p.get("stock")) and is_int(p.get("sales")),
+                  "product %d: stock/sales not integers: %r" % (pid, p))
+            out[pid] = (p["stock"], p["sales"])
+        return out
+
     def _quiesce(self, max_wait=15.0):
         """Waits until the products' stock stops changing (requests the client
-        gave up on may still be running in the server); returns the products."""
+        gave up on may still be running in the server); returns _products()."""
         deadline = time.monotonic() + max_wait
         prev = None
         while True:
-            cur = {pid: get_product(pid) for pid in self.pids}
-            key = {pid: (p["stock"], p["sales"]) for pid, p in cur.items()}
-            if key == prev or time.monotonic() > deadline:
+            cur = self._products()
+            if cur == prev or time.monotonic() > deadline:
                 return cur
-            prev = key
+            prev = cur
             time.sleep(1.0)
 
     def db_orders(self):
@@ -771,7 +796,7 @@ class Storm:
         """Compares the tally with the products' final stock and the orders
         table, then runs orderd audit. Raises Fail listing every violation."""
         v = list(self.violations)
-        final = self._quiesce() if self.lossy else {pid: get_product(pid) for pid in self.pids}
+        final = self._quiesce() if self.lossy else self._products()
         dbo = self.db_orders()
 
         n_lost = len(self.lost_orders) + len(self.lost_aborts)
@@ -822,48 +847,49 @@ class Storm:
                     held_db[p] += q
 
         rows = []
+        pv = []     # per product and audit: few, reported in full
         for pid in self.pids:
             init = self.initial[pid]
-            p = final[pid]
-            st, sa = p["stock"], p["sales"]
+            st, sa = final[pid]
             expect = init - self.ordered[pid] + self.restored[pid] - extra_held[pid] + resolved[pid]
             rows.append({"product": pid, "initial": init, "ordered": self.ordered[pid],
-                         "restored": self.restored[pid], "lost_created": extra_held[pid],
-                         "lost_aborts_committed": resolved[pid], "expected": expect,
-                         "stock": st, "sales": sa, "held_in_db": held_db[pid],
-                         "min_stock_seen": self.min_stock[pid],
-                         "out_of_stock_409": self.out_of_stock[pid]})
-            if st < 0:
-                v.append("product %d: final stock %d is negative (oversold)" % (pid, st))
+                          "restored": self.restored[pid], "lost_created": extra_held[pid],
+                          "lost_aborts_committed": resolved[pid], "expected": expect,
+                          "stock": st, "sales": sa, "held_in_db": held_db[pid],
+                          "min_stock_seen": self.min_stock[pid],
+                          "out_of_stock_409": self.out_of_stock[pid]})
+            if st < 0 or sa < 0:
+                pv.append("product %d: final stock %d, sales %d: negative (oversold or restored "
+                          "twice)" % (pid, st, sa))
             if st != expect:
-                v.append("product %d: stock expected %d (initial %d - ordered %d + restored %d"
-                         " - lost-but-created %d + lost-but-aborted %d), found %d"
-                         % (pid, expect, init, self.ordered[pid], self.restored[pid],
-                            extra_held[pid], resolved[pid], st))
+                pv.append("product %d: stock expected %d (initial %d - ordered %d + restored %d"
+                          " - lost-but-created %d + lost-but-aborted %d), found %d"
+                          % (pid, expect, init, self.ordered[pid], self.restored[pid],
+                             extra_held[pid], resolved[pid], st))
             if st != init - held_db[pid]:
-                v.append("product %d: stock %d, but initial %d - %d units held by non-aborted "
-                         "orders in the table = %d" % (pid, st, init, held_db[pid], init - held_db[pid]))
+                pv.append("product %d: stock %d, but initial %d - %d units held by non-aborted "
+                          "orders in the table = %d" % (pid, st, init, held_db[pid], init - held_db[pid]))
             if sa != held_db[pid]:
-                v.append("product %d: sales %d, but non-aborted order lines hold %d"
-                         % (pid, sa, held_db[pid]))
+                pv.append("product %d: sales %d, but non-aborted order lines hold %d"
+                          % (pid, sa, held_db[pid]))
 
         rc, out = audit()
         if rc != 0:
-            v.append("orderd audit exited %d: %s" % (rc, " | ".join(out.strip().splitlines()[:20])))
+            pv.append("orderd audit exited %d: %s" % (rc, " | ".join(out.strip().splitlines()[:20])))
 
         path = artifact("%s.json" % self.name, {
-            "summary": self.summary(), "products": rows, "violations": v,
+            "summary": self.summary(), "products": rows, "violations": pv + v,
             "statuses": {"%s %s" % k: n for k, n in self.statuses.items()},
             "lost_orders": self.lost_orders, "lost_aborts": self.lost_aborts,
             "orders": {str(k): o for k, o in self.orders.items()}})
         log(self.summary())
         for row in rows:
             log("  %s" % row)
-        if v:
-            shown = v[:15]
-            more = "\n    ... and %d more" % (len(v) - len(shown)) if len(v) > len(shown) else ""
-            raise Fail("%s: %d violation(s) (details in %s):\n    %s%s"
-                       % (self.name, len(v), path, "\n    ".join(shown), more))
+        if pv or v:
+            parts = pv + (["during the storm and in the orders table, by kind:\n    " + summarize(v)]
+                          if v else [])
+            raise Fail("%s: %d violation(s) (all in %s):\n    %s\n    [%s]"
+                       % (self.name, len(pv) + len(v), path, "\n    ".join(parts), self.summary()))
         check(self.orders, "%s: not a single order was created; the storm tested nothing (%s)"
               % (self.name, self.summary()))
         return rows

@@ -851,9 +851,12 @@ static char *
 pair_of(const char *name_fill, size_t name_len, const char *name,
     size_t value_len, int json)
 {
-	char *s = malloc(name_len + value_len + 16);
+	char *s;
 	size_t n = 0;
 
+	if (name != NULL)
+		name_len = strlen(name);
+	s = malloc(name_len + value_len + 16);
 	ck_assert_ptr_nonnull(s);
 	if (json)
 		n += (size_t)sprintf(s, "{\"");
