@@ -7,6 +7,7 @@
 #include "api.h"
 #include "inventory.h"
 #include "log.h"
+#include "response.h"
 #include "orders.h"
 #include "router.h"
 
@@ -112,7 +113,7 @@ product_list(struct call *c)
 		return -1;
 	}
 	if (more)
-		cJSON_AddNumberToObject(o, "next", (double)last);
+		resp_add_int(o, "next", last);
 	else
 		cJSON_AddNullToObject(o, "next");
 	answer(c, 200, o, NULL, 0);
@@ -286,7 +287,7 @@ order_list_h(struct call *c)
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(items, order_json(&os[i]));
 	if (more && n > 0)
-		cJSON_AddNumberToObject(o, "next", (double)os[n - 1].id);
+		resp_add_int(o, "next", os[n - 1].id);
 	else
 		cJSON_AddNullToObject(o, "next");
 	answer(c, 200, o, NULL, 0);
@@ -317,6 +318,142 @@ order_abort_h(struct call *c)
 	return 0;
 }
 
+/* POST /checkout/: items [{product, quantity}] and pay_method. */
+static int
+checkout(struct call *c)
+{
+	const struct req *r = c->req;
+	const char *pm;
+	struct line *lines;
+	struct order o;
+	size_t i;
+
+	if (fields(c, 0, BIT(F_ITEMS) | BIT(F_PAY_METHOD)) != 0)
+		return -1;
+	pm = r->f[F_PAY_METHOD].s;
+	if (strcmp(pm, "balance") != 0 && strcmp(pm, "cod") != 0) {
+		problem_set(&c->p, PROB_FIELD, "pay_method must be balance or cod");
+		problem_add_str(&c->p, "field", "pay_method");
+		return -1;
+	}
+	if ((lines = arena_alloc(c->ctx->arena, r->nitems * sizeof(*lines))) == NULL) {
+		problem_set(&c->p, PROB_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < r->nitems; i++) {
+		if (r->items[i].quantity > ORDER_QUANTITY_MAX) {
+			char name[48];
+
+			snprintf(name, sizeof(name), "items[%zu].quantity", i);
+			problem_set(&c->p, PROB_FIELD, "%s must be 1 to %d", name, ORDER_QUANTITY_MAX);
+			problem_add_str(&c->p, "field", name);
+			return -1;
+		}
+		lines[i].product = r->items[i].product;
+		lines[i].quantity = r->items[i].quantity;
+	}
+	if (order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, lines, r->nitems, pm, &o,
+	    &c->p) != 0)
+		return -1;
+	set_location(c, "order", o.id);
+	answer(c, 201, order_json(&o), "order-created", o.id);
+	return 0;
+}
+
+/* --- goods --------------------------------------------------------------- */
+
+struct goods_ctx {
+	const struct req *req;
+	int64_t id;
+};
+
+static enum db_rc
+goods_create_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct goods_ctx *x = arg;
+	const struct field_val *name = &x->req->f[F_NAME];
+	struct db_val in[] = { DBV_STR(name->s, name->len) };
+	enum db_rc rc;
+
+	(void)p;
+	if ((rc = db_exec(db, ST_GOODS_INSERT, in, 1)) != DB_OK)
+		return rc;
+	x->id = (int64_t)db->last_insert_id;
+	return DB_OK;
+}
+
+static cJSON *
+goods_json(int64_t id, const char *name, int64_t sales)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	resp_add_int(o, "id", id);
+	cJSON_AddStringToObject(o, "name", name);
+	resp_add_int(o, "sales", sales);
+	cJSON_AddArrayToObject(o, "products");
+	return o;
+}
+
+static int
+goods_create(struct call *c)
+{
+	struct goods_ctx x = { c->req, 0 };
+
+	if (fields(c, 0, BIT(F_NAME)) != 0)
+		return -1;
+	if (db_txn(c->ctx->db, goods_create_txn, &x, &c->p) != 0)
+		return -1;
+	set_location(c, "goods", x.id);
+	answer(c, 201, goods_json(x.id, c->req->f[F_NAME].s, 0), "goods-created", x.id);
+	return 0;
+}
+
+static int
+goods_get(struct call *c)
+{
+	struct db *db = c->ctx->db;
+	char name[PRODUCT_NAME_MAX];
+	int64_t id, sales, pid;
+	struct db_val in[] = { DBV_I64(c->route->id) };
+	struct db_col g[] = { DBC_I64(&id), DBC_STR(name, sizeof(name)), DBC_I64(&sales) };
+	struct db_col pc[] = { DBC_I64(&pid) };
+	cJSON *o, *arr;
+	enum db_rc rc;
+	int r;
+
+	if ((rc = db_query(db, ST_GOODS_GET, in, 1, g, 3)) != DB_OK)
+		goto fail;
+	r = db_fetch(db, ST_GOODS_GET);
+	db_end(db, ST_GOODS_GET);
+	if (r < 0) {
+		rc = db_failure(db);
+		goto fail;
+	}
+	if (r == 0) {
+		problem_set(&c->p, PROB_NOT_FOUND, "no goods %" PRId64, c->route->id);
+		return -1;
+	}
+	if ((rc = db_query(db, ST_GOODS_PRODUCTS, in, 1, pc, 1)) != DB_OK)
+		goto fail;
+	o = goods_json(id, name, sales);
+	arr = cJSON_GetObjectItemCaseSensitive(o, "products");
+	while ((r = db_fetch(db, ST_GOODS_PRODUCTS)) == 1)
+		resp_append_int(arr, pid);
+	db_end(db, ST_GOODS_PRODUCTS);
+	if (r < 0) {
+		cJSON_Delete(o);
+		rc = db_failure(db);
+		goto fail;
+	}
+	answer(c, 200, o, NULL, 0);
+	return 0;
+fail:
+	db_problem(db, rc, &c->p);
+	return -1;
+}
+
 typedef int (*handler_fn)(struct call *);
 
 static const handler_fn handlers[H__MAX] = {
@@ -328,6 +465,9 @@ static const handler_fn handlers[H__MAX] = {
 	[H_ORDER_CREATE] = order_create_one,
 	[H_ORDER_GET] = order_get_h,
 	[H_ORDER_ABORT] = order_abort_h,
+	[H_CHECKOUT] = checkout,
+	[H_GOODS_CREATE] = goods_create,
+	[H_GOODS_GET] = goods_get,
 };
 
 void

@@ -45,6 +45,8 @@ static const char *const sql[ST__MAX] = {
 	    "INSERT INTO restocks (product_id, quantity) VALUES (?, ?)",
 	[ST_GOODS_GET] = "SELECT id, name, sales FROM goods WHERE id = ?",
 	[ST_GOODS_SALES] = "UPDATE goods SET sales = sales + ? WHERE id = ?",
+	[ST_GOODS_INSERT] = "INSERT INTO goods (name) VALUES (?)",
+	[ST_GOODS_PRODUCTS] = "SELECT id FROM products WHERE goods_id = ? ORDER BY id",
 	[ST_ORDER_INSERT] =
 	    "INSERT INTO orders (user_id, status, pay_method, total_count, freight,"
 	    " total_amount, created_at) VALUES (?, 'placed', ?, ?, ?, ?, FROM_UNIXTIME(?))",

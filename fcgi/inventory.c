@@ -5,6 +5,7 @@
 
 #include "inventory.h"
 #include "log.h"
+#include "response.h"
 
 #define OPTIMISTIC_TRIES	64	/* re-reads of one row before giving up */
 
@@ -219,14 +220,14 @@ inv_product_json(const struct product *pr)
 
 	if (o == NULL)
 		return NULL;
-	cJSON_AddNumberToObject(o, "id", (double)pr->id);
+	resp_add_int(o, "id", pr->id);
 	cJSON_AddStringToObject(o, "name", pr->name);
 	if (pr->goods > 0)
-		cJSON_AddNumberToObject(o, "goods", (double)pr->goods);
+		resp_add_int(o, "goods", pr->goods);
 	else
 		cJSON_AddNullToObject(o, "goods");
-	cJSON_AddNumberToObject(o, "price", (double)pr->price);
-	cJSON_AddNumberToObject(o, "stock", (double)pr->stock);
-	cJSON_AddNumberToObject(o, "sales", (double)pr->sales);
+	resp_add_int(o, "price", pr->price);
+	resp_add_int(o, "stock", pr->stock);
+	resp_add_int(o, "sales", pr->sales);
 	return o;
 }

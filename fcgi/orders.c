@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "response.h"
 #include "orders.h"
 
 /* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
@@ -152,15 +153,16 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	long merged;
 
 	(void)a;
-	if (n == 0 || n > ORDER_LINES_MAX) {
-		problem_set(p, PROB_FIELD, "an order has 1 to %d lines", ORDER_LINES_MAX);
-		problem_add_str(p, "field", "items");
+	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
+		problem_set(p, PROB_FIELD, "the quantity of one product, added up over the "
+		    "items naming it, must be 1 to %d", ORDER_QUANTITY_MAX);
+		problem_add_str(p, "field", "quantity");
 		return -1;
 	}
-	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
-		problem_set(p, PROB_FIELD, "quantity of one product must be 1 to %d",
-		    ORDER_QUANTITY_MAX);
-		problem_add_str(p, "field", "quantity");
+	if (merged == 0 || merged > ORDER_LINES_MAX) {
+		problem_set(p, PROB_FIELD, "an order has 1 to %d distinct products",
+		    ORDER_LINES_MAX);
+		problem_add_str(p, "field", "items");
 		return -1;
 	}
 	memset(o, 0, sizeof(*o));
@@ -305,9 +307,9 @@ order_json(const struct order *o)
 
 	if ((j = cJSON_CreateObject()) == NULL)
 		return NULL;
-	cJSON_AddNumberToObject(j, "id", (double)o->id);
+	resp_add_int(j, "id", o->id);
 	if (o->user > 0)
-		cJSON_AddNumberToObject(j, "user", (double)o->user);
+		resp_add_int(j, "user", o->user);
 	else
 		cJSON_AddNullToObject(j, "user");
 	cJSON_AddStringToObject(j, "status", o->status);
@@ -318,14 +320,14 @@ order_json(const struct order *o)
 
 		if (l == NULL)
 			break;
-		cJSON_AddNumberToObject(l, "product", (double)o->lines[i].product);
-		cJSON_AddNumberToObject(l, "quantity", (double)o->lines[i].quantity);
-		cJSON_AddNumberToObject(l, "price", (double)o->lines[i].price);
+		resp_add_int(l, "product", o->lines[i].product);
+		resp_add_int(l, "quantity", o->lines[i].quantity);
+		resp_add_int(l, "price", o->lines[i].price);
 		cJSON_AddItemToArray(lines, l);
 	}
-	cJSON_AddNumberToObject(j, "total_count", (double)o->total_count);
-	cJSON_AddNumberToObject(j, "freight", (double)o->freight);
-	cJSON_AddNumberToObject(j, "total_amount", (double)o->total_amount);
+	resp_add_int(j, "total_count", o->total_count);
+	resp_add_int(j, "freight", o->freight);
+	resp_add_int(j, "total_amount", o->total_amount);
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(j, "created_at", ts);

@@ -11,7 +11,7 @@
 #include "request.h"
 #include "valid.h"
 
-enum kind { K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY };
+enum kind { K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD };
 
 /* The field table: wire name, validator kind and bounds (style.md 1). */
 static const struct field_def {
@@ -30,7 +30,13 @@ static const struct field_def {
 	[F_NEXT] =	  { "next", K_PATH, 0, 512 },
 	[F_METHOD] =	  { "_method", K_METHOD, 0, 0 },
 	[F_IDEMPOTENCY] = { "idempotency_key", K_KEY, 1, 200 },
+	[F_ITEMS] =	  { "items", K_ITEMS, 1, REQ_ITEMS_MAX },
+	[F_PAY_METHOD] =  { "pay_method", K_WORD, 1, 16 },
 };
+
+/* Bounds of the fields inside one element of items. */
+static const struct field_def item_product = { "product", K_INT, 1, INT64_MAX };
+static const struct field_def item_quantity = { "quantity", K_INT, 1, 1000000000LL };
 
 static const char *const method_names[M__MAX] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OTHER"
@@ -46,6 +52,21 @@ req_method(const char *s)
 	for (i = 0; i < M_OTHER; i++)
 		if (strcmp(s, method_names[i]) == 0)
 			return (enum method)i;
+	return M_OTHER;
+}
+
+/* The method an override names: PUT, DELETE, PATCH or POST, in any case
+ * (a form's _method=put is a person's spelling, not a new method). */
+static enum method
+override_method(const char *s, size_t len)
+{
+	static const enum method ok[] = { M_PUT, M_DELETE, M_PATCH, M_POST };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strlen(method_names[ok[i]]) == len &&
+		    strncasecmp(s, method_names[ok[i]], len) == 0)
+			return ok[i];
 	return M_OTHER;
 }
 
@@ -147,10 +168,75 @@ struct raw {
 	enum rawtype type;
 };
 
+/* A field of one element of items, before validation. */
+struct rawitem {
+	size_t idx;		/* element index */
+	int quantity;		/* 0 = product, 1 = quantity */
+	struct raw raw;
+};
+
 struct rawset {
 	struct raw v[REQ_FIELDS_MAX];
 	size_t n;
+	struct rawitem *items;	/* allocated on the first one */
+	size_t nitems;
+	size_t nelems;		/* elements seen (max idx + 1) */
+	int items_seen;		/* an "items" field was present */
 };
+
+static int
+add_item(struct arena *a, struct rawset *rs, size_t idx, int quantity, const struct raw *raw,
+    struct problem *p)
+{
+	if (idx >= REQ_ITEMS_MAX) {
+		problem_set(p, PROB_FIELD, "items has more than %d elements", REQ_ITEMS_MAX);
+		problem_add_str(p, "field", "items");
+		return -1;
+	}
+	if (rs->items == NULL &&
+	    (rs->items = arena_alloc(a, 2 * REQ_ITEMS_MAX * sizeof(*rs->items))) == NULL) {
+		problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
+		return -1;
+	}
+	if (rs->nitems >= 2 * REQ_ITEMS_MAX) {
+		problem_set(p, PROB_FIELD, "items has too many fields");
+		problem_add_str(p, "field", "items");
+		return -1;
+	}
+	rs->items[rs->nitems].idx = idx;
+	rs->items[rs->nitems].quantity = quantity;
+	rs->items[rs->nitems].raw = *raw;
+	rs->nitems++;
+	if (idx + 1 > rs->nelems)
+		rs->nelems = idx + 1;
+	rs->items_seen = 1;
+	return 0;
+}
+
+/* Recognises the form encoding of a checkout line, items[N][product] or
+ * items[N][quantity] (N decimal, 0..REQ_ITEMS_MAX-1). Returns 1 and sets
+ * idx/quantity when name is one, else 0. */
+static int
+form_item_name(const char *name, size_t *idx, int *quantity)
+{
+	const char *p = name + 6;
+	size_t n = 0, digits = 0;
+
+	if (strncmp(name, "items[", 6) != 0)
+		return 0;
+	for (; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+		n = n * 10 + (size_t)(*p - '0');
+	if (digits == 0 || (digits > 1 && name[6] == '0'))
+		return 0;
+	if (strcmp(p, "][product]") == 0)
+		*quantity = 0;
+	else if (strcmp(p, "][quantity]") == 0)
+		*quantity = 1;
+	else
+		return 0;
+	*idx = n;
+	return 1;
+}
 
 static int
 hexval(int c)
@@ -236,23 +322,32 @@ parse_urlencoded(struct arena *a, const char *s, size_t n, struct rawset *rs,
 			problem_set(p, PROB_MALFORMED, "field '%.64s' is not valid UTF-8 text", k);
 			return -1;
 		}
-		rs->v[rs->n].name = k;
-		rs->v[rs->n].val = v;
-		rs->v[rs->n].len = (size_t)vl;
-		rs->v[rs->n].type = RAW_STR;
-		rs->n++;
+		{
+			struct raw raw = { k, v, (size_t)vl, RAW_STR };
+			size_t idx;
+			int qty;
+
+			if (form_item_name(k, &idx, &qty)) {
+				if (add_item(a, rs, idx, qty, &raw, p) != 0)
+					return -1;
+				continue;
+			}
+			rs->v[rs->n++] = raw;
+		}
 	}
 	return 0;
 }
 
-/* The raw text of the numbers that are members of the top-level object, in
- * order of appearance (cJSON keeps members in that order too). Integer
+/* The raw text of every number in the body, in order of appearance (cJSON
+ * keeps members and elements in that order too, so a walk of its tree in
+ * document order meets them in the same order). Integer
  * fields are validated from this text, so 1.0, 1e3 and 2^53+1 are judged
  * as written, not as a double rounded them. */
 struct numtoks {
-	const char *s[REQ_FIELDS_MAX];
-	size_t len[REQ_FIELDS_MAX];
+	const char *s[REQ_NUMBERS_MAX];
+	size_t len[REQ_NUMBERS_MAX];
 	size_t n;
+	size_t next;		/* the next one to hand out */
 };
 
 /* Length of the JSON number at s (RFC 8259 section 6), or 0 if what starts
@@ -295,8 +390,8 @@ json_number(const char *s, size_t n)
 
 /* Scans JSON text before cJSON parses it: rejects nesting deeper than
  * REQ_JSON_DEPTH_MAX, the escape \u0000 (cJSON would truncate at it) and
- * numbers outside the JSON grammar (cJSON takes "01"), and records the
- * top-level members' number tokens. Returns NULL when acceptable, else a
+ * numbers outside the JSON grammar (cJSON takes "01"), and records every
+ * number token. Returns NULL when acceptable, else a
  * reason. */
 static const char *
 json_prescan(const char *s, size_t n, struct numtoks *nt)
@@ -304,7 +399,7 @@ json_prescan(const char *s, size_t n, struct numtoks *nt)
 	size_t i, depth = 0, len;
 	int in_str = 0;
 
-	nt->n = 0;
+	nt->n = nt->next = 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
@@ -327,14 +422,113 @@ json_prescan(const char *s, size_t n, struct numtoks *nt)
 		} else if (c == '-' || (c >= '0' && c <= '9')) {
 			if ((len = json_number(s + i, n - i)) == 0)
 				return "malformed JSON number";
-			if (depth == 1 && nt->n < REQ_FIELDS_MAX) {
-				nt->s[nt->n] = s + i;
-				nt->len[nt->n++] = len;
-			}
+			if (nt->n >= REQ_NUMBERS_MAX)
+				return "too many numbers in the JSON body";
+			nt->s[nt->n] = s + i;
+			nt->len[nt->n++] = len;
 			i += len - 1;
 		}
 	}
 	return NULL;
+}
+
+/* Number tokens inside a subtree, to keep the token cursor in step when a
+ * value is not looked into. */
+static size_t
+count_numbers(const cJSON *it)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	if (cJSON_IsNumber(it))
+		return 1;
+	for (c = it->child; c != NULL; c = c->next)
+		n += count_numbers(c);
+	return n;
+}
+
+/* Fills raw from a scalar JSON value (string or number); other values
+ * become RAW_OTHER, their numbers skipped. Returns 0, or -1 with p set. */
+static int
+json_scalar(struct arena *a, const cJSON *it, struct numtoks *nt, const char *name,
+    struct raw *r, struct problem *p)
+{
+	r->name = name;
+	if (cJSON_IsString(it)) {
+		r->type = RAW_STR;
+		r->len = strlen(it->valuestring);
+		if (r->len > REQ_VALUE_MAX) {
+			problem_set(p, PROB_MALFORMED, "field '%.64s' is too long", name);
+			return -1;
+		}
+		r->val = arena_strndup(a, it->valuestring, r->len);
+	} else if (cJSON_IsNumber(it)) {
+		if (nt->next >= nt->n) {
+			problem_set(p, PROB_MALFORMED, "body is not valid JSON");
+			return -1;
+		}
+		r->type = RAW_NUM;
+		r->len = nt->len[nt->next];
+		r->val = arena_strndup(a, nt->s[nt->next++], r->len);
+	} else {
+		r->type = RAW_OTHER;
+		r->len = 0;
+		r->val = "";
+		nt->next += count_numbers(it);
+		return 0;
+	}
+	if (r->val == NULL) {
+		problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
+		return -1;
+	}
+	return 0;
+}
+
+/* items: an array of objects with members product and quantity. */
+static int
+json_items(struct arena *a, const cJSON *items, struct numtoks *nt, struct rawset *rs,
+    struct problem *p)
+{
+	const cJSON *el, *m;
+	size_t idx = 0;
+
+	rs->items_seen = 1;
+	if (!cJSON_IsArray(items)) {
+		problem_set(p, PROB_FIELD, "items must be an array of {product, quantity}");
+		problem_add_str(p, "field", "items");
+		return -1;
+	}
+	for (el = items->child; el != NULL; el = el->next, idx++) {
+		if (!cJSON_IsObject(el)) {
+			problem_set(p, PROB_FIELD, "items[%zu] must be an object", idx);
+			problem_add_str(p, "field", "items");
+			return -1;
+		}
+		for (m = el->child; m != NULL; m = m->next) {
+			struct raw raw;
+			int qty;
+
+			if (strcmp(m->string, "product") == 0)
+				qty = 0;
+			else if (strcmp(m->string, "quantity") == 0)
+				qty = 1;
+			else {
+				problem_set(p, PROB_FIELD, "items[%zu] has an unknown member '%.64s'",
+				    idx, m->string);
+				problem_add_str(p, "field", "items");
+				return -1;
+			}
+			if (json_scalar(a, m, nt, m->string, &raw, p) != 0 ||
+			    add_item(a, rs, idx, qty, &raw, p) != 0)
+				return -1;
+		}
+		if (el->child == NULL && add_item(a, rs, idx, 0,
+		    &(struct raw){ "product", "", 0, RAW_OTHER }, p) != 0)
+			return -1;
+	}
+	if (idx == 0)
+		rs->nelems = 0;
+	return 0;
 }
 
 static int
@@ -342,12 +536,15 @@ parse_json(struct arena *a, const char *s, size_t n, struct rawset *rs,
     struct problem *p)
 {
 	const char *why, *end = NULL;
-	struct numtoks nt;
-	size_t nextnum = 0;
+	struct numtoks *nt;
 	cJSON *root, *it;
 	int rc = -1;
 
-	if ((why = json_prescan(s, n, &nt)) != NULL) {
+	if ((nt = arena_alloc(a, sizeof(*nt))) == NULL) {
+		problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
+		return -1;
+	}
+	if ((why = json_prescan(s, n, nt)) != NULL) {
 		problem_set(p, PROB_MALFORMED, "%s", why);
 		return -1;
 	}
@@ -366,8 +563,8 @@ parse_json(struct arena *a, const char *s, size_t n, struct rawset *rs,
 		goto out;
 	}
 	for (it = root->child; it != NULL; it = it->next) {
-		struct raw *r;
 		size_t klen = strlen(it->string);
+		char *name;
 
 		if (rs->n >= REQ_FIELDS_MAX) {
 			problem_set(p, PROB_MALFORMED, "more than %d fields", REQ_FIELDS_MAX);
@@ -377,37 +574,25 @@ parse_json(struct arena *a, const char *s, size_t n, struct rawset *rs,
 			problem_set(p, PROB_MALFORMED, "a field name is empty or too long");
 			goto out;
 		}
-		r = &rs->v[rs->n++];
-		if ((r->name = arena_strndup(a, it->string, klen)) == NULL)
-			goto nomem;
-		if (cJSON_IsString(it)) {
-			r->type = RAW_STR;
-			r->len = strlen(it->valuestring);
-			if (r->len > REQ_VALUE_MAX) {
-				problem_set(p, PROB_MALFORMED, "field '%.64s' is too long", r->name);
-				goto out;
-			}
-			if ((r->val = arena_strndup(a, it->valuestring, r->len)) == NULL)
-				goto nomem;
-		} else if (cJSON_IsNumber(it)) {
-			if (nextnum >= nt.n) {
-				problem_set(p, PROB_MALFORMED, "body is not valid JSON");
-				goto out;
-			}
-			r->type = RAW_NUM;
-			r->len = nt.len[nextnum];
-			if ((r->val = arena_strndup(a, nt.s[nextnum++], r->len)) == NULL)
-				goto nomem;
-		} else {
-			r->type = RAW_OTHER;
-			r->val = "";
-			r->len = 0;
+		if ((name = arena_strndup(a, it->string, klen)) == NULL) {
+			problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
+			goto out;
 		}
+		if (strcmp(name, "items") == 0) {
+			if (rs->items_seen) {
+				problem_set(p, PROB_FIELD, "field 'items' is given more than once");
+				problem_add_str(p, "field", "items");
+				goto out;
+			}
+			if (json_items(a, it, nt, rs, p) != 0)
+				goto out;
+			continue;
+		}
+		if (json_scalar(a, it, nt, name, &rs->v[rs->n], p) != 0)
+			goto out;
+		rs->n++;
 	}
 	rc = 0;
-	goto out;
-nomem:
-	problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
 out:
 	cJSON_Delete(root);
 	return rc;
@@ -488,11 +673,25 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 			/* Unreachable: `next` is taken in the first pass, where an
 			 * unsafe target is dropped (the answer goes back to "/"). */
 			continue;
-		case K_METHOD: {
-			enum method m = req_method(raw->val);
+		case K_ITEMS:
+			why = "must be sent as items[N][product] and items[N][quantity]";
+			break;
+		case K_WORD: {
+			size_t k;
 
-			if (memchr(raw->val, '\0', raw->len) != NULL ||
-			    (m != M_PUT && m != M_DELETE && m != M_PATCH && m != M_POST))
+			if (raw->len < (size_t)def->min || raw->len > (size_t)def->max)
+				why = "is not one of the accepted words";
+			for (k = 0; why == NULL && k < raw->len; k++)
+				if (!(raw->val[k] >= 'a' && raw->val[k] <= 'z') && raw->val[k] != '_')
+					why = "is not one of the accepted words";
+			fv->s = raw->val;
+			fv->len = raw->len;
+			break;
+		}
+		case K_METHOD: {
+			enum method m = override_method(raw->val, raw->len);
+
+			if (m == M_OTHER)
 				why = "must be PUT, DELETE, PATCH or POST";
 			else
 				fv->i = m;
@@ -518,6 +717,68 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 		}
 		fv->set = 1;
 	}
+	return 0;
+}
+
+/* Validates the elements of items into r->items, in element order.
+ * Returns 0, or -1 with a 422 naming items[N].product / items[N].quantity. */
+static int
+validate_items(struct req *r, const struct rawset *rs, struct problem *p)
+{
+	unsigned char *seen;
+	size_t i, k, n = 0;
+
+	if (rs->nelems == 0) {
+		problem_set(p, PROB_FIELD, "items must not be empty");
+		problem_add_str(p, "field", "items");
+		return -1;
+	}
+	if ((r->items = arena_alloc(r->arena, rs->nelems * sizeof(*r->items))) == NULL ||
+	    (seen = arena_alloc(r->arena, rs->nelems)) == NULL) {
+		problem_set(p, PROB_TOO_LARGE, "request needs more memory than allowed");
+		return -1;
+	}
+	for (i = 0; i < rs->nitems; i++) {
+		const struct rawitem *it = &rs->items[i];
+		const struct field_def *def = it->quantity ? &item_quantity : &item_product;
+		unsigned char bit = it->quantity ? 2 : 1;
+		const char *why = NULL;
+		char name[48];
+		int64_t v = 0;
+
+		snprintf(name, sizeof(name), "items[%zu].%s", it->idx, def->name);
+		if (seen[it->idx] & bit)
+			why = "is given more than once";
+		else if (it->raw.type == RAW_OTHER)
+			why = "must be a number";
+		else
+			why = valid_int(it->raw.val, it->raw.len, def->min, def->max, &v);
+		if (why != NULL) {
+			problem_set(p, PROB_FIELD, "%s %s", name, why);
+			problem_add_str(p, "field", name);
+			return -1;
+		}
+		seen[it->idx] |= bit;
+		if (it->quantity)
+			r->items[it->idx].quantity = v;
+		else
+			r->items[it->idx].product = v;
+	}
+	/* Compact: form indices may have gaps; an element needs a product. */
+	for (k = 0; k < rs->nelems; k++) {
+		if (seen[k] == 0)
+			continue;
+		if (!(seen[k] & 1)) {
+			problem_set(p, PROB_FIELD, "items[%zu].product is required", k);
+			problem_add_str(p, "field", "items");
+			return -1;
+		}
+		if (!(seen[k] & 2))
+			r->items[k].quantity = 1;
+		r->items[n++] = r->items[k];
+	}
+	r->nitems = n;
+	r->f[F_ITEMS].set = 1;
 	return 0;
 }
 
@@ -599,15 +860,17 @@ req_parse(struct req *r, struct arena *a, const struct req_input *in, struct pro
 	}
 	if (validate(r, rs, 1, p) != 0)
 		return -1;
+	if (rs->items_seen && validate_items(r, rs, p) != 0)
+		return -1;
 
 	/* Method override (api.md): only a POST may become another method. */
 	if (r->wire_method == M_POST) {
 		if (r->f[F_METHOD].set)
 			r->method = (enum method)r->f[F_METHOD].i;
 		else if (in->override != NULL && in->override[0] != '\0') {
-			enum method m = req_method(in->override);
+			enum method m = override_method(in->override, strlen(in->override));
 
-			if (m != M_PUT && m != M_DELETE && m != M_PATCH && m != M_POST) {
+			if (m == M_OTHER) {
 				problem_set(p, PROB_MALFORMED,
 				    "X-HTTP-Method-Override must be PUT, DELETE, PATCH or POST");
 				return -1;

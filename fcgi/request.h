@@ -19,6 +19,8 @@
 #define REQ_VALUE_MAX		4096	/* bytes in a field value */
 #define REQ_JSON_DEPTH_MAX	16	/* nesting of arrays/objects */
 #define REQ_PATH_MAX		1024	/* bytes in the path */
+#define REQ_ITEMS_MAX		1000	/* elements of a checkout's items */
+#define REQ_NUMBERS_MAX		4096	/* number tokens in one JSON body */
 
 enum method {
 	M_GET = 0, M_HEAD, M_POST, M_PUT, M_DELETE, M_PATCH, M_OTHER, M__MAX
@@ -38,6 +40,9 @@ enum field {
 	F_NEXT,		/* redirect target for browser forms; unsafe values dropped */
 	F_METHOD,	/* _method: PUT | DELETE | PATCH | POST */
 	F_IDEMPOTENCY,	/* idempotency_key: 1..200 printable ASCII */
+	F_ITEMS,	/* checkout lines: JSON [{"product","quantity"}...] or the form
+			 * fields items[N][product], items[N][quantity] */
+	F_PAY_METHOD,	/* word 1..16: the handler knows which ones it takes */
 	F__MAX
 };
 
@@ -48,6 +53,12 @@ struct field_val {
 	size_t len;
 };
 
+/* One element of items: product id and quantity (1..10^9; handlers narrow). */
+struct req_item {
+	int64_t product;
+	int64_t quantity;
+};
+
 struct req {
 	struct arena *arena;
 	enum method method;		/* after _method / X-HTTP-Method-Override */
@@ -56,6 +67,8 @@ struct req {
 	int browser;			/* a form post whose Accept prefers text/html */
 	int json;			/* body was JSON */
 	struct field_val f[F__MAX];
+	struct req_item *items;		/* when f[F_ITEMS].set: nitems >= 1 of them */
+	size_t nitems;
 };
 
 /* The raw pieces of one request, as the web server handed them over. Any

@@ -6,6 +6,39 @@
 
 #include "response.h"
 
+static cJSON *
+int_item(int64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+cJSON *
+resp_add_int(cJSON *obj, const char *name, int64_t v)
+{
+	cJSON *item = int_item(v);
+
+	if (item != NULL && !cJSON_AddItemToObject(obj, name, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+cJSON *
+resp_append_int(cJSON *arr, int64_t v)
+{
+	cJSON *item = int_item(v);
+
+	if (item != NULL && !cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
 void
 resp_init(struct resp *r)
 {
@@ -137,7 +170,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 	size_t i;
 	int status = problem_status(p->kind);
 
-	if (q != NULL && q->browser && status != 405) {
+	if (q != NULL && q->browser) {
 		char num[24];
 
 		see_other(r, q);
@@ -172,7 +205,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 		if (e->name == NULL)
 			continue;
 		if (e->is_int)
-			cJSON_AddNumberToObject(o, e->name, (double)e->i);
+			resp_add_int(o, e->name, e->i);
 		else
 			cJSON_AddStringToObject(o, e->name, e->s);
 	}

@@ -48,4 +48,11 @@ size_t	 resp_head(const struct resp *, char *buf, size_t size);
 
 const char *resp_reason(int status);
 
+/* Adds an exact integer member: cJSON prints numbers through a double with
+ * 15 significant digits, which would turn 9007199254740993 into 9.007e+15.
+ * Returns the member, or NULL when out of memory. */
+cJSON	*resp_add_int(cJSON *obj, const char *name, int64_t v);
+/* The same, as an array element. */
+cJSON	*resp_append_int(cJSON *arr, int64_t v);
+
 #endif

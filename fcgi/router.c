@@ -20,6 +20,9 @@ static const struct route {
 	{ { "order", "#", NULL },	   M_GET,  H_ORDER_GET },
 	{ { "order", "#", "abort" },	   M_PUT,  H_ORDER_ABORT },
 	{ { "order", "#", "abort" },	   M_POST, H_ORDER_ABORT },
+	{ { "checkout", NULL, NULL },	   M_POST, H_CHECKOUT },
+	{ { "goods", NULL, NULL },	   M_POST, H_GOODS_CREATE },
+	{ { "goods", "#", NULL },	   M_GET,  H_GOODS_GET },
 };
 
 #define SEG_MAX	4

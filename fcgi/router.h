@@ -19,6 +19,9 @@ enum handler {
 	H_ORDER_CREATE,
 	H_ORDER_GET,
 	H_ORDER_ABORT,
+	H_CHECKOUT,
+	H_GOODS_CREATE,
+	H_GOODS_GET,
 	H__MAX
 };
 

@@ -255,7 +255,7 @@ def product_get_missing_is_404():
 
 @test
 def product_get_non_numeric_or_bad_id_is_404():
-    for seg in ("abc", "0", "-1", "1.5", "1e3", "%2F", "9" * 30, "01", "%20"):
+    for seg in ("abc", "0", "-1", "1.5", "1e3", "9" * 30, "%20", "1x"):
         path = "/product/%s/" % seg
         assert_problem(get(path), 404, "/problems/not-found", what="GET " + path)
 
@@ -699,7 +699,7 @@ def padded_product_body(size):
 @test
 def body_over_64k_is_413():
     for size in (65537, 70000, 1 << 20):
-        r = product_post(padded_product_body(size), JSON_CT)
+        r = post_raw("/product/", padded_product_body(size), JSON_CT, fresh=True)
         assert_problem(r, 413, "/problems/body-too-large", what="%d-byte body" % size)
 
 
