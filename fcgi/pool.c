@@ -307,11 +307,14 @@ pool_run(const struct conf *c)
 				if (stopping || slots[i].retiring) {
 					slots[i].wanted = 0;
 				} else {
-					/* A worker that dies young is respawned after
-					 * a pause, so a crash loop cannot spin. */
+					/* A worker that crashes young is respawned
+					 * after a pause, so a crash loop cannot spin;
+					 * one that exited 0 (--max-requests) at once. */
 					double age = now_s() - ts_s(&slots[i].started);
+					int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
-					set_ts(&slots[i].respawn_at, now_s() + (age < 1.0 ? 1.0 : 0.0));
+					set_ts(&slots[i].respawn_at,
+					    now_s() + (age < 1.0 && !clean ? 1.0 : 0.0));
 					if (WIFSIGNALED(st))
 						log_warn("worker %ld killed by signal %d; replacing it",
 						    (long)pid, WTERMSIG(st));
@@ -376,7 +379,13 @@ pool_run(const struct conf *c)
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);
-				/* Workers keep their copy until they have drained. */
+				/* No new connections from here on (a unix socket's
+				 * path goes now); workers keep their copy of the
+				 * socket to take what is already queued. */
+				if (unix_path != NULL) {
+					unlink(unix_path);
+					unix_path = NULL;
+				}
 				if (listen_fd != 0)
 					close(listen_fd);
 			}

@@ -23,7 +23,18 @@
 
 #define ARENA_LIMIT	(4u << 20)	/* bytes one request may allocate */
 
+#define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued requests */
+
 static volatile sig_atomic_t stop;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void
 on_stop(int sig)
@@ -184,7 +195,16 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 
 		if (getppid() != master)
 			break;
-		if (ppoll(&pfd, 1, &tick, &waitmask) <= 0 || !(pfd.revents & POLLIN))
+		int ready = ppoll(&pfd, 1, &tick, &waitmask);
+		sigset_t pending;
+
+		/* ppoll() returns at once when the socket is readable, without
+		 * delivering a pending signal: under steady load SIGTERM would
+		 * wait for ever. Look for it ourselves. */
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)))
+			stop = 1;
+		if (stop || ready <= 0 || !(pfd.revents & POLLIN))
 			continue;
 		/* Non-blocking accept: another worker may have taken it. */
 		if (FCGX_Accept_r(&rq) < 0)
@@ -199,8 +219,11 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 	}
 	if (stop) {
 		/* Take what nginx already queued on the socket: those requests
-		 * were accepted by the kernel on our behalf. */
-		while (FCGX_Accept_r(&rq) >= 0) {
+		 * were accepted by the kernel on our behalf. Bounded in time, as
+		 * a TCP listener keeps filling while any process holds it. */
+		double until = now_s() + DRAIN_SECONDS;
+
+		while (now_s() < until && FCGX_Accept_r(&rq) >= 0) {
 			serve_one(&rq, &ctx);
 			FCGX_Finish_r(&rq);
 			arena_reset(&arena);

@@ -216,7 +216,8 @@ def parse_cgi(stdout):
             if not v.isdigit():
                 raise Garbled("bad Content-Length %r" % v)
             if int(v) != len(body):
-                raise Truncated("Content-Length %s but %d body bytes: %r" % (v, len(body), body[:200]))
+                raise Truncated("Content-Length %s but %d body bytes: %r"
+                                % (v, len(body), body[:200]))
     return status, reason, headers, body
 
 

@@ -225,6 +225,13 @@ def free_port():
     return port
 
 
+def all_new(pool, old):
+    """The pool's workers if there are as many as it should have and none is in
+    old, else None."""
+    w = pool.workers()
+    return w if len(w) == pool.workers_n and not set(w) & set(old) else None
+
+
 # ---------------------------------------------------------------------------
 # load: client threads making GET /product/<id>/ and POST /order/ continuously
 
@@ -321,9 +328,9 @@ def sighup_replaces_every_worker_without_failing_a_request():
             pool.signal(signal.SIGHUP)
             t_hup = time.monotonic()
             # under load, the reload must complete: 2 workers, none of the old ones
-            replaced = wait_until(lambda: (lambda w: w if len(w) == 2 and not set(w) & set(original)
-                                           else None)(pool.workers()), 5.0)
+            replaced = wait_until(lambda: all_new(pool, original), 5.0)
             seen_under_load = pool.workers()
+            pending = [w for w in seen_under_load if sigterm_pending(w)]
             rest = 4.0 - (time.monotonic() - t_hup)
             if rest > 0:
                 time.sleep(rest)
@@ -337,15 +344,18 @@ def sighup_replaces_every_worker_without_failing_a_request():
         check(load.ok_count() >= 50, "only %d requests made during the reloads: tested nothing"
               % load.ok_count())
         if replaced is None:
-            after = wait_until(lambda: (lambda w: w if len(w) == 2 and not set(w) & set(original)
-                                        else None)(pool.workers()), 5.0)
-            raise Fail("5 s after the second SIGHUP, under load, the workers are %r (original %r):"
-                       " the reload did not replace every worker while requests kept coming%s; %s"
+            after = wait_until(lambda: all_new(pool, original), 5.0)
+            raise Fail("5 s after the second SIGHUP, under load, the workers are %r (original "
+                       "%r): the rolling reload did not finish (2 workers, none of the original "
+                       "ones) while requests kept coming%s%s; %s"
                        % (seen_under_load, original,
+                          " (workers %r had SIGTERM pending, never delivered: blocked outside "
+                          "ppoll, and ppoll returns at once while connections are queued)"
+                          % pending if pending else "",
                           " (it finished only once the load stopped: %r)" % after if after else
                           " (nor after the load stopped: %r)" % pool.workers(), pool.output()))
-        final = wait_until(lambda: (lambda w: w if len(w) == 2 else None)(pool.workers()), 3.0)
-        check(final and not set(final) & set(original),
+        final = wait_until(lambda: all_new(pool, original), 3.0)
+        check(final,
               "after the reloads the workers are %r (original %r), expected 2 new ones"
               % (pool.workers(), original))
         log("sighup: %d requests ok, workers %r -> %r" % (load.ok_count(), original, final))
@@ -353,10 +363,23 @@ def sighup_replaces_every_worker_without_failing_a_request():
 
 @test
 def sigterm_drains_requests_in_hand():
-    with Pool(workers=2) as pool:
+    sigterm_under_load(None)
+
+
+@test
+def sigterm_drains_requests_in_hand_on_tcp():
+    """As above on a TCP listener: there no socket path can be removed to keep
+    new clients out, so the workers themselves must notice the SIGTERM while
+    connections keep arriving."""
+    sigterm_under_load("127.0.0.1:%d" % free_port())
+
+
+def sigterm_under_load(listen):
+    with Pool(workers=2, listen=listen) as pool:
         pid = pool.make_product()
         load = Load(pool, pid).start()
         exited = None
+        pending = []
         try:
             t0 = time.monotonic()
             time.sleep(1.5)
@@ -370,11 +393,16 @@ def sigterm_drains_requests_in_hand():
                 time.sleep(0.3)   # some requests after the exit: refused, counted apart
             else:
                 workers = pool.workers()
+                pending = [w for w in workers if sigterm_pending(w)]
         finally:
             load.stop()
         t_clients_stopped = time.monotonic()
         problems = []
         if not exited:
+            if pending:
+                problems.append("workers %r have SIGTERM pending but not delivered (blocked "
+                                "outside ppoll, and ppoll returns at once while connections are "
+                                "queued)" % pending)
             late = wait_until(lambda: pool.proc.poll() is not None and time.monotonic(), 5.0)
             problems.append(
                 "master %d still running %.0f s after SIGTERM while the clients kept sending "
@@ -413,7 +441,7 @@ def sigterm_drains_requests_in_hand():
         if load.ok_count() < 20:
             problems.append("only %d requests served: tested nothing" % load.ok_count())
         if pool.proc.poll() is not None:
-            if os.path.exists(pool.sock):
+            if listen is None and os.path.exists(pool.sock):
                 problems.append("socket %s still there after the stop" % pool.sock)
             if os.path.exists(pool.pidfile):
                 problems.append("pid file %s still there after the stop" % pool.pidfile)
@@ -424,6 +452,19 @@ def sigterm_drains_requests_in_hand():
         if problems:
             raise Fail("; ".join(problems) + "; " + pool.output())
         assert_audit_clean("orderd audit after SIGTERM under load")
+
+
+def sigterm_pending(pid):
+    """True if SIGTERM is pending (not yet delivered) for process pid."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(("SigPnd:", "ShdPnd:")) and \
+                        int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)):
+                    return True
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 @test
@@ -465,8 +506,7 @@ def killed_worker_is_respawned():
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
         log("SIGKILL worker %d" % victim)
-        after = wait_until(lambda: (lambda w: w if len(w) == 2 and victim not in w
-                                    else None)(pool.workers()), 3.0)
+        after = wait_until(lambda: all_new(pool, [victim]), 3.0)
         check(after, "3 s after SIGKILL of worker %d the master %d has workers %r (before %r); %s"
               % (victim, pool.master, pool.workers(), before, pool.output()))
         check(alive(pool.master), "master died")
@@ -512,34 +552,62 @@ def listen_on_host_port():
 
 @test
 def database_down_answers_503_then_recovers():
+    real = os.environ.get("ORDERD_DB_SOCKET")
     env = dict(os.environ)
-    env["ORDERD_DB_SOCKET"] = "/tmp/nonexistent-orderd-%d.sock" % os.getpid()
     for k in ("ORDERD_DB_HOST", "ORDERD_DB_PORT"):
         env.pop(k, None)
-    with Pool(workers=1, env=env) as pool:
-        worker = pool.workers()
-        for i in range(3):
-            t = time.monotonic()
-            try:
-                r = pool.request("GET", "/product/", timeout=10)
-            except FcgiError as e:
-                raise Fail("GET /product/ with the database down: %s; %s"
-                           % (e, pool.output())) from None
-            dt = time.monotonic() - t
-            what = "GET /product/ with the database down (try %d)" % (i + 1)
-            eq(r.status, 503, what + ": status (answer %s)" % r.describe())
-            eq(r.media_type(), PROBLEM_CT, what + ": Content-Type")
-            check(isinstance(r.json, dict), what + ": body not a JSON object: %r" % r.body[:200])
-            eq(r.json.get("type"), "/problems/unavailable", what + ": type")
-            eq(r.json.get("status"), 503, what + ": member status")
-            ra = r.header("Retry-After")
-            check(ra is not None and ra.isdigit() and int(ra) > 0,
-                  "%s: Retry-After %r, expected a positive number of seconds" % (what, ra))
-            check(dt < 3.0, "%s: took %.1f s" % (what, dt))
-        r = pool.json("POST", "/order/", {"product": 1, "quantity": 1})
-        eq(r.status, 503, "POST /order/ with the database down (answer %s)" % r.describe())
-        check(alive(pool.master), "master died")
-        eq(pool.workers(), worker, "workers after 503s (the worker must not die)")
+    tmp = tempfile.mkdtemp(prefix="orderd-nodb-", dir="/tmp")
+    # a socket path that does not exist yet; later a symlink to the real
+    # MariaDB socket brings "the database" back without touching MariaDB
+    env["ORDERD_DB_SOCKET"] = dbsock = os.path.join(tmp, "nonexistent.sock")
+    try:
+        with Pool(workers=1, env=env) as pool:
+            worker = pool.workers()
+            for i in range(3):
+                t = time.monotonic()
+                try:
+                    r = pool.request("GET", "/product/", timeout=10)
+                except FcgiError as e:
+                    raise Fail("GET /product/ with the database down: %s; %s"
+                               % (e, pool.output())) from None
+                dt = time.monotonic() - t
+                what = "GET /product/ with the database down (try %d)" % (i + 1)
+                eq(r.status, 503, what + ": status (answer %s)" % r.describe())
+                eq(r.media_type(), PROBLEM_CT, what + ": Content-Type")
+                check(isinstance(r.json, dict), what + ": body not a JSON object: %r"
+                      % r.body[:200])
+                eq(r.json.get("type"), "/problems/unavailable", what + ": type")
+                eq(r.json.get("status"), 503, what + ": member status")
+                ra = r.header("Retry-After")
+                check(ra is not None and ra.isdigit() and int(ra) > 0,
+                      "%s: Retry-After %r, expected a positive number of seconds" % (what, ra))
+                check(dt < 3.0, "%s: took %.1f s" % (what, dt))
+            r = pool.json("POST", "/order/", {"product": 1, "quantity": 1})
+            eq(r.status, 503, "POST /order/ with the database down (answer %s)" % r.describe())
+            check(alive(pool.master), "master died")
+            eq(pool.workers(), worker, "workers after 503s (the worker must not die)")
+            if not real:
+                log("ORDERD_DB_SOCKET not set: recovery not tested")
+                return
+            os.symlink(real, dbsock)
+            seen = []
+
+            def recovered():
+                try:
+                    r = pool.request("GET", "/product/?limit=1", timeout=5)
+                except FcgiError as e:
+                    seen.append(str(e))
+                    return None
+                seen.append(r.status)
+                return r if r.status == 200 else None
+            r = wait_until(recovered, 5.0, step=0.2)
+            check(r is not None, "the database is back (socket path now exists), but 5 s later "
+                  "GET /product/?limit=1 still answers %r; %s" % (seen[-3:], pool.output()))
+            check(isinstance(r.json, dict) and "items" in r.json,
+                  "GET /product/?limit=1 after recovery: %s" % r.describe())
+            eq(pool.workers(), worker, "workers after the recovery (the same worker reconnects)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @test
