@@ -344,7 +344,7 @@ checkout(struct call *c)
 		if (r->items[i].quantity > ORDER_QUANTITY_MAX) {
 			char name[48];
 
-			snprintf(name, sizeof(name), "items[%zu].quantity", i);
+			snprintf(name, sizeof(name), "items[%zu].quantity", r->items[i].idx);
 			problem_set(&c->p, PROB_FIELD, "%s must be 1 to %d", name, ORDER_QUANTITY_MAX);
 			problem_add_str(&c->p, "field", name);
 			return -1;

@@ -775,6 +775,7 @@ validate_items(struct req *r, const struct rawset *rs, struct problem *p)
 		}
 		if (!(seen[k] & 2))
 			r->items[k].quantity = 1;
+		r->items[k].idx = k;
 		r->items[n++] = r->items[k];
 	}
 	r->nitems = n;

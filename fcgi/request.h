@@ -57,6 +57,7 @@ struct field_val {
 struct req_item {
 	int64_t product;
 	int64_t quantity;
+	size_t idx;		/* index as sent (form indices may have gaps) */
 };
 
 struct req {
