@@ -3,8 +3,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "accounts.h"
 #include "api.h"
+#include "auth.h"
+#include "idem.h"
 #include "inventory.h"
 #include "log.h"
 #include "response.h"
@@ -23,7 +27,83 @@ struct call {
 	struct resp *resp;
 	struct route_match *route;
 	struct problem p;
+	struct principal who;	/* the caller; who.id 0 = anonymous */
+	struct idem idem;
+	int use_idem;		/* the call carries an Idempotency-Key */
 };
+
+/* The caller's scope over orders: their own, or (admin) everyone's. */
+static int64_t
+owner(const struct call *c)
+{
+	return c->who.admin ? 0 : c->who.id;
+}
+
+/* --- writes and idempotency ------------------------------------------------ */
+
+typedef int (*run_fn)(struct call *, void *ctx, const struct db_hooks *h);
+typedef void (*render_fn)(struct call *, void *ctx);
+
+struct write {
+	struct call *c;
+	render_fn render;
+	void *ctx;
+};
+
+static enum db_rc
+claim_key(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	return idem_claim(db, &w->c->idem, p);
+}
+
+/* Renders the answer inside the transaction and stores it with the key:
+ * the effect and its answer commit together. */
+static enum db_rc
+store_answer(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	(void)p;
+	w->render(w->c, w->ctx);
+	if (w->c->resp->status >= 400)
+		return DB_ERR;
+	return idem_store(db, &w->c->idem, w->c->resp);
+}
+
+/* Runs a write: run() performs it (one transaction, given the hooks), and
+ * render() fills the answer. With an Idempotency-Key, the key is claimed
+ * first in that transaction and the answer stored last; a request whose
+ * key another request holds waits for it and replays its answer. Returns
+ * 0 with the answer in c->resp, or -1 with c->p. */
+static int
+write_call(struct call *c, run_fn run, render_fn render, void *ctx)
+{
+	struct write w = { c, render, ctx };
+	struct db_hooks h = { claim_key, store_answer, &w };
+	int tries, r;
+
+	if (!c->use_idem) {
+		if (run(c, ctx, NULL) != 0)
+			return -1;
+		render(c, ctx);
+		return 0;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		c->idem.taken = 0;
+		if (run(c, ctx, &h) == 0)
+			return 0;
+		if (!c->idem.taken)
+			return -1;
+		resp_init(c->resp);
+		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, c->resp, &c->p)) != 0)
+			return r > 0 ? 0 : -1;
+		/* The holder rolled back: the key is free again. */
+	}
+	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
+	return -1;
+}
 
 /* Rejects body fields the handler does not take, and missing required
  * ones. Returns 0, or -1 with a 422 in c->p. */
@@ -229,6 +309,20 @@ product_restock_txn(struct db *db, void *arg, struct problem *p)
 }
 
 static int
+restock_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	return db_txn_hooked(c->ctx->db, product_restock_txn, ctx, h, &c->p);
+}
+
+static void
+restock_render(struct call *c, void *ctx)
+{
+	struct product_ctx *x = ctx;
+
+	answer(c, 200, inv_product_json(&x->pr), "product-restocked", x->id);
+}
+
+static int
 product_restock(struct call *c)
 {
 	struct product_ctx x;
@@ -238,18 +332,46 @@ product_restock(struct call *c)
 	memset(&x, 0, sizeof(x));
 	x.req = c->req;
 	x.id = c->route->id;
-	if (db_txn(c->ctx->db, product_restock_txn, &x, &c->p) != 0)
-		return -1;
-	answer(c, 200, inv_product_json(&x.pr), "product-restocked", x.id);
-	return 0;
+	return write_call(c, restock_run, restock_render, &x);
 }
 
 /* --- orders -------------------------------------------------------------- */
 
+/* A write that ends in one order: create, checkout, abort, pay, ship. */
+struct order_write {
+	struct line *lines;
+	size_t n;
+	const char *pay_method;
+	struct order o;
+	int status;		/* 201 for a new order, 200 otherwise */
+	const char *what;	/* browser outcome: order-created, order-aborted ... */
+	int (*change)(struct db *, struct arena *, int64_t, int64_t, const struct db_hooks *,
+	    struct order *, struct problem *);
+};
+
+static int
+create_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct order_write *w = ctx;
+
+	return order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, w->lines, w->n,
+	    w->pay_method, c->who.id, h, &w->o, &c->p);
+}
+
+static void
+order_render(struct call *c, void *ctx)
+{
+	struct order_write *w = ctx;
+
+	if (w->status == 201)
+		set_location(c, "order", w->o.id);
+	answer(c, w->status, order_json(&w->o), w->what, w->o.id);
+}
+
 static int
 order_create_one(struct call *c)
 {
-	struct order o;
+	struct order_write w;
 	struct line l;
 	const struct field_val *f = c->req->f;
 
@@ -263,11 +385,13 @@ order_create_one(struct call *c)
 		problem_add_str(&c->p, "field", "quantity");
 		return -1;
 	}
-	if (order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, &l, 1, "cod", &o, &c->p) != 0)
-		return -1;
-	set_location(c, "order", o.id);
-	answer(c, 201, order_json(&o), "order-created", o.id);
-	return 0;
+	memset(&w, 0, sizeof(w));
+	w.lines = &l;
+	w.n = 1;
+	w.pay_method = "cod";
+	w.status = 201;
+	w.what = "order-created";
+	return write_call(c, create_run, order_render, &w);
 }
 
 static int
@@ -280,7 +404,8 @@ order_list_h(struct call *c)
 	long n, i;
 	int more;
 
-	if ((n = order_list(c->ctx->db, c->ctx->arena, before, (long)limit, &os, &more, &c->p)) < 0)
+	if ((n = order_list(c->ctx->db, c->ctx->arena, owner(c), before, (long)limit, &os, &more,
+	    &c->p)) < 0)
 		return -1;
 	o = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(o, "items");
@@ -299,23 +424,60 @@ order_get_h(struct call *c)
 {
 	struct order o;
 
-	if (order_get(c->ctx->db, c->ctx->arena, c->route->id, &o, &c->p) != 0)
+	if (order_get(c->ctx->db, c->ctx->arena, c->route->id, owner(c), &o, &c->p) != 0)
 		return -1;
 	answer(c, 200, order_json(&o), NULL, 0);
 	return 0;
 }
 
 static int
-order_abort_h(struct call *c)
+change_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
-	struct order o;
+	struct order_write *w = ctx;
+
+	return w->change(c->ctx->db, c->ctx->arena, c->route->id, owner(c), h, &w->o, &c->p);
+}
+
+static int
+ship_change(struct db *db, struct arena *a, int64_t id, int64_t who, const struct db_hooks *h,
+    struct order *o, struct problem *p)
+{
+	(void)who;
+	return order_ship(db, a, id, h, o, p);
+}
+
+static int
+order_change(struct call *c, const char *what,
+    int (*change)(struct db *, struct arena *, int64_t, int64_t, const struct db_hooks *,
+    struct order *, struct problem *))
+{
+	struct order_write w;
 
 	if (fields(c, 0, 0) != 0)
 		return -1;
-	if (order_abort(c->ctx->db, c->ctx->arena, c->route->id, &o, &c->p) != 0)
-		return -1;
-	answer(c, 200, order_json(&o), "order-aborted", o.id);
-	return 0;
+	memset(&w, 0, sizeof(w));
+	w.status = 200;
+	w.what = what;
+	w.change = change;
+	return write_call(c, change_run, order_render, &w);
+}
+
+static int
+order_abort_h(struct call *c)
+{
+	return order_change(c, "order-aborted", order_abort);
+}
+
+static int
+order_pay_h(struct call *c)
+{
+	return order_change(c, "order-paid", order_pay);
+}
+
+static int
+order_ship_h(struct call *c)
+{
+	return order_change(c, "order-shipped", ship_change);
 }
 
 /* POST /checkout/: items [{product, quantity}] and pay_method. */
@@ -323,9 +485,8 @@ static int
 checkout(struct call *c)
 {
 	const struct req *r = c->req;
+	struct order_write w;
 	const char *pm;
-	struct line *lines;
-	struct order o;
 	size_t i;
 
 	if (fields(c, 0, BIT(F_ITEMS) | BIT(F_PAY_METHOD)) != 0)
@@ -336,7 +497,8 @@ checkout(struct call *c)
 		problem_add_str(&c->p, "field", "pay_method");
 		return -1;
 	}
-	if ((lines = arena_alloc(c->ctx->arena, r->nitems * sizeof(*lines))) == NULL) {
+	memset(&w, 0, sizeof(w));
+	if ((w.lines = arena_alloc(c->ctx->arena, r->nitems * sizeof(*w.lines))) == NULL) {
 		problem_set(&c->p, PROB_INTERNAL, "out of memory");
 		return -1;
 	}
@@ -349,15 +511,14 @@ checkout(struct call *c)
 			problem_add_str(&c->p, "field", name);
 			return -1;
 		}
-		lines[i].product = r->items[i].product;
-		lines[i].quantity = r->items[i].quantity;
+		w.lines[i].product = r->items[i].product;
+		w.lines[i].quantity = r->items[i].quantity;
 	}
-	if (order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, lines, r->nitems, pm, &o,
-	    &c->p) != 0)
-		return -1;
-	set_location(c, "order", o.id);
-	answer(c, 201, order_json(&o), "order-created", o.id);
-	return 0;
+	w.n = r->nitems;
+	w.pay_method = pm;
+	w.status = 201;
+	w.what = "order-created";
+	return write_call(c, create_run, order_render, &w);
 }
 
 /* --- goods --------------------------------------------------------------- */
@@ -454,21 +615,266 @@ fail:
 	return -1;
 }
 
+/* --- accounts -------------------------------------------------------------- */
+
+static void
+set_cookies(struct call *c, const char *token, int max_age)
+{
+	char v[160], csrf[AUTH_TOKEN_LEN + 1] = "";
+
+	if (token[0] != '\0')
+		auth_csrf_token(token, csrf);
+	snprintf(v, sizeof(v), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
+	    AUTH_SESSION_COOKIE, token, max_age);
+	resp_header(c->resp, "Set-Cookie", v);
+	snprintf(v, sizeof(v), "%s=%s; Path=/; SameSite=Strict; Max-Age=%d", AUTH_CSRF_COOKIE,
+	    csrf, max_age);
+	resp_header(c->resp, "Set-Cookie", v);
+}
+
+static int
+register_h(struct call *c)
+{
+	const struct field_val *f = c->req->f;
+	cJSON *o, *u;
+	int64_t id;
+
+	if (fields(c, 0, BIT(F_USERNAME) | BIT(F_PASSWORD)) != 0)
+		return -1;
+	if (auth_register(c->ctx->db, f[F_USERNAME].s, f[F_USERNAME].len, f[F_PASSWORD].s,
+	    f[F_PASSWORD].len, "user", &id, &c->p) != 0)
+		return -1;
+	o = cJSON_CreateObject();
+	u = cJSON_AddObjectToObject(o, "user");
+	resp_add_int(u, "id", id);
+	cJSON_AddStringToObject(u, "username", f[F_USERNAME].s);
+	snprintf(c->resp->location, sizeof(c->resp->location), "/account/");
+	answer(c, 201, o, "registered", id);
+	return 0;
+}
+
+static int
+login_h(struct call *c)
+{
+	const struct field_val *f = c->req->f;
+	struct principal who;
+	char csrf[AUTH_TOKEN_LEN + 1];
+	cJSON *o, *u;
+
+	if (fields(c, 0, BIT(F_USERNAME) | BIT(F_PASSWORD)) != 0)
+		return -1;
+	if (auth_login(c->ctx->db, f[F_USERNAME].s, f[F_USERNAME].len, f[F_PASSWORD].s,
+	    f[F_PASSWORD].len, &who, &c->p) != 0)
+		return -1;
+	auth_csrf_token(who.token, csrf);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "token", who.token);
+	u = cJSON_AddObjectToObject(o, "user");
+	resp_add_int(u, "id", who.id);
+	cJSON_AddStringToObject(u, "username", who.username);
+	cJSON_AddStringToObject(u, "role", who.admin ? "admin" : "user");
+	cJSON_AddStringToObject(o, "csrf_token", csrf);
+	set_cookies(c, who.token, AUTH_SESSION_DAYS * 86400);
+	answer(c, 200, o, "signed-in", who.id);
+	return 0;
+}
+
+static int
+logout_h(struct call *c)
+{
+	cJSON *o;
+
+	if (fields(c, 0, 0) != 0)
+		return -1;
+	if (auth_logout(c->ctx->db, &c->who, &c->p) != 0)
+		return -1;
+	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	set_cookies(c, "", 0);
+	answer(c, 200, o, "signed-out", c->who.id);
+	return 0;
+}
+
+static int
+account_h(struct call *c)
+{
+	struct account a;
+	enum db_rc rc;
+	cJSON *o;
+
+	if ((rc = acct_get(c->ctx->db, c->who.id, &a, &c->p)) != DB_OK) {
+		if (rc != DB_ABORT)
+			db_problem(c->ctx->db, rc, &c->p);
+		return -1;
+	}
+	o = acct_json(&a);
+	if (o != NULL && c->who.via_cookie) {
+		char csrf[AUTH_TOKEN_LEN + 1];
+
+		auth_csrf_token(c->who.token, csrf);
+		cJSON_AddStringToObject(o, "csrf_token", csrf);
+	}
+	answer(c, 200, o, NULL, 0);
+	return 0;
+}
+
+static int
+ledger_h(struct call *c)
+{
+	int64_t before = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : INT64_MAX;
+	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
+	cJSON *o;
+
+	if ((o = acct_ledger(c->ctx->db, c->who.id, before, (long)limit, &c->p)) == NULL)
+		return -1;
+	answer(c, 200, o, NULL, 0);
+	return 0;
+}
+
+struct money_write {
+	struct account acct;
+	const char *to;
+	int64_t amount;
+};
+
+static int
+credit_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct money_write *w = ctx;
+
+	return acct_credit(c->ctx->db, c->route->name, w->amount, h, &w->acct, &c->p);
+}
+
+static void
+credit_render(struct call *c, void *ctx)
+{
+	struct money_write *w = ctx;
+
+	answer(c, 200, acct_json(&w->acct), "account-credited", w->acct.id);
+}
+
+static int
+credit_h(struct call *c)
+{
+	struct money_write w;
+
+	if (fields(c, 0, BIT(F_AMOUNT)) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.amount = c->req->f[F_AMOUNT].i;
+	return write_call(c, credit_run, credit_render, &w);
+}
+
+static int
+transfer_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct money_write *w = ctx;
+
+	return acct_transfer(c->ctx->db, c->who.id, w->to, w->amount, h, &w->acct, &c->p);
+}
+
+static void
+transfer_render(struct call *c, void *ctx)
+{
+	struct money_write *w = ctx;
+	cJSON *o = cJSON_CreateObject();
+
+	if (o != NULL) {
+		cJSON_AddItemToObject(o, "from", acct_json(&w->acct));
+		cJSON_AddStringToObject(o, "to", w->to);
+		resp_add_int(o, "amount", w->amount);
+	}
+	answer(c, 200, o, "transferred", w->acct.id);
+}
+
+static int
+transfer_h(struct call *c)
+{
+	struct money_write w;
+
+	if (fields(c, 0, BIT(F_TO) | BIT(F_AMOUNT)) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.to = c->req->f[F_TO].s;
+	w.amount = c->req->f[F_AMOUNT].i;
+	if (strcasecmp(w.to, c->who.username) == 0) {
+		problem_set(&c->p, PROB_FIELD, "a transfer to yourself moves nothing");
+		problem_add_str(&c->p, "field", "to");
+		return -1;
+	}
+	return write_call(c, transfer_run, transfer_render, &w);
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
 typedef int (*handler_fn)(struct call *);
 
-static const handler_fn handlers[H__MAX] = {
-	[H_PRODUCT_LIST] = product_list,
-	[H_PRODUCT_CREATE] = product_create,
-	[H_PRODUCT_GET] = product_get,
-	[H_PRODUCT_RESTOCK] = product_restock,
-	[H_ORDER_LIST] = order_list_h,
-	[H_ORDER_CREATE] = order_create_one,
-	[H_ORDER_GET] = order_get_h,
-	[H_ORDER_ABORT] = order_abort_h,
-	[H_CHECKOUT] = checkout,
-	[H_GOODS_CREATE] = goods_create,
-	[H_GOODS_GET] = goods_get,
+#define NEED_USER	0x1	/* 401 without credentials */
+#define NEED_ADMIN	0x2	/* and 403 for a non-admin */
+#define IDEMPOTENT	0x4	/* honours Idempotency-Key */
+#define NO_AUTH		0x8	/* credentials are not looked at (sign-in itself) */
+
+static const struct {
+	handler_fn fn;
+	unsigned flags;
+} handlers[H__MAX] = {
+	[H_PRODUCT_LIST] =	{ product_list, 0 },
+	[H_PRODUCT_CREATE] =	{ product_create, NEED_ADMIN },
+	[H_PRODUCT_GET] =	{ product_get, 0 },
+	[H_PRODUCT_RESTOCK] =	{ product_restock, NEED_ADMIN | IDEMPOTENT },
+	[H_ORDER_LIST] =	{ order_list_h, NEED_USER },
+	[H_ORDER_CREATE] =	{ order_create_one, NEED_USER | IDEMPOTENT },
+	[H_ORDER_GET] =		{ order_get_h, NEED_USER },
+	[H_ORDER_ABORT] =	{ order_abort_h, NEED_USER | IDEMPOTENT },
+	[H_ORDER_PAY] =		{ order_pay_h, NEED_USER | IDEMPOTENT },
+	[H_ORDER_SHIP] =	{ order_ship_h, NEED_ADMIN },
+	[H_CHECKOUT] =		{ checkout, NEED_USER | IDEMPOTENT },
+	[H_GOODS_CREATE] =	{ goods_create, NEED_ADMIN },
+	[H_GOODS_GET] =		{ goods_get, 0 },
+	[H_REGISTER] =		{ register_h, NO_AUTH },
+	[H_LOGIN] =		{ login_h, NO_AUTH },
+	[H_LOGOUT] =		{ logout_h, NEED_USER },
+	[H_ACCOUNT] =		{ account_h, NEED_USER },
+	[H_LEDGER] =		{ ledger_h, NEED_USER },
+	[H_CREDIT] =		{ credit_h, NEED_ADMIN | IDEMPOTENT },
+	[H_TRANSFER] =		{ transfer_h, NEED_USER | IDEMPOTENT },
 };
+
+/* Who is calling, and may they? 0 = go on; -1 with c->p. */
+static int
+admit(struct call *c, unsigned flags)
+{
+	int needs = flags & (NEED_USER | NEED_ADMIN);
+
+	if (flags & NO_AUTH)
+		return 0;
+	if (auth_identify(c->ctx->db, c->req, &c->who, &c->p) != 0) {
+		/* A stale session cookie on a public page is no reason to
+		 * refuse it: the caller is anonymous there. */
+		if (c->p.kind == PROB_UNAUTHORIZED && c->who.via_cookie && !needs) {
+			memset(&c->who, 0, sizeof(c->who));
+			return 0;
+		}
+		if (c->p.kind == PROB_UNAUTHORIZED)
+			resp_header(c->resp, "WWW-Authenticate", "Bearer realm=\"orderd\"");
+		return -1;
+	}
+	if (needs && c->who.id == 0) {
+		problem_set(&c->p, PROB_UNAUTHORIZED, "sign in first");
+		resp_header(c->resp, "WWW-Authenticate", "Bearer realm=\"orderd\"");
+		return -1;
+	}
+	if ((flags & NEED_ADMIN) && !c->who.admin) {
+		problem_set(&c->p, PROB_FORBIDDEN, "only an administrator may do this");
+		return -1;
+	}
+	if (c->req->method != M_GET && c->req->method != M_HEAD &&
+	    auth_check_csrf(c->req, &c->who, &c->p) != 0)
+		return -1;
+	if ((flags & IDEMPOTENT) && c->who.id != 0)
+		c->use_idem = idem_prepare(&c->idem, c->req, c->who.id);
+	return 0;
+}
 
 void
 api_handle(struct api_ctx *ctx, const struct req_input *in, struct resp *resp)
@@ -498,11 +904,13 @@ api_handle(struct api_ctx *ctx, const struct req_input *in, struct resp *resp)
 		snprintf(resp->allow, sizeof(resp->allow), "%s", route.allow);
 		goto problem;
 	}
-	if (handlers[route.h] == NULL) {
+	if (handlers[route.h].fn == NULL) {
 		problem_set(&c.p, PROB_INTERNAL, "no handler");
 		goto problem;
 	}
-	if (handlers[route.h](&c) == 0)
+	if (admit(&c, handlers[route.h].flags) != 0)
+		goto problem;
+	if (handlers[route.h].fn(&c) == 0)
 		return;
 problem:
 	if (problem_status(c.p.kind) >= 500)

@@ -25,6 +25,21 @@ static const struct check {
 	  "found %" PRId64 "%s" },
 	{ ST_AUDIT_ORDER_TOTALS, 5, NULL },
 	{ ST_AUDIT_STATUS, 3, NULL },
+	{ ST_AUDIT_BALANCE, 3,
+	  "account %" PRId64 ": balance should be %" PRId64 " (sum of its ledger), "
+	  "found %" PRId64 "%s" },
+	{ ST_AUDIT_CONSERVATION, 3, NULL },
+	{ ST_AUDIT_PAYMENTS, 3, NULL },
+};
+
+static const char *const payment_problems[] = {
+	[1] = "refunded, but it is not aborted or was never paid",
+	[2] = "paid from a balance, but there is no payment in the ledger",
+	[3] = "its payment differs from its total_amount",
+	[4] = "aborted after payment, but never refunded",
+	[5] = "its refund differs from its payment",
+	[6] = "paid or refunded more than once",
+	[7] = "is cash on delivery, but has a balance payment",
 };
 
 int
@@ -68,6 +83,12 @@ audit_run(const struct conf *c)
 					printf("order %" PRId64 ": has no lines\n", v[0]);
 			} else if (checks[i].st == ST_AUDIT_STATUS) {
 				printf("order %" PRId64 ": status and aborted_at disagree\n", v[0]);
+			} else if (checks[i].st == ST_AUDIT_CONSERVATION) {
+				printf("money: credits are %" PRId64 ", but balances + revenue "
+				    "(payments - refunds) are %" PRId64 "\n", v[1], v[2]);
+			} else if (checks[i].st == ST_AUDIT_PAYMENTS) {
+				printf("order %" PRId64 ": %s\n", v[0], v[1] >= 1 && v[1] <= 7 ?
+				    payment_problems[v[1]] : "payment records disagree");
 			} else
 				printf(checks[i].fmt, v[0], v[1], v[2],
 				    v[2] < 0 ? " (negative)\n" : "\n");

@@ -106,6 +106,84 @@ static const char *const sql[ST__MAX] = {
 	[ST_AUDIT_STATUS] =
 	    "SELECT id, 0, 0 FROM orders WHERE (status = 'aborted') <> (aborted_at IS NOT NULL)"
 	    " ORDER BY id",
+	/* Accounts. Lock order (rule 4): order row, products, then users by
+	 * ascending id. */
+	[ST_USER_INSERT] = "INSERT INTO users (username, pw_hash, role) VALUES (?, ?, ?)",
+	[ST_USER_BY_NAME] =
+	    "SELECT id, username, pw_hash, role, balance FROM users WHERE username = ?",
+	[ST_USER_GET] = "SELECT id, username, role, balance FROM users WHERE id = ?",
+	[ST_USER_LOCK] = "SELECT id, username, role, balance FROM users WHERE id = ? FOR UPDATE",
+	[ST_USER_ADD_BALANCE] = "UPDATE users SET balance = balance + ? WHERE id = ?",
+	[ST_USER_SET_ADMIN] = "UPDATE users SET role = 'admin' WHERE id = ?",
+	[ST_LEDGER_INSERT] =
+	    "INSERT INTO ledger (user_id, kind, amount, order_id, counterparty) VALUES (?, ?, ?, ?, ?)",
+	[ST_LEDGER_LIST] =
+	    "SELECT l.id, l.kind, l.amount, l.order_id, u.username, UNIX_TIMESTAMP(l.created_at)"
+	    " FROM ledger l LEFT JOIN users u ON u.id = l.counterparty"
+	    " WHERE l.user_id = ? AND l.id < ? ORDER BY l.id DESC LIMIT ?",
+	[ST_SESSION_INSERT] =
+	    "INSERT INTO sessions (token_hash, user_id, expires_at)"
+	    " VALUES (?, ?, UTC_TIMESTAMP() + INTERVAL 30 DAY)",
+	[ST_SESSION_GET] =
+	    "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id"
+	    " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > UTC_TIMESTAMP()",
+	[ST_SESSION_REVOKE] =
+	    "UPDATE sessions SET revoked_at = UTC_TIMESTAMP() WHERE token_hash = ? AND revoked_at IS NULL",
+	[ST_IDEM_GET] =
+	    "SELECT request_hash, status, location, body FROM idempotency"
+	    " WHERE user_id = ? AND idem_key = ? AND created_at > UTC_TIMESTAMP() - INTERVAL 1 DAY",
+	[ST_IDEM_CLAIM] =
+	    "INSERT INTO idempotency (user_id, idem_key, request_hash) VALUES (?, ?, ?)",
+	[ST_IDEM_DROP_EXPIRED] =
+	    "DELETE FROM idempotency WHERE user_id = ? AND idem_key = ?"
+	    " AND created_at <= UTC_TIMESTAMP() - INTERVAL 1 DAY",
+	[ST_IDEM_STORE] =
+	    "UPDATE idempotency SET status = ?, location = ?, body = ? WHERE user_id = ? AND idem_key = ?",
+	[ST_ORDER_PAY] =
+	    "UPDATE orders SET status = 'paid', paid_at = UTC_TIMESTAMP() WHERE id = ? AND status = 'placed'",
+	[ST_ORDER_SHIP] =
+	    "UPDATE orders SET status = 'shipped', shipped_at = UTC_TIMESTAMP()"
+	    " WHERE id = ? AND status IN ('placed', 'paid')",
+	[ST_ORDER_LIST_USER] =
+	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
+	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE user_id = ? AND id < ?"
+	    " ORDER BY id DESC LIMIT ?",
+	[ST_AUDIT_BALANCE] =
+	    "SELECT u.id, COALESCE(l.s, 0), u.balance FROM users u"
+	    " LEFT JOIN (SELECT user_id, SUM(amount) s FROM ledger GROUP BY user_id) l"
+	    "   ON l.user_id = u.id"
+	    " WHERE u.balance < 0 OR u.balance <> COALESCE(l.s, 0) ORDER BY u.id",
+	/* Money is conserved: balances + revenue (payments - refunds) = credits. */
+	[ST_AUDIT_CONSERVATION] =
+	    "SELECT 0, c, b FROM (SELECT"
+	    " (SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE kind = 'credit') c,"
+	    " (SELECT COALESCE(SUM(balance), 0) FROM users)"
+	    "  - (SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE kind IN ('payment', 'refund')) b"
+	    ") t WHERE c <> b",
+	/* (order, code, 0): 1 refund of an order not aborted or never paid,
+	 * 2 paid or shipped balance order without its payment, 3 payment not
+	 * equal to the total, 4 aborted after payment without a refund, 5 refund
+	 * not equal to the payment, 6 two payments or two refunds, 7 a payment of
+	 * a cod order. */
+	[ST_AUDIT_PAYMENTS] =
+	    "SELECT o.id, 1, 0 FROM orders o JOIN ledger r ON r.order_id = o.id AND r.kind = 'refund'"
+	    " WHERE o.status <> 'aborted' OR NOT EXISTS (SELECT 1 FROM ledger p"
+	    "   WHERE p.order_id = o.id AND p.kind = 'payment')"
+	    " UNION ALL SELECT o.id, 2, 0 FROM orders o WHERE o.pay_method = 'balance'"
+	    "   AND o.paid_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger p"
+	    "   WHERE p.order_id = o.id AND p.kind = 'payment')"
+	    " UNION ALL SELECT o.id, 3, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
+	    "   AND p.kind = 'payment' WHERE p.amount <> -o.total_amount"
+	    " UNION ALL SELECT o.id, 4, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
+	    "   AND p.kind = 'payment' WHERE o.status = 'aborted' AND NOT EXISTS (SELECT 1"
+	    "   FROM ledger r WHERE r.order_id = o.id AND r.kind = 'refund')"
+	    " UNION ALL SELECT p.order_id, 5, 0 FROM ledger p JOIN ledger r ON r.order_id = p.order_id"
+	    "   AND r.kind = 'refund' WHERE p.kind = 'payment' AND r.amount <> -p.amount"
+	    " UNION ALL SELECT order_id, 6, 0 FROM ledger WHERE kind IN ('payment', 'refund')"
+	    "   GROUP BY order_id, kind HAVING COUNT(*) > 1"
+	    " UNION ALL SELECT o.id, 7, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
+	    "   AND p.kind = 'payment' WHERE o.pay_method <> 'balance'"
+	    " ORDER BY 1, 2",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */
@@ -276,7 +354,9 @@ run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_
 			b[i].buffer = (void *)(uintptr_t)&params[i].i;
 			break;
 		case DB_STR:
-			b[i].buffer_type = MYSQL_TYPE_STRING;
+		case DB_BLOB:
+			b[i].buffer_type = params[i].t == DB_BLOB ? MYSQL_TYPE_BLOB :
+			    MYSQL_TYPE_STRING;
 			b[i].buffer = (void *)(uintptr_t)params[i].s;
 			b[i].buffer_length = params[i].len;
 			break;
@@ -435,6 +515,13 @@ rollback(struct db *db)
 int
 db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
 {
+	return db_txn_hooked(db, fn, ctx, NULL, p);
+}
+
+int
+db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
+    struct problem *p)
+{
 	int attempt, lockwaits = 0;
 	enum db_rc rc = DB_ERR;
 
@@ -452,7 +539,11 @@ db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
 			break;
 		}
 		memset(p, 0, sizeof(*p));
-		rc = fn(db, ctx, p);
+		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
+		if (rc == DB_OK)
+			rc = fn(db, ctx, p);
+		if (rc == DB_OK && h != NULL && h->last != NULL)
+			rc = h->last(db, h->arg, p);
 		if (rc == DB_OK) {
 			rc = db_exec(db, ST_COMMIT, NULL, 0);
 			if (rc == DB_OK)

@@ -47,6 +47,27 @@ enum stmt {
 	ST_AUDIT_GOODS_SALES,
 	ST_AUDIT_ORDER_TOTALS,
 	ST_AUDIT_STATUS,
+	ST_USER_INSERT,
+	ST_USER_BY_NAME,
+	ST_USER_GET,
+	ST_USER_LOCK,
+	ST_USER_ADD_BALANCE,
+	ST_USER_SET_ADMIN,
+	ST_LEDGER_INSERT,
+	ST_LEDGER_LIST,
+	ST_SESSION_INSERT,
+	ST_SESSION_GET,
+	ST_SESSION_REVOKE,
+	ST_IDEM_GET,
+	ST_IDEM_CLAIM,
+	ST_IDEM_DROP_EXPIRED,
+	ST_IDEM_STORE,
+	ST_ORDER_PAY,
+	ST_ORDER_SHIP,
+	ST_ORDER_LIST_USER,
+	ST_AUDIT_BALANCE,
+	ST_AUDIT_CONSERVATION,
+	ST_AUDIT_PAYMENTS,
 	ST__MAX
 };
 
@@ -61,7 +82,7 @@ enum db_rc {
 			 * (a domain problem such as out of stock); roll back, no retry */
 };
 
-enum db_type { DB_NULL = 0, DB_I64, DB_STR };
+enum db_type { DB_NULL = 0, DB_I64, DB_STR, DB_BLOB };
 
 /* A bound parameter. */
 struct db_val {
@@ -73,6 +94,7 @@ struct db_val {
 
 #define DBV_I64(v)	((struct db_val){ .t = DB_I64, .i = (v) })
 #define DBV_STR(v, n)	((struct db_val){ .t = DB_STR, .s = (v), .len = (n) })
+#define DBV_BLOB(v, n)	((struct db_val){ .t = DB_BLOB, .s = (const char *)(v), .len = (n) })
 #define DBV_NULL	((struct db_val){ .t = DB_NULL })
 
 /* A result column: integers into *i, text into buf (NUL-terminated,
@@ -140,6 +162,20 @@ typedef enum db_rc (*db_txn_fn)(struct db *, void *ctx, struct problem *p);
  * /problems/unavailable when the server is unreachable, busy past the retry
  * budget or the COMMIT's outcome is unknown, 500 on any other error. */
 int	db_txn(struct db *, db_txn_fn fn, void *ctx, struct problem *p);
+
+/* Steps run around every attempt's body: first right after START
+ * TRANSACTION, last after the body succeeded and before COMMIT (either may
+ * be NULL). Used to claim an idempotency key and store the answer in the
+ * same transaction as the effect. */
+struct db_hooks {
+	db_txn_fn first;
+	db_txn_fn last;
+	void *arg;
+};
+
+/* db_txn() with hooks (NULL = none). */
+int	db_txn_hooked(struct db *, db_txn_fn fn, void *ctx, const struct db_hooks *h,
+	    struct problem *p);
 
 /* Maps a failed read-only call to a problem (503 or 500) and logs it. */
 void	db_problem(struct db *, enum db_rc, struct problem *p);

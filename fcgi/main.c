@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "audit.h"
+#include "auth.h"
 #include "conf.h"
+#include "db.h"
 #include "migrate.h"
 #include "pool.h"
 
@@ -55,6 +57,25 @@ static const struct option audit_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* The NAME of `orderd admin NAME`. */
+static const char *admin_name;
+
+static int
+admin_run(const struct conf *c)
+{
+	struct db db;
+	int rc;
+
+	db_init(&db, c);
+	if (db_connect(&db) != DB_OK) {
+		fprintf(stderr, "orderd admin: cannot connect: %s\n", db.last_error);
+		return 1;
+	}
+	rc = auth_admin_command(&db, admin_name);
+	db_close(&db);
+	return rc;
+}
+
 static const struct sub {
 	const char *name;
 	const struct option *opts;
@@ -80,6 +101,10 @@ static const struct sub {
 	  "usage: orderd migrate [options]\n"
 	  "Applies the numbered migrations not yet applied, in order.\n\n"
 	  "  --migrations DIR     where NNN_name.sql files are        ORDERD_MIGRATIONS\n" },
+	{ "admin", audit_opts, admin_run,
+	  "usage: orderd admin [options] NAME\n"
+	  "Creates NAME as an administrator (or makes the user one) and prints a new\n"
+	  "bearer token for it as the last line.\n" },
 	{ "audit", audit_opts, audit_run,
 	  "usage: orderd audit [options]\n"
 	  "Checks every stock, sales and order-total invariant; prints each violation.\n"
@@ -93,7 +118,8 @@ usage(FILE *f)
 	    "Commands:\n"
 	    "  serve     run the FastCGI worker pool\n"
 	    "  migrate   bring the database schema up to date\n"
-	    "  audit     check the stock and order invariants\n\n"
+	    "  audit     check the stock, order and money invariants\n"
+	    "  admin     create or reset an administrator; prints its token\n\n"
 	    "Run 'orderd COMMAND --help' for a command's options.\n", f);
 }
 
@@ -141,6 +167,13 @@ main(int argc, char *argv[])
 			fprintf(stderr, "Run 'orderd %s --help' for its options.\n", sub->name);
 			return 2;
 		}
+	}
+	if (sub->run == admin_run) {
+		if (optind + 1 != argc) {
+			fprintf(stderr, "usage: orderd admin [options] NAME\n");
+			return 2;
+		}
+		admin_name = argv[optind++];
 	}
 	if (optind < argc) {
 		fprintf(stderr, "orderd %s: unexpected argument '%s'\n", sub->name, argv[optind]);

@@ -4,9 +4,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "accounts.h"
 #include "log.h"
-#include "response.h"
 #include "orders.h"
+#include "response.h"
 
 /* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
 static void
@@ -104,6 +105,7 @@ read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct pr
 
 struct create_ctx {
 	const struct conf *conf;
+	int64_t user;
 	struct line *lines;
 	size_t n;
 	const char *pay_method;
@@ -127,7 +129,8 @@ create_txn(struct db *db, void *arg, struct problem *p)
 		o->total_amount += c->lines[i].quantity * c->lines[i].price;
 	}
 	{
-		struct db_val in[] = { DBV_NULL, DBV_STR(c->pay_method, strlen(c->pay_method)),
+		struct db_val in[] = { c->user > 0 ? DBV_I64(c->user) : DBV_NULL,
+		    DBV_STR(c->pay_method, strlen(c->pay_method)),
 		    DBV_I64(o->total_count), DBV_I64(o->freight), DBV_I64(o->total_amount),
 		    DBV_I64(o->created_at) };
 
@@ -147,7 +150,8 @@ create_txn(struct db *db, void *arg, struct problem *p)
 
 int
 order_create(struct db *db, const struct conf *conf, struct arena *a, struct line *lines,
-    size_t n, const char *pay_method, struct order *o, struct problem *p)
+    size_t n, const char *pay_method, int64_t user, const struct db_hooks *h,
+    struct order *o, struct problem *p)
 {
 	struct create_ctx c;
 	long merged;
@@ -170,80 +174,181 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	snprintf(o->status, sizeof(o->status), "placed");
 	snprintf(o->pay_method, sizeof(o->pay_method), "%s", pay_method);
 	c.conf = conf;
+	c.user = user;
+	o->user = user;
 	c.lines = lines;
 	c.n = (size_t)merged;
 	c.pay_method = pay_method;
 	c.o = o;
-	if (db_txn(db, create_txn, &c, p) != 0)
-		return -1;
+	/* The answer may be rendered inside the transaction (idempotency):
+	 * the lines are the order's from the start. */
 	o->lines = lines;
 	o->nlines = c.n;
-	return 0;
+	return db_txn_hooked(db, create_txn, &c, h, p);
 }
 
-/* --- abort --------------------------------------------------------------- */
+/* --- state changes -------------------------------------------------------- */
 
-struct abort_ctx {
+struct state_ctx {
 	struct arena *a;
 	int64_t id;
+	int64_t owner;
 	struct order *o;
 };
+
+/* Locks the order row (rule 3: first) and checks who may touch it. */
+static enum db_rc
+lock_order(struct db *db, struct state_ctx *c, struct problem *p)
+{
+	enum db_rc rc;
+
+	if ((rc = read_order(db, ST_ORDER_LOCK, c->id, c->o, p)) != DB_OK)
+		return rc;
+	if (c->owner != 0 && c->o->user != c->owner) {
+		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)c->id);
+		return DB_ABORT;
+	}
+	return DB_OK;
+}
+
+static enum db_rc
+wrong_state(struct problem *p, const struct order *o, const char *what)
+{
+	problem_set(p, PROB_ORDER_STATE, "order %lld is %s%s and cannot be %s",
+	    (long long)o->id, o->status,
+	    strcmp(o->pay_method, "cod") == 0 && strcmp(o->status, "placed") == 0 &&
+	    strcmp(what, "paid") == 0 ? " (cash on delivery)" : "", what);
+	problem_add_int(p, "order", o->id);
+	problem_add_str(p, "state", o->status);
+	return DB_ABORT;
+}
+
+/* The one UPDATE of a transition must change exactly the row we hold. */
+static enum db_rc
+transition(struct db *db, enum stmt st, struct order *o, const char *status)
+{
+	struct db_val in[] = { DBV_I64(o->id) };
+	enum db_rc rc;
+
+	if ((rc = db_exec(db, st, in, 1)) != DB_OK)
+		return rc;
+	if (db->affected != 1) {
+		/* Cannot happen while we hold the row lock; never commit if it does. */
+		log_error("order %lld: moving to %s changed %llu rows", (long long)o->id, status,
+		    (unsigned long long)db->affected);
+		return DB_ERR;
+	}
+	snprintf(o->status, sizeof(o->status), "%s", status);
+	return DB_OK;
+}
 
 static enum db_rc
 abort_txn(struct db *db, void *arg, struct problem *p)
 {
-	struct abort_ctx *c = arg;
+	struct state_ctx *c = arg;
 	struct order *o = c->o;
+	struct account acct;
 	enum db_rc rc;
+	int paid;
 
-	/* Rule 3: lock the order row first, decide from what the lock saw. */
-	if ((rc = read_order(db, ST_ORDER_LOCK, c->id, o, p)) != DB_OK)
+	if ((rc = lock_order(db, c, p)) != DB_OK)
 		return rc;
-	if (strcmp(o->status, "placed") != 0 && strcmp(o->status, "paid") != 0) {
-		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be aborted",
-		    (long long)o->id, o->status);
-		problem_add_int(p, "order", o->id);
-		problem_add_str(p, "state", o->status);
-		return DB_ABORT;
-	}
+	if (strcmp(o->status, "placed") != 0 && strcmp(o->status, "paid") != 0)
+		return wrong_state(p, o, "aborted");
+	paid = strcmp(o->status, "paid") == 0;
 	if ((rc = read_lines(db, c->a, o, 1, p)) != DB_OK)
 		return rc;
 	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
 		return rc;
-	{
-		struct db_val in[] = { DBV_I64(o->id) };
+	/* Rule 4: the account after the products. */
+	if (paid && (rc = acct_credit_locked(db, o->user, o->total_amount, "refund", o->id, 0,
+	    &acct, p)) != DB_OK)
+		return rc;
+	return transition(db, ST_ORDER_ABORT, o, "aborted");
+}
 
-		if ((rc = db_exec(db, ST_ORDER_ABORT, in, 1)) != DB_OK)
-			return rc;
-	}
-	if (db->affected != 1) {
-		/* Cannot happen while we hold the row lock; never commit if it does. */
-		log_error("abort of order %lld changed %llu rows", (long long)o->id,
-		    (unsigned long long)db->affected);
-		return DB_ERR;
-	}
-	snprintf(o->status, sizeof(o->status), "aborted");
-	return DB_OK;
+static enum db_rc
+pay_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct state_ctx *c = arg;
+	struct order *o = c->o;
+	struct account acct;
+	enum db_rc rc;
+
+	if ((rc = lock_order(db, c, p)) != DB_OK)
+		return rc;
+	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
+		return wrong_state(p, o, "paid");
+	if ((rc = acct_debit(db, o->user, o->total_amount, "payment", o->id, 0, &acct, p)) != DB_OK)
+		return rc;
+	if ((rc = transition(db, ST_ORDER_PAY, o, "paid")) != DB_OK)
+		return rc;
+	return read_lines(db, c->a, o, 1, p);
+}
+
+static enum db_rc
+ship_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct state_ctx *c = arg;
+	struct order *o = c->o;
+	enum db_rc rc;
+
+	if ((rc = lock_order(db, c, p)) != DB_OK)
+		return rc;
+	if (!(strcmp(o->status, "paid") == 0 ||
+	    (strcmp(o->status, "placed") == 0 && strcmp(o->pay_method, "cod") == 0)))
+		return wrong_state(p, o, "shipped");
+	if ((rc = transition(db, ST_ORDER_SHIP, o, "shipped")) != DB_OK)
+		return rc;
+	return read_lines(db, c->a, o, 1, p);
+}
+
+static int
+state_change(struct db *db, struct arena *a, int64_t id, int64_t owner, db_txn_fn fn,
+    const struct db_hooks *h, struct order *o, struct problem *p)
+{
+	struct state_ctx c = { a, id, owner, o };
+
+	memset(o, 0, sizeof(*o));
+	return db_txn_hooked(db, fn, &c, h, p);
 }
 
 int
-order_abort(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
+order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner,
+    const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	struct abort_ctx c = { a, id, o };
+	return state_change(db, a, id, owner, abort_txn, h, o, p);
+}
 
-	memset(o, 0, sizeof(*o));
-	return db_txn(db, abort_txn, &c, p);
+int
+order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
+    const struct db_hooks *h, struct order *o, struct problem *p)
+{
+	return state_change(db, a, id, owner, pay_txn, h, o, p);
+}
+
+int
+order_ship(struct db *db, struct arena *a, int64_t id, const struct db_hooks *h,
+    struct order *o, struct problem *p)
+{
+	return state_change(db, a, id, 0, ship_txn, h, o, p);
 }
 
 /* --- read ---------------------------------------------------------------- */
 
 int
-order_get(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
+order_get(struct db *db, struct arena *a, int64_t id, int64_t owner, struct order *o,
+    struct problem *p)
 {
 	enum db_rc rc;
 
 	memset(o, 0, sizeof(*o));
-	if ((rc = read_order(db, ST_ORDER_GET, id, o, p)) == DB_OK)
+	if ((rc = read_order(db, ST_ORDER_GET, id, o, p)) == DB_OK && owner != 0 &&
+	    o->user != owner) {
+		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
+		rc = DB_ABORT;
+	}
+	if (rc == DB_OK)
 		rc = read_lines(db, a, o, 1, p);
 	if (rc == DB_OK)
 		return 0;
@@ -253,12 +358,14 @@ order_get(struct db *db, struct arena *a, int64_t id, struct order *o, struct pr
 }
 
 long
-order_list(struct db *db, struct arena *a, int64_t before, long limit, struct order **out,
-    int *more, struct problem *p)
+order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long limit,
+    struct order **out, int *more, struct problem *p)
 {
 	struct order *os, row;
 	struct db_col c[ORDER_COLS];
-	struct db_val in[] = { DBV_I64(before), DBV_I64(limit + 1) };
+	struct db_val all[] = { DBV_I64(before), DBV_I64(limit + 1) };
+	struct db_val mine[] = { DBV_I64(owner), DBV_I64(before), DBV_I64(limit + 1) };
+	enum stmt st = owner != 0 ? ST_ORDER_LIST_USER : ST_ORDER_LIST;
 	enum db_rc rc;
 	long n = 0;
 	int r;
@@ -270,9 +377,10 @@ order_list(struct db *db, struct arena *a, int64_t before, long limit, struct or
 	}
 	memset(&row, 0, sizeof(row));
 	order_cols(&row, c);
-	if ((rc = db_query(db, ST_ORDER_LIST, in, 2, c, ORDER_COLS)) != DB_OK)
+	if ((rc = owner != 0 ? db_query(db, st, mine, 3, c, ORDER_COLS) :
+	    db_query(db, st, all, 2, c, ORDER_COLS)) != DB_OK)
 		goto fail;
-	while ((r = db_fetch(db, ST_ORDER_LIST)) == 1) {
+	while ((r = db_fetch(db, st)) == 1) {
 		if (n == limit) {
 			*more = 1;
 			continue;
@@ -281,7 +389,7 @@ order_list(struct db *db, struct arena *a, int64_t before, long limit, struct or
 			row.user = 0;
 		os[n++] = row;
 	}
-	db_end(db, ST_ORDER_LIST);
+	db_end(db, st);
 	if (r < 0) {
 		rc = db_failure(db);
 		goto fail;

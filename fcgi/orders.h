@@ -37,21 +37,38 @@ struct order {
  * product, 409 out of stock (nothing changed), 422 too many lines or a
  * merged quantity too large, 503, 500. */
 int	order_create(struct db *, const struct conf *, struct arena *a, struct line *lines,
-	    size_t n, const char *pay_method, struct order *o, struct problem *p);
+	    size_t n, const char *pay_method, int64_t user, const struct db_hooks *h,
+	    struct order *o, struct problem *p);
+
+/* owner: the caller's user id, or 0 for an administrator who may act on
+ * any order. An order of someone else answers 404: existence is not leaked. */
 
 /* Aborts order id: locks the order row, checks its state, gives back the
- * stock of every line, marks it aborted - all once. Returns 0 and fills o;
- * -1 with p: 404, 409 /problems/order-state (already aborted or shipped). */
-int	order_abort(struct db *, struct arena *a, int64_t id, struct order *o,
-	    struct problem *p);
+ * stock of every line and, when it was paid, refunds the owner - all once.
+ * Returns 0 and fills o; -1 with p: 404, 409 /problems/order-state (already
+ * aborted, or shipped). */
+int	order_abort(struct db *, struct arena *a, int64_t id, int64_t owner,
+	    const struct db_hooks *h, struct order *o, struct problem *p);
+
+/* Pays a placed balance order from its owner's balance. 0, or -1 with p:
+ * 404, 409 /problems/order-state (not placed, or cash on delivery), 409
+ * /problems/insufficient-funds. */
+int	order_pay(struct db *, struct arena *a, int64_t id, int64_t owner,
+	    const struct db_hooks *h, struct order *o, struct problem *p);
+
+/* Ships a paid order, or a placed cash-on-delivery one. 0, or -1 with p:
+ * 404, 409 /problems/order-state. */
+int	order_ship(struct db *, struct arena *a, int64_t id, const struct db_hooks *h,
+	    struct order *o, struct problem *p);
 
 /* Reads one order with its lines. 0, or -1 with p (404, 503, 500). */
-int	order_get(struct db *, struct arena *a, int64_t id, struct order *o,
+int	order_get(struct db *, struct arena *a, int64_t id, int64_t owner, struct order *o,
 	    struct problem *p);
 
-/* Reads up to limit orders with id < before, newest first, with lines.
- * Returns the count (and *more = 1 when further orders exist), or -1. */
-long	order_list(struct db *, struct arena *a, int64_t before, long limit,
+/* Reads up to limit orders of owner (0 = everyone's) with id < before,
+ * newest first, with lines. Returns the count (and *more = 1 when further
+ * orders exist), or -1. */
+long	order_list(struct db *, struct arena *a, int64_t owner, int64_t before, long limit,
 	    struct order **out, int *more, struct problem *p);
 
 cJSON	*order_json(const struct order *);

@@ -93,18 +93,28 @@ open_listener(const char *addr, const char **unix_path)
 			fprintf(stderr, "orderd: socket path too long: %s\n", addr);
 			return -1;
 		}
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, addr, strlen(addr) + 1);
 		if (stat(addr, &st) == 0) {
 			if (!S_ISSOCK(st.st_mode)) {
 				fprintf(stderr, "orderd: %s exists and is not a socket\n", addr);
 				return -1;
 			}
+			/* Remove it only when nobody answers on it: never take
+			 * the socket of a pool that is running. */
+			if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
+			    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+				close(fd);
+				fprintf(stderr, "orderd: %s is in use by a running server\n", addr);
+				return -1;
+			}
+			if (fd >= 0)
+				close(fd);
 			unlink(addr);	/* stale socket of an earlier run */
 		}
 		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 			goto fail;
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, addr, strlen(addr) + 1);
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 		    chmod(addr, 0660) != 0)
 			goto fail_close;
@@ -150,22 +160,34 @@ fail:
 	return -1;
 }
 
+/* Returns 1 (after saying so) when path names a live process other than
+ * this one, else 0. */
 static int
-write_pidfile(const char *path)
+pidfile_busy(const char *path)
 {
 	char buf[32];
 	FILE *f;
 	long pid;
+	int busy = 0;
 
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), f) != NULL && (pid = strtol(buf, NULL, 10)) > 0 &&
-		    pid != (long)getpid() && kill((pid_t)pid, 0) == 0) {
-			fclose(f);
-			fprintf(stderr, "orderd: already running as pid %ld (%s)\n", pid, path);
-			return -1;
-		}
-		fclose(f);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) != NULL && (pid = strtol(buf, NULL, 10)) > 0 &&
+	    pid != (long)getpid() && kill((pid_t)pid, 0) == 0) {
+		fprintf(stderr, "orderd: already running as pid %ld (%s)\n", pid, path);
+		busy = 1;
 	}
+	fclose(f);
+	return busy;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (pidfile_busy(path))
+		return -1;
 	if ((f = fopen(path, "w")) == NULL) {
 		fprintf(stderr, "orderd: %s: %s\n", path, strerror(errno));
 		return -1;
@@ -253,6 +275,8 @@ pool_run(const struct conf *c)
 		fprintf(stderr, "orderd: workers must be 1..%d\n", SLOTS_MAX / 2);
 		return 1;
 	}
+	if (c->pidfile != NULL && pidfile_busy(c->pidfile))
+		return 1;
 	if ((listen_fd = open_listener(c->listen, &unix_path)) < 0)
 		return 1;
 	if ((flags = fcntl(listen_fd, F_GETFL)) < 0 ||

@@ -22,6 +22,12 @@ static const struct {
 	[PROB_ORDER_STATE] =	{ 409, "order-state", "Order is not in a state that allows this" },
 	[PROB_UNAVAILABLE] =	{ 503, "unavailable", "Service unavailable" },
 	[PROB_INTERNAL] =	{ 500, "internal", "Internal server error" },
+	[PROB_UNAUTHORIZED] =	{ 401, "unauthorized", "Sign-in required" },
+	[PROB_FORBIDDEN] =	{ 403, "forbidden", "Not allowed" },
+	[PROB_CSRF] =		{ 403, "csrf", "Cross-site request refused" },
+	[PROB_USERNAME_TAKEN] =	{ 409, "username-taken", "Username taken" },
+	[PROB_FUNDS] =		{ 409, "insufficient-funds", "Insufficient funds" },
+	[PROB_IDEM_REUSED] =	{ 422, "idempotency-key-reused", "Idempotency key reused" },
 };
 
 /* "/problems/<slug>" for every kind, built once at compile time. */
@@ -37,6 +43,12 @@ static const char *const types[PROB__MAX] = {
 	[PROB_ORDER_STATE] = "/problems/order-state",
 	[PROB_UNAVAILABLE] = "/problems/unavailable",
 	[PROB_INTERNAL] = "/problems/internal",
+	[PROB_UNAUTHORIZED] = "/problems/unauthorized",
+	[PROB_FORBIDDEN] = "/problems/forbidden",
+	[PROB_CSRF] = "/problems/csrf",
+	[PROB_USERNAME_TAKEN] = "/problems/username-taken",
+	[PROB_FUNDS] = "/problems/insufficient-funds",
+	[PROB_IDEM_REUSED] = "/problems/idempotency-key-reused",
 };
 
 static int

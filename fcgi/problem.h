@@ -23,6 +23,12 @@ enum problem_kind {
 	PROB_ORDER_STATE,	/* 409 /problems/order-state */
 	PROB_UNAVAILABLE,	/* 503 /problems/unavailable */
 	PROB_INTERNAL,		/* 500 /problems/internal */
+	PROB_UNAUTHORIZED,	/* 401 /problems/unauthorized */
+	PROB_FORBIDDEN,		/* 403 /problems/forbidden */
+	PROB_CSRF,		/* 403 /problems/csrf */
+	PROB_USERNAME_TAKEN,	/* 409 /problems/username-taken */
+	PROB_FUNDS,		/* 409 /problems/insufficient-funds */
+	PROB_IDEM_REUSED,	/* 422 /problems/idempotency-key-reused */
 	PROB__MAX
 };
 

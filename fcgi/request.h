@@ -43,6 +43,11 @@ enum field {
 	F_ITEMS,	/* checkout lines: JSON [{"product","quantity"}...] or the form
 			 * fields items[N][product], items[N][quantity] */
 	F_PAY_METHOD,	/* word 1..16: the handler knows which ones it takes */
+	F_USERNAME,	/* text 1..64; register narrows it */
+	F_PASSWORD,	/* secret: 1..1024 bytes of UTF-8, kept as sent */
+	F_AMOUNT,	/* integer cents 1..10^12 */
+	F_TO,		/* text 1..64: a username */
+	F_CSRF,		/* csrf_token: 1..200 printable ASCII */
 	F__MAX
 };
 
@@ -70,6 +75,7 @@ struct req {
 	struct field_val f[F__MAX];
 	struct req_item *items;		/* when f[F_ITEMS].set: nitems >= 1 of them */
 	size_t nitems;
+	const struct req_input *in;	/* the raw pieces, for credentials and hashing */
 };
 
 /* The raw pieces of one request, as the web server handed them over. Any
@@ -81,6 +87,13 @@ struct req_input {
 	const char *content_type;
 	const char *accept;
 	const char *override;		/* X-HTTP-Method-Override */
+	const char *authorization;	/* Authorization */
+	const char *cookie;		/* Cookie */
+	const char *origin;		/* Origin */
+	const char *referer;		/* Referer */
+	const char *host;		/* Host */
+	const char *csrf;		/* X-CSRF-Token */
+	const char *idempotency_key;	/* Idempotency-Key */
 	const char *body;
 	size_t body_len;
 };

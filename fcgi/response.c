@@ -48,6 +48,20 @@ resp_init(struct resp *r)
 	r->body = "";
 }
 
+int
+resp_header(struct resp *r, const char *name, const char *value)
+{
+	size_t used = strlen(r->extra);
+	int n;
+
+	n = snprintf(r->extra + used, sizeof(r->extra) - used, "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= sizeof(r->extra) - used) {
+		r->extra[used] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 resp_reason(int status)
 {
@@ -58,6 +72,7 @@ resp_reason(int status)
 	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -239,6 +254,14 @@ resp_head(const struct resp *r, char *buf, size_t size)
 		if (m < 0 || (size_t)m >= size - (size_t)n)
 			return 0;
 		n += m;
+	}
+	if (r->extra[0] != '\0') {
+		size_t len = strlen(r->extra);
+
+		if ((size_t)n + len >= size)
+			return 0;
+		memcpy(buf + n, r->extra, len);
+		n += (int)len;
 	}
 	if ((size_t)n + 3 > size)
 		return 0;

@@ -21,11 +21,16 @@ struct resp {
 	char location[RESP_LOCATION_MAX];
 	char allow[64];
 	int retry_after;		/* seconds; 0 = no header */
+	char extra[1024];		/* further "Name: value\r\n" lines */
 	const char *body;		/* arena */
 	size_t body_len;
 };
 
 void	 resp_init(struct resp *);
+
+/* Adds a header line. name and value must come from us, not the client
+ * (no CR/LF is checked for). Returns 0, or -1 when it does not fit. */
+int	 resp_header(struct resp *, const char *name, const char *value);
 
 /* Serializes obj as the body with status; application/json; charset=utf-8.
  * Returns 0, or -1 (and a 500 problem) when out of memory. */

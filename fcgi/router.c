@@ -5,7 +5,8 @@
 
 #include "router.h"
 
-/* A pattern is up to three segments; "#" stands for an id. */
+/* A pattern is up to three segments; "#" stands for an id, "@" for a name
+ * (1..32 of A-Z a-z 0-9 _ . -). */
 static const struct route {
 	const char *seg[3];
 	enum method method;
@@ -23,10 +24,19 @@ static const struct route {
 	{ { "checkout", NULL, NULL },	   M_POST, H_CHECKOUT },
 	{ { "goods", NULL, NULL },	   M_POST, H_GOODS_CREATE },
 	{ { "goods", "#", NULL },	   M_GET,  H_GOODS_GET },
+	{ { "order", "#", "pay" },	   M_POST, H_ORDER_PAY },
+	{ { "order", "#", "ship" },	   M_POST, H_ORDER_SHIP },
+	{ { "auth", "register", NULL },   M_POST, H_REGISTER },
+	{ { "auth", "login", NULL },	   M_POST, H_LOGIN },
+	{ { "auth", "logout", NULL },	   M_POST, H_LOGOUT },
+	{ { "account", NULL, NULL },	   M_GET,  H_ACCOUNT },
+	{ { "account", "ledger", NULL },  M_GET,  H_LEDGER },
+	{ { "account", "@", "credit" },   M_POST, H_CREDIT },
+	{ { "transfer", NULL, NULL },	   M_POST, H_TRANSFER },
 };
 
 #define SEG_MAX	4
-#define SEG_LEN	32
+#define SEG_LEN	40
 
 /* Parses an id segment: 1..19 digits, no leading zero, at most 2^63-1. */
 static int
@@ -45,6 +55,20 @@ parse_id(const char *s, int64_t *out)
 	if (v > (uint64_t)INT64_MAX)
 		return -1;
 	*out = (int64_t)v;
+	return 0;
+}
+
+static int
+parse_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return -1;
 	return 0;
 }
 
@@ -86,7 +110,7 @@ router_match(const char *path, enum method m, struct route_match *out)
 		return ROUTE_NOT_FOUND;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
-		int k, ok = 1, len = 0;
+		int k, ok = 1, len = 0, named = -1;
 		int64_t id = 0;
 
 		while (len < 3 && r->seg[len] != NULL)
@@ -96,7 +120,10 @@ router_match(const char *path, enum method m, struct route_match *out)
 		for (k = 0; k < n && ok; k++) {
 			if (strcmp(r->seg[k], "#") == 0)
 				ok = parse_id(seg[k], &id) == 0;
-			else
+			else if (strcmp(r->seg[k], "@") == 0) {
+				ok = parse_name(seg[k]) == 0;
+				named = k;
+			} else
 				ok = strcmp(r->seg[k], seg[k]) == 0;
 		}
 		if (!ok)
@@ -112,6 +139,8 @@ router_match(const char *path, enum method m, struct route_match *out)
 		}
 		found = 1;
 		out->id = id;
+		if (named >= 0)
+			snprintf(out->name, sizeof(out->name), "%s", seg[named]);
 		if (r->method == m || (m == M_HEAD && r->method == M_GET))
 			out->h = r->h;
 	}

@@ -22,12 +22,22 @@ enum handler {
 	H_CHECKOUT,
 	H_GOODS_CREATE,
 	H_GOODS_GET,
+	H_ORDER_PAY,
+	H_ORDER_SHIP,
+	H_REGISTER,
+	H_LOGIN,
+	H_LOGOUT,
+	H_ACCOUNT,
+	H_LEDGER,
+	H_CREDIT,
+	H_TRANSFER,
 	H__MAX
 };
 
 struct route_match {
 	enum handler h;
 	int64_t id;		/* the <id> segment, when the path has one */
+	char name[40];		/* the <name> segment, when the path has one */
 	char allow[64];		/* methods the path accepts, for 405's Allow */
 };
 

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "arena.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "request.h"
@@ -124,6 +125,13 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	in.content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	in.accept = FCGX_GetParam("HTTP_ACCEPT", rq->envp);
 	in.override = FCGX_GetParam("HTTP_X_HTTP_METHOD_OVERRIDE", rq->envp);
+	in.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
+	in.cookie = FCGX_GetParam("HTTP_COOKIE", rq->envp);
+	in.origin = FCGX_GetParam("HTTP_ORIGIN", rq->envp);
+	in.referer = FCGX_GetParam("HTTP_REFERER", rq->envp);
+	in.host = FCGX_GetParam("HTTP_HOST", rq->envp);
+	in.csrf = FCGX_GetParam("HTTP_X_CSRF_TOKEN", rq->envp);
+	in.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", rq->envp);
 
 	if (read_body(rq, ctx->arena, &in, &why) != 0) {
 		struct problem p;
@@ -173,6 +181,10 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 	srandom((unsigned)(time(NULL) ^ (getpid() << 16)));
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		log_error("mysql_library_init failed");
+		return 1;
+	}
+	if (auth_init() != 0) {
+		log_error("libsodium failed to initialise");
 		return 1;
 	}
 	FCGX_Init();
