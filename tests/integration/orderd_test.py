@@ -174,6 +174,22 @@ def default_headers():
     return h
 
 
+_CALLER = []
+
+
+def caller_id():
+    """The user id behind ORDERD_ADMIN_TOKEN (the owner of the orders the
+    suites place), or None when the suites run without credentials."""
+    if not _CALLER:
+        uid = None
+        if os.environ.get("ORDERD_ADMIN_TOKEN"):
+            r = request("GET", "/account/")
+            if r.status == 200 and isinstance(r.json, dict):
+                uid = r.json.get("id")
+        _CALLER.append(uid)
+    return _CALLER[0]
+
+
 def request(method, path, body=None, headers=None, ctype=None, timeout=None,
             fresh=False, chunked=False):
     """Sends one request and returns a Response whatever its status.

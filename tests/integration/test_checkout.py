@@ -28,6 +28,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from orderd_test import caller_id  # noqa: E402
 from orderd_test import (  # noqa: E402
     FREIGHT, JSON_CT, ORDER_KEYS, Fail, abort, assert_json, assert_problem, assert_status, audit,
     browser_post, check, check_product_shape, db, eq, get, get_order, get_product, id_list,
@@ -138,7 +139,7 @@ def check_order(o, lines, prices, pay_method, what="order"):
     check(is_int(o["id"]) and o["id"] > 0, "%s: id %r" % (what, o["id"]))
     eq(o["status"], "placed", what + " status")
     eq(o["pay_method"], pay_method, what + " pay_method")
-    eq(o["user"], None, what + " user")
+    eq(o["user"], caller_id(), what + " user")
     want = [{"product": p, "quantity": q, "price": prices[p]} for p, q in lines]
     eq(o["lines"], want, what + " lines (merged, ascending product, price at purchase)")
     eq(o["total_count"], sum(q for _, q in lines), what + " total_count")
