@@ -871,8 +871,9 @@ admit(struct call *c, unsigned flags)
 	if (c->req->method != M_GET && c->req->method != M_HEAD &&
 	    auth_check_csrf(c->req, &c->who, &c->p) != 0)
 		return -1;
-	if ((flags & IDEMPOTENT) && c->who.id != 0)
-		c->use_idem = idem_prepare(&c->idem, c->req, c->who.id);
+	if ((flags & IDEMPOTENT) && c->who.id != 0 &&
+	    (c->use_idem = idem_prepare(&c->idem, c->req, c->who.id, &c->p)) < 0)
+		return -1;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -163,23 +164,55 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	return 0;
 }
 
-/* Whether url (an Origin or Referer) is http(s)://host followed by nothing,
- * '/' or end. */
+/* Splits "host[:port]" (up to end, a '/' or NUL) into host and port; the
+ * port defaults to def. Returns 0, or -1 when it does not parse. */
+static int
+split_hostport(const char *s, char *host, size_t hostsize, long *port, long def)
+{
+	size_t n = strcspn(s, "/?#"), h;
+	const char *colon;
+
+	colon = memchr(s, ':', n);
+	h = colon != NULL ? (size_t)(colon - s) : n;
+	if (h == 0 || h >= hostsize)
+		return -1;
+	memcpy(host, s, h);
+	host[h] = '\0';
+	*port = def;
+	if (colon != NULL) {
+		char *end;
+
+		*port = strtol(colon + 1, &end, 10);
+		if (end != s + n || *port <= 0 || *port > 65535)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether url (an Origin or Referer) is on the origin the request was sent
+ * to: same host, same port (a missing port is the scheme's default). host
+ * is "$host:$server_port" from the site template (ORDERD_HOST), else the
+ * Host header. */
 static int
 same_origin(const char *url, const char *host)
 {
-	size_t hl;
+	char uh[256], hh[256];
+	long up, hp, def;
 
 	if (url == NULL || host == NULL || *host == '\0')
 		return 0;
-	if (strncmp(url, "http://", 7) == 0)
+	if (strncmp(url, "http://", 7) == 0) {
 		url += 7;
-	else if (strncmp(url, "https://", 8) == 0)
+		def = 80;
+	} else if (strncmp(url, "https://", 8) == 0) {
 		url += 8;
-	else
+		def = 443;
+	} else
 		return 0;
-	hl = strlen(host);
-	return strncasecmp(url, host, hl) == 0 && (url[hl] == '\0' || url[hl] == '/');
+	if (split_hostport(url, uh, sizeof(uh), &up, def) != 0 ||
+	    split_hostport(host, hh, sizeof(hh), &hp, def) != 0)
+		return 0;
+	return strcasecmp(uh, hh) == 0 && up == hp;
 }
 
 int

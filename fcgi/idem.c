@@ -9,7 +9,7 @@
 #include "log.h"
 
 int
-idem_prepare(struct idem *id, const struct req *r, int64_t user)
+idem_prepare(struct idem *id, const struct req *r, int64_t user, struct problem *p)
 {
 	crypto_hash_sha256_state st;
 	const struct req_input *in = r->in;
@@ -19,9 +19,20 @@ idem_prepare(struct idem *id, const struct req *r, int64_t user)
 	if (r->f[F_IDEMPOTENCY].set) {
 		id->key = r->f[F_IDEMPOTENCY].s;
 		id->keylen = r->f[F_IDEMPOTENCY].len;
-	} else if (in != NULL && in->idempotency_key != NULL && *in->idempotency_key != '\0') {
+	} else if (in != NULL && in->idempotency_key != NULL) {
+		size_t i;
+
 		id->key = in->idempotency_key;
 		id->keylen = strlen(id->key);
+		for (i = 0; i < id->keylen; i++)
+			if ((unsigned char)id->key[i] < 0x21 || (unsigned char)id->key[i] > 0x7e)
+				break;
+		if (id->keylen == 0 || id->keylen > IDEM_KEY_MAX || i < id->keylen) {
+			problem_set(p, PROB_FIELD, "Idempotency-Key must be 1 to %d printable "
+			    "ASCII characters", IDEM_KEY_MAX);
+			problem_add_str(p, "field", "idempotency_key");
+			return -1;
+		}
 	} else
 		return 0;
 	id->user = user;

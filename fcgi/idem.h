@@ -27,10 +27,13 @@ struct idem {
 	int taken;			/* a concurrent request committed this key first */
 };
 
-/* Fills id from the request: key from the Idempotency-Key header or the
- * idempotency_key field. Returns 1 when the request carries a key, 0 when
- * not. */
-int	idem_prepare(struct idem *id, const struct req *r, int64_t user);
+#define IDEM_KEY_MAX	200	/* characters of a key */
+
+/* Fills id from the request: key from the idempotency_key field (already
+ * validated) or the Idempotency-Key header (checked here). Returns 1 when
+ * the request carries a key, 0 when not, -1 with a 422 when the header is
+ * not 1..IDEM_KEY_MAX printable ASCII characters. */
+int	idem_prepare(struct idem *id, const struct req *r, int64_t user, struct problem *p);
 
 /* Looks for a stored answer. Returns 0 when there is none; 1 when resp now
  * holds the replayed answer; -1 with p (422 key reused with another request,

@@ -129,7 +129,9 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	in.cookie = FCGX_GetParam("HTTP_COOKIE", rq->envp);
 	in.origin = FCGX_GetParam("HTTP_ORIGIN", rq->envp);
 	in.referer = FCGX_GetParam("HTTP_REFERER", rq->envp);
-	in.host = FCGX_GetParam("HTTP_HOST", rq->envp);
+	/* Host with its port: ORDERD_HOST from our nginx template, else Host. */
+	if ((in.host = FCGX_GetParam("ORDERD_HOST", rq->envp)) == NULL)
+		in.host = FCGX_GetParam("HTTP_HOST", rq->envp);
 	in.csrf = FCGX_GetParam("HTTP_X_CSRF_TOKEN", rq->envp);
 	in.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", rq->envp);
 
