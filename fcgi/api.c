@@ -19,7 +19,7 @@
 
 #define BIT(f)		(1u << (f))
 /* Fields every form may carry. */
-#define GLOBAL_FIELDS	(BIT(F_NEXT) | BIT(F_METHOD) | BIT(F_IDEMPOTENCY))
+#define GLOBAL_FIELDS	(BIT(F_NEXT) | BIT(F_METHOD) | BIT(F_IDEMPOTENCY) | BIT(F_CSRF))
 
 struct call {
 	struct api_ctx *ctx;
