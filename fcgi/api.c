@@ -8,6 +8,7 @@
 #include "accounts.h"
 #include "api.h"
 #include "auth.h"
+#include "html.h"
 #include "idem.h"
 #include "inventory.h"
 #include "log.h"
@@ -145,6 +146,57 @@ answer(struct call *c, int status, cJSON *obj, const char *what, int64_t id)
 	cJSON_Delete(obj);
 }
 
+/* Whether a GET list asks for the HTML fragment (?format=html). Returns 1
+ * for html, 0 for JSON, -1 with a 422 for another format. */
+static int
+want_html(struct call *c)
+{
+	const struct field_val *f = &c->req->f[F_FORMAT];
+
+	if (!f->set || strcmp(f->s, "json") == 0)
+		return 0;
+	if (strcmp(f->s, "html") == 0)
+		return 1;
+	problem_set(&c->p, PROB_FIELD, "format must be json or html");
+	problem_add_str(&c->p, "field", "format");
+	return -1;
+}
+
+/* Answers an HTML fragment (html_*) for the pages' SSI includes. */
+static int
+answer_html(struct call *c, const char *html)
+{
+	if (html == NULL) {
+		problem_set(&c->p, PROB_INTERNAL, "out of memory");
+		return -1;
+	}
+	c->resp->status = 200;
+	c->resp->ctype = "text/html; charset=utf-8";
+	c->resp->body = html;
+	c->resp->body_len = strlen(html);
+	return 0;
+}
+
+/* The caller's CSRF token for forms in fragments ("" when anonymous or
+ * signed in by bearer token). */
+static const char *
+form_csrf(struct call *c)
+{
+	char *t;
+
+	if (!c->who.via_cookie || c->who.id == 0 ||
+	    (t = arena_alloc(c->ctx->arena, AUTH_TOKEN_LEN + 1)) == NULL)
+		return "";
+	auth_csrf_token(c->who.token, t);
+	return t;
+}
+
+static const char *
+form_next(struct call *c)
+{
+	return c->req->f[F_NEXT].set ? c->req->f[F_NEXT].s : "/";
+}
+
 static void
 set_location(struct call *c, const char *kind, int64_t id)
 {
@@ -156,7 +208,7 @@ set_location(struct call *c, const char *kind, int64_t id)
 static int
 product_list(struct call *c)
 {
-	struct product pr;
+	struct product pr, *ps;
 	struct db *db = c->ctx->db;
 	int64_t after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : 0;
 	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
@@ -165,16 +217,20 @@ product_list(struct call *c)
 	    DBC_STR(pr.name, sizeof(pr.name)), DBC_I64(&pr.price), DBC_I64(&pr.stock),
 	    DBC_I64(&pr.sales) };
 	cJSON *o, *items;
-	int64_t n = 0, last = 0;
+	int64_t n = 0, i;
 	enum db_rc rc;
-	int r, more = 0;
+	int r, more = 0, html;
 
+	if ((html = want_html(c)) < 0)
+		return -1;
+	if ((ps = arena_alloc(c->ctx->arena, (size_t)limit * sizeof(*ps))) == NULL) {
+		problem_set(&c->p, PROB_INTERNAL, "out of memory");
+		return -1;
+	}
 	if ((rc = db_query(db, ST_PRODUCT_LIST, in, 2, out, 6)) != DB_OK) {
 		db_problem(db, rc, &c->p);
 		return -1;
 	}
-	o = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(o, "items");
 	while ((r = db_fetch(db, ST_PRODUCT_LIST)) == 1) {
 		if (n == limit) {
 			more = 1;
@@ -182,18 +238,22 @@ product_list(struct call *c)
 		}
 		if (out[1].is_null)
 			pr.goods = 0;
-		cJSON_AddItemToArray(items, inv_product_json(&pr));
-		last = pr.id;
-		n++;
+		ps[n++] = pr;
 	}
 	db_end(db, ST_PRODUCT_LIST);
 	if (r < 0) {
-		cJSON_Delete(o);
 		db_problem(db, db_failure(db), &c->p);
 		return -1;
 	}
-	if (more)
-		resp_add_int(o, "next", last);
+	if (html)
+		return answer_html(c, html_products(c->ctx->arena, ps, (size_t)n,
+		    more && n > 0 ? ps[n - 1].id : 0, form_csrf(c), form_next(c)));
+	o = cJSON_CreateObject();
+	items = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, inv_product_json(&ps[i]));
+	if (more && n > 0)
+		resp_add_int(o, "next", ps[n - 1].id);
 	else
 		cJSON_AddNullToObject(o, "next");
 	answer(c, 200, o, NULL, 0);
@@ -402,11 +462,17 @@ order_list_h(struct call *c)
 	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
 	cJSON *o, *items;
 	long n, i;
-	int more;
+	int more, html;
 
+	if ((html = want_html(c)) < 0)
+		return -1;
 	if ((n = order_list(c->ctx->db, c->ctx->arena, owner(c), before, (long)limit, &os, &more,
 	    &c->p)) < 0)
 		return -1;
+	if (html)
+		return answer_html(c, html_orders(c->ctx->arena, os, (size_t)n,
+		    more && n > 0 ? os[n - 1].id : 0, form_csrf(c), form_next(c), c->who.id,
+		    c->who.admin));
 	o = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < n; i++)

@@ -37,6 +37,7 @@ static const struct field_def {
 	[F_AMOUNT] =	  { "amount", K_INT, 1, 1000000000000LL },
 	[F_TO] =	  { "to", K_TEXT, 1, 64 },
 	[F_CSRF] =	  { "csrf_token", K_KEY, 0, 200 },	/* empty = absent: 403 */
+	[F_FORMAT] =	  { "format", K_WORD, 1, 8 },
 };
 
 /* Bounds of the fields inside one element of items. */

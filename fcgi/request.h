@@ -47,7 +47,8 @@ enum field {
 	F_PASSWORD,	/* secret: 1..1024 bytes of UTF-8, kept as sent */
 	F_AMOUNT,	/* integer cents 1..10^12 */
 	F_TO,		/* text 1..64: a username */
-	F_CSRF,		/* csrf_token: 1..200 printable ASCII */
+	F_CSRF,		/* csrf_token: 0..200 printable ASCII */
+	F_FORMAT,	/* query: json (default) or html */
 	F__MAX
 };
 

@@ -272,6 +272,16 @@ def garbage_or_unknown_bearer_token_is_401_with_www_authenticate():
     # a bad session cookie too
     r = T.request("GET", "/account/", None, {"Authorization": None, "Cookie": "orderd_session=" + fake})
     assert_problem(r, 401, UNAUTHORIZED, what="GET /account/ with an unknown session cookie")
+    # ... but a stale cookie on a public call is ignored, and sign-in never looks at credentials
+    r = T.request("GET", "/product/%d/" % product(), None,
+                  {"Authorization": None, "Cookie": "orderd_session=" + fake})
+    assert_status(r, 200, "GET a product with a stale session cookie")
+    u = new_user("gb")
+    r = wait_429(lambda: T.request("POST", "/auth/login/",
+                                   ('{"username": "%s", "password": "%s"}' % (u.username, PASSWORD)).encode(),
+                                   {"Authorization": "Bearer " + fake,
+                                    "Cookie": "orderd_session=" + fake}, ctype="application/json"))
+    assert_json(r, 200, "login while sending a stale bearer token and cookie")
 
 
 @test
