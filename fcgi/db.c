@@ -184,6 +184,11 @@ static const char *const sql[ST__MAX] = {
 	    " UNION ALL SELECT o.id, 7, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
 	    "   AND p.kind = 'payment' WHERE o.pay_method <> 'balance'"
 	    " ORDER BY 1, 2",
+	[ST_CHECK_FLUSH] = "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit",
+	[ST_CHECK_ENGINES] =
+	    "SELECT table_name, COALESCE(engine, '') FROM information_schema.tables"
+	    " WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+	    " AND COALESCE(engine, '') <> 'InnoDB' ORDER BY table_name",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */
@@ -481,6 +486,35 @@ backoff(int k)
 	ts.tv_nsec = (random() % max_us) * 1000L;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+int
+db_check_durability(struct db *db)
+{
+	int64_t flush = -1;
+	char table[65], engine[65];
+	struct db_col f[] = { DBC_I64(&flush) };
+	struct db_col t[] = { DBC_STR(table, sizeof(table)), DBC_STR(engine, sizeof(engine)) };
+	int warnings = 0, r;
+
+	if (db_query(db, ST_CHECK_FLUSH, NULL, 0, f, 1) != DB_OK)
+		return -1;
+	r = db_fetch(db, ST_CHECK_FLUSH);
+	db_end(db, ST_CHECK_FLUSH);
+	if (r == 1 && flush != 1) {
+		log_warn("innodb_flush_log_at_trx_commit is %lld, not 1: the server may lose "
+		    "commits it acknowledged if it crashes (design.md rule 8)", (long long)flush);
+		warnings++;
+	}
+	if (db_query(db, ST_CHECK_ENGINES, NULL, 0, t, 2) != DB_OK)
+		return -1;
+	while ((r = db_fetch(db, ST_CHECK_ENGINES)) == 1) {
+		log_warn("table %s uses %s, not InnoDB: its writes are not transactional",
+		    table, engine[0] ? engine : "no engine");
+		warnings++;
+	}
+	db_end(db, ST_CHECK_ENGINES);
+	return warnings;
 }
 
 void

@@ -68,6 +68,8 @@ enum stmt {
 	ST_AUDIT_BALANCE,
 	ST_AUDIT_CONSERVATION,
 	ST_AUDIT_PAYMENTS,
+	ST_CHECK_FLUSH,
+	ST_CHECK_ENGINES,
 	ST__MAX
 };
 
@@ -176,6 +178,12 @@ struct db_hooks {
 /* db_txn() with hooks (NULL = none). */
 int	db_txn_hooked(struct db *, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 	    struct problem *p);
+
+/* Checks the server keeps what it acknowledges: logs a warning when
+ * innodb_flush_log_at_trx_commit is not 1 or a table of the schema is not
+ * transactional. Returns the number of warnings, or -1 when it could not
+ * look (database unreachable). */
+int	db_check_durability(struct db *);
 
 /* Maps a failed read-only call to a problem (503 or 500) and logs it. */
 void	db_problem(struct db *, enum db_rc, struct problem *p);

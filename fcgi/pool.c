@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mysql.h>
+
+#include "db.h"
 #include "log.h"
 #include "pool.h"
 #include "worker.h"
@@ -300,6 +303,19 @@ pool_run(const struct conf *c)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Once, before the workers: is the database set up to keep what we
+	 * acknowledge? (Its only connection from the master; closed at once.) */
+	{
+		struct db db;
+
+		db_init(&db, c);
+		if (db_connect(&db) != DB_OK || db_check_durability(&db) < 0)
+			log_warn("could not check the database's durability settings: %s",
+			    db.last_error[0] ? db.last_error : "not reachable");
+		db_close(&db);
+		mysql_library_end();
+	}
 
 	nslots = c->workers * 2;
 	for (i = 0; i < c->workers; i++)
