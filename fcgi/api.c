@@ -15,6 +15,7 @@
 #include "response.h"
 #include "orders.h"
 #include "router.h"
+#include "soldout.h"
 
 #define LIST_LIMIT_DEFAULT	50
 
@@ -359,6 +360,7 @@ product_restock_txn(struct db *db, void *arg, struct problem *p)
 		problem_set(p, PROB_NOT_FOUND, "no product %" PRId64, x->id);
 		return DB_ABORT;
 	}
+	soldout_clear(x->id);
 	{
 		struct db_val in[] = { DBV_I64(x->id), DBV_I64(q) };
 
@@ -443,6 +445,14 @@ order_create_one(struct call *c)
 	if (l.quantity > ORDER_QUANTITY_MAX) {
 		problem_set(&c->p, PROB_FIELD, "quantity must be 1 to %d", ORDER_QUANTITY_MAX);
 		problem_add_str(&c->p, "field", "quantity");
+		return -1;
+	}
+	/* A product marked sold out is refused without its row lock. */
+	if (soldout_is(l.product)) {
+		problem_set(&c->p, PROB_OUT_OF_STOCK, "only 0 left of product %" PRId64
+		    ", %" PRId64 " wanted", l.product, l.quantity);
+		problem_add_int(&c->p, "product", l.product);
+		problem_add_int(&c->p, "available", 0);
 		return -1;
 	}
 	memset(&w, 0, sizeof(w));

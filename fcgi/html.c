@@ -200,9 +200,10 @@ product_row(struct hb *b, const struct product *p, const char *csrf, const char 
 	hb_fmt(b, "</span> <span class=\"pid\">No.&nbsp;%" PRId64 "</span></th>", id);
 	hb_str(b, "<td class=\"num price\" data-label=\"Price\">");
 	hb_money(b, p->price);
+	/* The note takes its room even when hidden (CSS visibility), so a
+	 * row does not move when its stock runs out or comes back. */
 	hb_fmt(b, "</td><td class=\"num stock\" data-label=\"In stock\"><span class=\"stock-n\">%"
-	    PRId64 "</span><span class=\"sold-out-note\"%s> sold out</span></td>", p->stock,
-	    sold_out ? "" : " hidden");
+	    PRId64 "</span> <span class=\"sold-out-note\">sold out</span></td>", p->stock);
 	hb_str(b, "<td class=\"act\"><form class=\"row-form\" method=\"post\" action=\"/order/\""
 	    " data-kind=\"order\">");
 	hb_fmt(b, "<input type=\"hidden\" name=\"product\" value=\"%" PRId64 "\">", id);

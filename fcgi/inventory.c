@@ -5,6 +5,7 @@
 
 #include "inventory.h"
 #include "log.h"
+#include "soldout.h"
 #include "response.h"
 
 #define OPTIMISTIC_TRIES	64	/* re-reads of one row before giving up */
@@ -39,6 +40,8 @@ inv_merge_lines(struct line *lines, size_t n, int64_t max_quantity)
 static void
 out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted)
 {
+	if (available == 0)
+		soldout_mark(product);
 	problem_set(p, PROB_OUT_OF_STOCK, "only %lld left of product %lld, %lld wanted",
 	    (long long)available, (long long)product, (long long)wanted);
 	problem_add_int(p, "product", product);
@@ -179,6 +182,7 @@ inv_give(struct db *db, const struct line *lines, size_t n)
 
 		if ((rc = db_exec(db, ST_PRODUCT_GIVE, in, 3)) != DB_OK)
 			return rc;
+		soldout_clear(lines[i].product);
 		if (db->affected != 1) {
 			log_error("abort: product %lld of an order is missing",
 			    (long long)lines[i].product);

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "log.h"
 #include "pool.h"
+#include "soldout.h"
 #include "worker.h"
 
 #define LISTEN_BACKLOG	1024
@@ -317,6 +318,9 @@ pool_run(const struct conf *c)
 		mysql_library_end();
 	}
 
+	if (soldout_init() != 0)
+		log_warn("no shared sold-out marks (%s): every order asks the database",
+		    strerror(errno));
 	nslots = c->workers * 2;
 	for (i = 0; i < c->workers; i++)
 		if (spawn(c, listen_fd, &slots[i], gen) < 0)
