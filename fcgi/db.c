@@ -184,6 +184,8 @@ static const char *const sql[ST__MAX] = {
 	    " UNION ALL SELECT o.id, 7, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
 	    "   AND p.kind = 'payment' WHERE o.pay_method <> 'balance'"
 	    " ORDER BY 1, 2",
+	/* The order path's critical section in one round trip (migration 003). */
+	[ST_PLACE_ORDER] = "CALL orderd_place_order(?, ?, ?, ?, ?)",
 	[ST_CHECK_FLUSH] = "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit",
 	[ST_CHECK_ENGINES] =
 	    "SELECT table_name, COALESCE(engine, '') FROM information_schema.tables"
@@ -283,7 +285,7 @@ db_connect(struct db *db)
 	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
 	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
 	if (mysql_real_connect(db->my, c->db_host, c->db_user, c->db_password, c->db_name,
-	    c->db_port, c->db_socket, 0) == NULL) {
+	    c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
 		note_error(db, mysql_errno(db->my), mysql_error(db->my));
 		mysql_close(db->my);
 		db->my = NULL;
@@ -471,8 +473,15 @@ db_fetch(struct db *db, enum stmt id)
 void
 db_end(struct db *db, enum stmt id)
 {
-	if (db->st[id] != NULL)
-		mysql_stmt_free_result(db->st[id]);
+	MYSQL_STMT *st = db->st[id];
+
+	if (st == NULL)
+		return;
+	mysql_stmt_free_result(st);
+	/* A CALL ends with a status result after its rows: consume it, or the
+	 * connection is out of sync for the next statement. */
+	while (mysql_stmt_next_result(st) == 0)
+		mysql_stmt_free_result(st);
 }
 
 /* Random back-off before retry k (1-based): up to 2^k ms, at most 64 ms. */

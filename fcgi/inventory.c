@@ -37,8 +37,8 @@ inv_merge_lines(struct line *lines, size_t n, int64_t max_quantity)
 	return (long)out + 1;
 }
 
-static void
-out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted)
+void
+inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted)
 {
 	if (available == 0)
 		soldout_mark(product);
@@ -115,7 +115,7 @@ take_forupdate(struct db *db, struct line *l, struct problem *p)
 	if ((rc = read_row(db, l->product, 1, &l->price, &stock, &l->goods, &version, p)) != DB_OK)
 		return rc;
 	if (stock < l->quantity) {
-		out_of_stock(p, l->product, stock, l->quantity);
+		inv_out_of_stock(p, l->product, stock, l->quantity);
 		return DB_ABORT;
 	}
 	{
@@ -136,7 +136,7 @@ take_optimistic(struct db *db, struct line *l, struct problem *p)
 		if ((rc = read_row(db, l->product, 0, &l->price, &stock, &l->goods, &version, p)) != DB_OK)
 			return rc;
 		if (stock < l->quantity) {
-			out_of_stock(p, l->product, stock, l->quantity);
+			inv_out_of_stock(p, l->product, stock, l->quantity);
 			return DB_ABORT;
 		}
 		{

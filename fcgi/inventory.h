@@ -53,6 +53,10 @@ enum db_rc inv_take(struct db *, enum lock_mode, struct line *lines, size_t n,
  * transaction, which already holds the order row's lock. */
 enum db_rc inv_give(struct db *, const struct line *lines, size_t n);
 
+/* Sets p to 409 /problems/out-of-stock (product, available) and, when
+ * nothing is left, marks the product sold out for the pool. */
+void	inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted);
+
 /* Reads (no lock). Return DB_OK, DB_ABORT with p = 404, or a db_rc. */
 enum db_rc inv_get(struct db *, int64_t id, struct product *out, struct problem *p);
 

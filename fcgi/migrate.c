@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mysql.h>
 
@@ -51,24 +52,31 @@ slurp(const char *path)
 	return buf;
 }
 
-/* Runs the statements of one file: each ends with ';' at the end of a line;
- * lines starting with "--" are comments. The text is the project's own
- * file, not input. Returns 0 or -1 after printing the error. */
+/* Runs the statements of one file: each ends with the delimiter (";"
+ * unless a "DELIMITER x" line changed it, as the mariadb client allows for
+ * stored procedures) at the end of a line; lines starting with "--" are
+ * comments. The text is the project's own file, not input. Returns 0 or -1
+ * after printing the error. */
 static int
 run_file(MYSQL *my, const char *path, char *text)
 {
-	char *stmt = text, *p = text;
+	char *stmt = text, *p = text, delim[16] = ";";
 
 	while (*p != '\0') {
 		char *eol = strchr(p, '\n');
-		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p), dl = strlen(delim);
 
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\r' || p[len - 1] == '\t'))
 			len--;
 		if (strncmp(p, "--", 2) == 0) {
 			memset(p, ' ', len);
-		} else if (len > 0 && p[len - 1] == ';') {
-			p[len - 1] = '\0';
+		} else if (strncasecmp(p, "DELIMITER ", 10) == 0 && len > 10 && len - 10 < sizeof(delim)) {
+			memcpy(delim, p + 10, len - 10);
+			delim[len - 10] = '\0';
+			memset(p, ' ', len);
+			stmt = eol != NULL ? eol + 1 : p + strlen(p);
+		} else if (len >= dl && memcmp(p + len - dl, delim, dl) == 0) {
+			p[len - dl] = '\0';
 			while (*stmt == ' ' || *stmt == '\n' || *stmt == '\t' || *stmt == '\r')
 				stmt++;
 			if (*stmt != '\0' && mysql_real_query(my, stmt, strlen(stmt)) != 0) {
@@ -85,7 +93,7 @@ run_file(MYSQL *my, const char *path, char *text)
 	while (*stmt == ' ' || *stmt == '\n' || *stmt == '\t' || *stmt == '\r')
 		stmt++;
 	if (*stmt != '\0') {
-		fprintf(stderr, "orderd migrate: %s: text after the last ';'\n", path);
+		fprintf(stderr, "orderd migrate: %s: text after the last delimiter\n", path);
 		return -1;
 	}
 	return 0;
