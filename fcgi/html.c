@@ -19,8 +19,8 @@
 
 #include "html.h"
 
-#define HTML_MAX	(2u << 20)	/* bytes of one fragment, at most */
-#define HTML_SOFT_MAX	(1u << 20)	/* stop adding list entries past this */
+#define HTML_MAX	(1u << 20)	/* bytes of one fragment, at most */
+#define HTML_SOFT_MAX	(1u << 19)	/* stop adding list entries past this */
 #define HTML_FIRST	4096		/* first buffer */
 #define KEY_BYTES	16		/* random bytes of an idempotency key */
 

@@ -11,7 +11,7 @@
 #include "request.h"
 #include "valid.h"
 
-enum kind { K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD, K_SECRET };
+enum kind { K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD, K_SECRET, K_VERBATIM };
 
 /* The field table: wire name, validator kind and bounds (style.md 1). */
 static const struct field_def {
@@ -32,10 +32,10 @@ static const struct field_def {
 	[F_IDEMPOTENCY] = { "idempotency_key", K_KEY, 1, 200 },
 	[F_ITEMS] =	  { "items", K_ITEMS, 1, REQ_ITEMS_MAX },
 	[F_PAY_METHOD] =  { "pay_method", K_WORD, 1, 16 },
-	[F_USERNAME] =	  { "username", K_TEXT, 1, 64 },
+	[F_USERNAME] =	  { "username", K_VERBATIM, 1, 64 },
 	[F_PASSWORD] =	  { "password", K_SECRET, 1, 1024 },
 	[F_AMOUNT] =	  { "amount", K_INT, 1, 1000000000000LL },
-	[F_TO] =	  { "to", K_TEXT, 1, 64 },
+	[F_TO] =	  { "to", K_VERBATIM, 1, 64 },
 	[F_CSRF] =	  { "csrf_token", K_KEY, 0, 200 },	/* empty = absent: 403 */
 	[F_FORMAT] =	  { "format", K_WORD, 1, 8 },
 };
@@ -681,6 +681,16 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 			continue;
 		case K_ITEMS:
 			why = "must be sent as items[N][product] and items[N][quantity]";
+			break;
+		case K_VERBATIM:
+			/* Text kept as sent (a username: " bob" is not "bob"). */
+			if (raw->len < (size_t)def->min || raw->len > (size_t)def->max)
+				why = "has the wrong length";
+			else if (memchr(raw->val, '\0', raw->len) != NULL ||
+			    !valid_utf8(raw->val, raw->len))
+				why = "must be UTF-8 text without NUL";
+			fv->s = raw->val;
+			fv->len = raw->len;
 			break;
 		case K_SECRET:
 			/* Kept byte for byte: a password is not trimmed. */

@@ -1,0 +1,1305 @@
+#!/usr/bin/env python3
+"""Writes the hostile-input corpus: tests/hostile/cases/NN-<category>.jsonl.
+
+The .jsonl files are the corpus (tests/integration/test_hostile.py reads only
+them); this script is how they were made, kept so that the big cases (1001
+items, 64 KiB bodies, 20000 brackets) stay reproducible and reviewable. Edit
+a case here and re-run `python3 tests/hostile/gen_corpus.py`, or edit the
+.jsonl by hand. The format is described in tests/hostile/README.md.
+"""
+
+import base64
+import collections
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "cases")
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+MALFORMED = "/problems/malformed-body"
+INVALID = "/problems/invalid-field"
+NOT_FOUND = "/problems/not-found"
+METHOD = "/problems/method-not-allowed"
+TOO_LARGE = "/problems/body-too-large"
+MEDIA = "/problems/unsupported-media-type"
+UNAUTH = "/problems/unauthorized"
+FORBIDDEN = "/problems/forbidden"
+CSRF = "/problems/csrf"
+OUT_OF_STOCK = "/problems/out-of-stock"
+ORDER_STATE = "/problems/order-state"
+FUNDS = "/problems/insufficient-funds"
+TAKEN = "/problems/username-taken"
+
+CASES = collections.OrderedDict()   # category -> [case]
+_names = set()
+
+
+def case(cat, name, method="POST", path="/product/", body=None, ctype=None, *,
+         body_b64=None, headers=None, auth="admin", status, ptype=None, field=None,
+         by="orderd", valid=False, creates=None, chunked=False, raw=None, note=None,
+         location=None, version=None, cl=None, no_host=False):
+    """One case. status: an int or a list of acceptable ones; ptype: the
+    problem type of status[0] (other statuses get the default type of their
+    code); field: the 422 `field` member (string, or a list of acceptable
+    names); by: who must answer (orderd = problem+json, nginx = nginx may
+    answer with its own HTML page, any = either)."""
+    assert name not in _names, name
+    _names.add(name)
+    c = collections.OrderedDict()
+    c["name"] = name
+    c["method"] = method
+    c["path"] = path
+    if auth != "admin":
+        c["auth"] = auth
+    if headers:
+        c["headers"] = [list(h) for h in headers]
+    if ctype is not None:
+        c["ctype"] = ctype
+    if body is not None:
+        if isinstance(body, bytes):
+            try:
+                text = body.decode("utf-8")
+                if "\x00" in text:
+                    raise UnicodeDecodeError("utf-8", body, 0, 1, "NUL kept binary")
+                c["body"] = text
+            except UnicodeDecodeError:
+                c["body_b64"] = base64.b64encode(body).decode("ascii")
+        else:
+            c["body"] = body
+    if body_b64 is not None:
+        c["body_b64"] = body_b64
+    if chunked:
+        c["chunked"] = True
+    if cl is not None:
+        c["content_length"] = cl
+    if no_host:
+        c["no_host"] = True
+    if version is not None:
+        c["http_version"] = version
+    if raw is not None:
+        c["raw_request_b64"] = base64.b64encode(raw).decode("ascii")
+    e = collections.OrderedDict()
+    e["status"] = status if isinstance(status, list) else [status]
+    if ptype is not None:
+        e["type"] = ptype
+    if field is not None:
+        e["field"] = field
+    if by != "orderd":
+        e["by"] = by
+    if location is not None:
+        e["location"] = location
+    c["expect"] = e
+    if valid:
+        c["valid"] = True
+    if creates is not None:
+        c["creates"] = creates
+    if note:
+        c["note"] = note
+    CASES.setdefault(cat, []).append(c)
+    return c
+
+
+def j(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def product_body(**over):
+    """A product body with one field replaced (a raw JSON text value)."""
+    fields = collections.OrderedDict([("name", '"hostile-{TAG}"'), ("price", "100"),
+                                      ("stock", "1")])
+    for k, v in over.items():
+        if v is None:
+            fields.pop(k, None)
+        else:
+            fields[k] = v
+    return "{" + ",".join('"%s":%s' % (k, v) for k, v in fields.items()) + "}"
+
+
+def raw_req(method, path, headers=(), body=b"", version=b"HTTP/1.1", host=True):
+    """A whole request, byte for byte ({ATOK} etc. are substituted at run time)."""
+    lines = [method + b" " + path + b" " + version]
+    if host:
+        lines.append(b"Host: {HOSTPORT}")
+    lines.append(b"Connection: close")
+    lines += list(headers)
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+# ---------------------------------------------------------------------------
+# 1. broken JSON
+
+cat = "json-syntax"
+P = "/product/"
+for name, body in [
+    ("open-brace", "{"),
+    ("unterminated-object", '{"name":"x","price":1,"stock":1'),
+    ("trailing-comma", '{"name":"x","price":1,"stock":1,}'),
+    ("single-quotes", "{'name':'x','price':1,'stock':1}"),
+    ("unquoted-keys", '{name:"x",price:1,stock:1}'),
+    ("missing-comma", '{"name":"x" "price":1,"stock":1}'),
+    ("missing-colon", '{"name" "x","price":1,"stock":1}'),
+    ("unterminated-string", '{"name":"abc'),
+    ("comment", '{/* c */"name":"x","price":1,"stock":1}'),
+    ("line-comment", '{"name":"x", // c\n"price":1,"stock":1}'),
+    ("trailing-garbage", '{"name":"x","price":1,"stock":1} garbage'),
+    ("two-objects", '{"name":"x","price":1,"stock":1}{}'),
+    ("nan", product_body(price="NaN")),
+    ("infinity", product_body(price="Infinity")),
+    ("neg-infinity", product_body(price="-Infinity")),
+    ("hex-number", product_body(price="0x10")),
+    ("leading-zero", product_body(price="0100")),
+    ("plus-sign", product_body(price="+100")),
+    ("bare-fraction", product_body(price=".5")),
+    ("trailing-dot", product_body(price="1.")),
+    ("exponent-no-digits", product_body(price="1e")),
+    ("minus-alone", product_body(price="-")),
+    ("bad-escape", '{"name":"a\\x41","price":1,"stock":1}'),
+    ("short-unicode-escape", '{"name":"a\\u12","price":1,"stock":1}'),
+    ("lone-high-surrogate-escape", '{"name":"a\\ud800","price":1,"stock":1}'),
+    ("lone-low-surrogate-escape", '{"name":"a\\udc00","price":1,"stock":1}'),
+    ("root-array", '[{"name":"x","price":1,"stock":1}]'),
+    ("root-string", '"name"'),
+    ("root-number", "123"),
+    ("root-null", "null"),
+    ("root-true", "true"),
+    ("whitespace-only", "   \r\n\t "),
+    ("python-literals", "{'name': None, 'price': True}"),
+    ("true-capital", product_body(stock="True")),
+    ("unclosed-array-member", '{"name":["x","price":1}'),
+    ("extra-close", '{"name":"x","price":1,"stock":1}}'),
+]:
+    status = [400, 422] if name in ("lone-high-surrogate-escape", "lone-low-surrogate-escape") \
+        else 400
+    case(cat, "json-" + name, "POST", P, body, JSON, status=status, ptype=MALFORMED)
+case(cat, "json-bom-prefix", "POST", P, "\ufeff" + product_body(stock=None), JSON,
+     status=[400, 422], ptype=MALFORMED, note="RFC 8259: no BOM; ignoring it is allowed, "
+     "then the missing stock is a 422")
+case(cat, "json-raw-control-char-in-string", "POST", P,
+     '{"name":"a\x01b","price":1,"stock":1}', JSON, status=[400, 422], ptype=MALFORMED)
+case(cat, "json-raw-newline-in-name", "POST", P, '{"name":"a\nb","price":1,"stock":1}', JSON,
+     status=[400, 422], ptype=MALFORMED)
+case(cat, "json-empty-object", "POST", P, "{}", JSON, status=422, ptype=INVALID,
+     field=["name", "price", "stock"])
+
+# 2. deeply nested JSON
+cat = "json-depth"
+case(cat, "json-depth-20000-arrays", "POST", P, "[" * 20000 + "]" * 20000, JSON,
+     status=400, ptype=MALFORMED)
+case(cat, "json-depth-20000-unclosed", "POST", P, "[" * 20000, JSON, status=400,
+     ptype=MALFORMED)
+case(cat, "json-depth-5000-objects", "POST", P, '{"a":' * 5000 + "1" + "}" * 5000, JSON,
+     status=400, ptype=MALFORMED)
+case(cat, "json-depth-17-in-name", "POST", P,
+     '{"name":' + "[" * 17 + "]" * 17 + ',"price":1,"stock":1}', JSON,
+     status=[400, 422], ptype=MALFORMED, field="name")
+case(cat, "json-depth-16-in-name", "POST", P,
+     '{"name":' + "[" * 15 + "]" * 15 + ',"price":1,"stock":1}', JSON,
+     status=[422, 400], ptype=INVALID, field="name")
+case(cat, "json-depth-in-items", "POST", "/checkout/",
+     '{"items":[{"product":' + "[" * 30 + "]" * 30 + ',"quantity":1}],"pay_method":"cod"}',
+     JSON, auth="user", status=[400, 422], ptype=MALFORMED)
+case(cat, "json-many-numbers", "POST", P,
+     '{"name":[' + ",".join(["1"] * 5000) + '],"price":1,"stock":1}', JSON,
+     status=[400, 422], ptype=MALFORMED)
+case(cat, "json-100-fields", "POST", P,
+     "{" + ",".join('"f%d":%d' % (i, i) for i in range(100)) + "}", JSON,
+     status=[400, 422], ptype=MALFORMED)
+
+# ---------------------------------------------------------------------------
+# 3. numbers: huge, negative, fractional, overflowing, exponent
+
+cat = "numbers"
+for fld, val, note in [
+    ("price", "-1", "negative"),
+    ("price", "1.5", "fractional"),
+    ("price", "1.0", "fractional zero"),
+    ("price", "100.000", "fractional zeros"),
+    ("price", "1e3", "exponent"),
+    ("price", "1E+2", "exponent capital"),
+    ("price", "1e-2", "negative exponent"),
+    ("price", "0e0", "zero exponent"),
+    ("price", "1000000000001", "above 10^12"),
+    ("price", "9223372036854775807", "int64 max"),
+    ("price", "9223372036854775808", "int64 max + 1"),
+    ("price", "18446744073709551616", "2^64"),
+    ("price", "-9223372036854775808", "int64 min"),
+    ("price", "-9223372036854775809", "below int64 min"),
+    ("price", "1e400", "double overflow"),
+    ("price", "-1e400", "negative double overflow"),
+    ("price", "1" * 400, "400 digits"),
+    ("price", "0." + "0" * 300 + "1", "tiny"),
+    ("price", "-0.0", "negative zero fractional"),
+    ("stock", "1000000001", "above 10^9"),
+    ("stock", "-1", "negative stock"),
+    ("stock", "2.5", "fractional stock"),
+    ("stock", "9007199254740993", "2^53+1"),
+    ("stock", "1e9", "exponent within range"),
+]:
+    case(cat, "num-%s-%s" % (fld, note.replace(" ", "-").replace("^", "")), "POST", P,
+         product_body(**{fld: val}), JSON, status=422, ptype=INVALID, field=fld, note=note)
+for fld, val, note in [
+    ("price", "1.5", "form fractional"),
+    ("price", "1e3", "form exponent"),
+    ("price", "-5", "form negative"),
+    ("price", "99999999999999999999", "form overflow"),
+    ("stock", "0x10", "form hex"),
+    ("stock", "%2B5", "form plus sign"),
+    ("stock", "1%2C000", "form thousands separator"),
+    ("stock", "%D9%A1%D9%A2", "form arabic-indic digits"),
+    ("stock", "%EF%BC%91", "form fullwidth digit"),
+    ("stock", "", "form empty"),
+]:
+    body = "name=hostile-{TAG}&price=100&stock=1".replace(
+        "%s=%s" % (fld, "100" if fld == "price" else "1"), "%s=%s" % (fld, val))
+    case(cat, "num-%s-%s" % (fld, note.replace(" ", "-")), "POST", P, body, FORM,
+         status=422, ptype=INVALID, field=fld, note=note)
+for val, note in [("0", "zero"), ("-1", "negative"), ("10001", "above 10000"),
+                  ("1.5", "fractional"), ("1e2", "exponent"), ("99999999999999999999", "overflow")]:
+    case(cat, "num-order-quantity-" + note.replace(" ", "-"), "POST", "/order/",
+         '{"product":{P},"quantity":%s}' % val, JSON, auth="user", status=422, ptype=INVALID,
+         field="quantity")
+for val, note in [("0", "zero"), ("-1", "negative"), ("9223372036854775808", "int64 overflow"),
+                  ("1.0", "fractional"), ("1e1", "exponent")]:
+    case(cat, "num-order-product-" + note.replace(" ", "-"), "POST", "/order/",
+         '{"product":%s}' % val, JSON, auth="user", status=422, ptype=INVALID, field="product")
+case(cat, "num-order-product-int64-max-missing", "POST", "/order/",
+     '{"product":9223372036854775807}', JSON, auth="user", status=[404, 422], ptype=NOT_FOUND,
+     note="a well-formed id that does not exist")
+for val, note in [("0", "zero"), ("-5", "negative"), ("1000000001", "above 10^9"),
+                  ("2.5", "fractional"), ("1e3", "exponent")]:
+    case(cat, "num-restock-" + note.replace(" ", "-").replace("^", ""), "POST",
+         "/product/{P}/restock/", '{"quantity":%s}' % val, JSON, status=422, ptype=INVALID,
+         field="quantity")
+for q, note in [("limit=0", "limit-zero"), ("limit=201", "limit-201"), ("limit=-1", "limit-negative"),
+                ("limit=1.5", "limit-fractional"), ("limit=1e1", "limit-exponent"),
+                ("after=-1", "after-negative"), ("after=99999999999999999999", "after-overflow"),
+                ("limit=1&limit=2", "limit-twice")]:
+    fld = q.split("=")[0]
+    case(cat, "num-query-" + note, "GET", "/product/?" + q, status=422, ptype=INVALID, field=fld)
+for val, note in [("0", "zero"), ("-1", "negative"), ("1000000000001", "above 10^12"),
+                  ("1.5", "fractional"), ("1e2", "exponent")]:
+    case(cat, "num-credit-amount-" + note.replace(" ", "-").replace("^", ""), "POST",
+         "/account/{U}/credit/", '{"amount":%s}' % val, JSON, status=422, ptype=INVALID,
+         field="amount")
+
+# 4. strings where numbers belong
+cat = "strings-for-numbers"
+for fld, val in [("price", '"abc"'), ("price", '"12abc"'), ("price", '"0x1F"'),
+                 ("price", '"1 2"'), ("price", '""'), ("price", '"NaN"'),
+                 ("stock", '"Infinity"'), ("stock", '"one"'), ("stock", '"1e3"'),
+                 ("stock", '"-0.5"'), ("price", "true"), ("price", "null"), ("price", "[]"),
+                 ("price", "{}"), ("price", "[100]"), ("stock", '{"value":1}')]:
+    label = {"[]": "empty-array", "{}": "empty-object", '""': "empty-string"}.get(val) or \
+        "".join(ch if ch.isalnum() else "_" for ch in val).strip("_")
+    case(cat, "str-%s-%s" % (fld, label), "POST",
+         P, product_body(**{fld: val}), JSON, status=422, ptype=INVALID, field=fld)
+case(cat, "str-order-product-name", "POST", "/order/", '{"product":"espresso"}', JSON,
+     auth="user", status=422, ptype=INVALID, field="product")
+case(cat, "str-order-quantity-word", "POST", "/order/", '{"product":{P},"quantity":"two"}',
+     JSON, auth="user", status=422, ptype=INVALID, field="quantity")
+case(cat, "str-name-number", "POST", P, product_body(name="123"), JSON, status=422,
+     ptype=INVALID, field="name")
+case(cat, "str-name-null", "POST", P, product_body(name="null"), JSON, status=422,
+     ptype=INVALID, field="name")
+case(cat, "str-name-array", "POST", P, product_body(name='["x"]'), JSON, status=422,
+     ptype=INVALID, field="name")
+case(cat, "str-name-object", "POST", P, product_body(name='{"x":1}'), JSON, status=422,
+     ptype=INVALID, field="name")
+case(cat, "str-name-bool", "POST", P, product_body(name="false"), JSON, status=422,
+     ptype=INVALID, field="name")
+
+# ---------------------------------------------------------------------------
+# 5. non-UTF-8 and overlong UTF-8
+
+cat = "utf8"
+for name, bad in [("ff-byte", b"\xff"), ("fe-byte", b"\xfe"), ("overlong-slash", b"\xc0\xaf"),
+                  ("overlong-lt", b"\xc0\xbc"), ("overlong-3byte", b"\xe0\x80\xaf"),
+                  ("overlong-4byte", b"\xf0\x80\x80\xaf"), ("surrogate", b"\xed\xa0\x80"),
+                  ("above-10ffff", b"\xf4\x90\x80\x80"), ("truncated-3byte", b"\xe2\x82"),
+                  ("lone-continuation", b"\x80"), ("latin1-e-acute", b"\xe9")]:
+    case(cat, "utf8-json-" + name, "POST", P,
+         b'{"name":"a' + bad + b'b","price":1,"stock":1}', JSON, status=400, ptype=MALFORMED)
+case(cat, "utf8-json-truncated-at-end", "POST", P, b'{"name":"ab","price":1,"stock":1}\xe2\x82',
+     JSON, status=400, ptype=MALFORMED)
+case(cat, "utf8-json-utf16le-body", "POST", P,
+     b"\xff\xfe" + '{"name":"x","price":1,"stock":1}'.encode("utf-16-le"), JSON,
+     status=[400, 415], ptype=MALFORMED)
+case(cat, "utf8-json-latin1-charset", "POST", P, b'{"name":"caf\xe9","price":1,"stock":1}',
+     "application/json; charset=iso-8859-1", status=[400, 415], ptype=MALFORMED)
+for name, enc in [("pct-ff", "%FF"), ("pct-overlong-slash", "%C0%AF"),
+                  ("pct-overlong-lt", "%C0%BC"), ("pct-surrogate", "%ED%A0%80"),
+                  ("pct-above-10ffff", "%F4%90%80%80"), ("pct-truncated", "%E2%82")]:
+    case(cat, "utf8-form-" + name, "POST", P, "name=a%sb&price=1&stock=1" % enc, FORM,
+         status=400, ptype=MALFORMED)
+case(cat, "utf8-form-raw-ff", "POST", P, b"name=a\xffb&price=1&stock=1", FORM, status=400,
+     ptype=MALFORMED)
+case(cat, "utf8-form-bad-key", "POST", P, "%FF=1&name=x&price=1&stock=1", FORM,
+     status=400, ptype=MALFORMED)
+case(cat, "utf8-query-ff", "GET", "/product/?limit=%FF", status=[400, 422], ptype=MALFORMED)
+case(cat, "utf8-query-key-overlong", "GET", "/product/?%C0%AF=1", status=[400, 200],
+     ptype=MALFORMED, valid=True, note="an unknown query parameter may be ignored")
+case(cat, "utf8-c1-control-in-name", "POST", P, '{"name":"a\u0085b","price":1,"stock":1}',
+     JSON, status=[422, 400], ptype=INVALID, field="name")
+
+# 6. NUL bytes
+cat = "nul"
+case(cat, "nul-raw-in-json-body", "POST", P, b'{"name":"a\x00b","price":1,"stock":1}', JSON,
+     status=400, ptype=MALFORMED)
+case(cat, "nul-raw-after-json", "POST", P, b'{"name":"ab","price":1,"stock":1}\x00', JSON,
+     status=400, ptype=MALFORMED)
+case(cat, "nul-escape-in-name", "POST", P, '{"name":"a\\u0000b","price":1,"stock":1}', JSON,
+     status=400, ptype=MALFORMED, field="name")
+case(cat, "nul-escape-in-key", "POST", P, '{"na\\u0000me":"x","price":1,"stock":1}', JSON,
+     status=400, ptype=MALFORMED)
+case(cat, "nul-escape-in-number-string", "POST", P, product_body(price='"1\\u0000"'), JSON,
+     status=400, ptype=MALFORMED, field="price")
+case(cat, "nul-pct-in-form-value", "POST", P, "name=a%00b&price=1&stock=1", FORM,
+     status=400, ptype=MALFORMED, field="name")
+case(cat, "nul-pct-in-form-key", "POST", P, "na%00me=x&price=1&stock=1", FORM,
+     status=400, ptype=MALFORMED)
+case(cat, "nul-raw-in-form", "POST", P, b"name=a\x00b&price=1&stock=1", FORM,
+     status=400, ptype=MALFORMED)
+case(cat, "nul-pct-in-path", "GET", "/product/%00/", status=[400, 404], ptype=MALFORMED,
+     by="any")
+case(cat, "nul-pct-in-id", "GET", "/product/1%00/", status=[400, 404], ptype=MALFORMED,
+     by="any")
+case(cat, "nul-pct-in-query", "GET", "/product/?limit=1%00", status=[400, 422],
+     ptype=MALFORMED)
+case(cat, "nul-raw-in-path", "GET", "", raw=raw_req(b"GET", b"/product/\x00/"), status=400,
+     by="nginx")
+case(cat, "nul-raw-in-header", "GET", "",
+     raw=raw_req(b"GET", b"/product/", [b"X-Note: a\x00b"]), status=400, by="nginx")
+case(cat, "nul-pct-in-credit-name", "POST", "/account/a%00b/credit/", '{"amount":1}', JSON,
+     status=[400, 404], ptype=NOT_FOUND, by="any")
+case(cat, "nul-in-password-json", "POST", "/auth/register/",
+     '{"username":"nul_{TAG}","password":"abcd\\u0000efgh"}', JSON, auth="none",
+     status=[400, 422], ptype=MALFORMED, field="password")
+case(cat, "nul-in-password-form", "POST", "/auth/register/",
+     "username=nulf_{TAG}&password=abcd%00efgh", FORM, auth="none", status=[400, 422],
+     ptype=MALFORMED, field="password")
+case(cat, "nul-in-username", "POST", "/auth/register/",
+     '{"username":"nu\\u0000l_{TAG}","password":"long enough pw"}', JSON, auth="none",
+     status=[400, 422], ptype=MALFORMED, field="username")
+
+# ---------------------------------------------------------------------------
+# 7. overlong fields and names
+
+cat = "overlong"
+case(cat, "long-name-201-chars", "POST", P, product_body(name=j("n" * 201)), JSON, status=422,
+     ptype=INVALID, field="name")
+case(cat, "long-name-201-two-byte-chars", "POST", P, product_body(name=j("\u00e9" * 201)),
+     JSON, status=422, ptype=INVALID, field="name")
+case(cat, "long-name-5000", "POST", P, product_body(name=j("n" * 5000)), JSON,
+     status=[422, 400], ptype=INVALID, field="name")
+case(cat, "long-name-60000", "POST", P, product_body(name=j("n" * 60000)), JSON,
+     status=[422, 400], ptype=INVALID, field="name")
+case(cat, "long-name-60000-form", "POST", P, "price=1&stock=1&name=" + "n" * 60000, FORM,
+     status=[422, 400], ptype=INVALID, field="name")
+case(cat, "long-field-name-65", "POST", P, product_body(**{"f" * 65: "1"}), JSON,
+     status=[400, 422], ptype=MALFORMED)
+case(cat, "long-field-name-10000", "POST", P, product_body(**{"f" * 10000: "1"}), JSON,
+     status=[400, 422], ptype=MALFORMED)
+case(cat, "long-field-name-10000-form", "POST", P,
+     "name=x&price=1&stock=1&" + "f" * 10000 + "=1", FORM, status=[400, 422], ptype=MALFORMED)
+case(cat, "long-pay-method", "POST", "/checkout/",
+     '{"items":[{"product":{P},"quantity":1}],"pay_method":"%s"}' % ("b" * 300), JSON,
+     auth="user", status=422, ptype=INVALID, field="pay_method")
+case(cat, "long-transfer-to-65", "POST", "/transfer/", '{"to":"%s","amount":1}' % ("t" * 65),
+     JSON, auth="user", status=[422, 404], ptype=INVALID, field="to")
+case(cat, "long-path-2000", "GET", "/product/" + "1" * 2000 + "/", status=404, ptype=NOT_FOUND)
+case(cat, "long-path-segment-5000", "GET", "/order/" + "a" * 5000 + "/", status=404,
+     ptype=NOT_FOUND)
+case(cat, "long-uri-20000", "GET", "/product/" + "a" * 20000, status=[414, 404, 400],
+     ptype=NOT_FOUND, by="nginx")
+case(cat, "long-query-value", "GET", "/product/?limit=" + "1" * 5000, status=[422, 400],
+     ptype=INVALID, field="limit")
+case(cat, "long-header-value", "POST", P, product_body(stock=None), JSON,
+     headers=[("X-Junk", "j" * 9000)], status=[400, 431, 422], by="nginx")
+case(cat, "long-header-name", "POST", P, product_body(stock=None), JSON,
+     headers=[("X-" + "h" * 9000, "1")], status=[400, 431, 422], by="nginx")
+case(cat, "many-headers", "POST", P, product_body(stock=None), JSON,
+     headers=[("X-H%d" % i, "v" * 100) for i in range(300)], status=[400, 431, 422],
+     field="stock", by="nginx")
+case(cat, "long-accept", "POST", P, product_body(stock=None), JSON,
+     headers=[("Accept", "application/json;q=0.9," + ",".join(["text/x%d" % i for i in range(600)]))],
+     status=422, ptype=INVALID, field="stock")
+case(cat, "long-next-field", "POST", P, product_body(stock=None, next=j("/" + "a" * 3000)),
+     JSON, status=422, ptype=INVALID, field="stock")
+
+# ---------------------------------------------------------------------------
+# 8. duplicated, unknown, missing fields
+
+cat = "fields"
+case(cat, "dup-json-name", "POST", P, '{"name":"a","name":"b","price":1,"stock":1}', JSON,
+     status=422, ptype=INVALID, field="name")
+case(cat, "dup-json-price-different-types", "POST", P,
+     '{"name":"a","price":1,"price":"1","stock":1}', JSON, status=422, ptype=INVALID,
+     field="price")
+case(cat, "dup-form-price", "POST", P, "name=x&price=1&price=2&stock=1", FORM, status=422,
+     ptype=INVALID, field="price")
+case(cat, "dup-form-name-encoded-key", "POST", P, "name=x&n%61me=y&price=1&stock=1", FORM,
+     status=422, ptype=INVALID, field="name")
+case(cat, "dup-json-items", "POST", "/checkout/",
+     '{"items":[{"product":{P}}],"items":[{"product":{P}}],"pay_method":"cod"}', JSON,
+     auth="user", status=422, ptype=INVALID, field="items")
+case(cat, "dup-query-after", "GET", "/product/?after=1&after=2", status=422, ptype=INVALID,
+     field="after")
+for fld in ["admin", "id", "sales", "Name", "__proto__", "constructor", "name ", "role"]:
+    case(cat, "unknown-json-" + "".join(ch if ch.isalnum() else "_" for ch in fld), "POST", P,
+         product_body(**{fld: '"x"'}), JSON, status=422, ptype=INVALID, field=fld)
+case(cat, "unknown-form-foo", "POST", P, "name=x&price=1&stock=1&foo=bar", FORM, status=422,
+     ptype=INVALID, field="foo")
+case(cat, "unknown-form-array-syntax", "POST", P, "name[]=x&price=1&stock=1", FORM, status=422,
+     ptype=INVALID, field="name[]")
+case(cat, "known-but-not-here-price-on-order", "POST", "/order/", '{"product":{P},"price":0}',
+     JSON, auth="user", status=422, ptype=INVALID, field="price")
+case(cat, "known-but-not-here-items-on-order", "POST", "/order/",
+     '{"product":{P},"items":[{"product":{P}}]}', JSON, auth="user", status=422, ptype=INVALID,
+     field="items")
+case(cat, "known-but-not-here-name-on-restock", "POST", "/product/{P}/restock/",
+     '{"quantity":1,"name":"x"}', JSON, status=422, ptype=INVALID, field="name")
+case(cat, "body-on-pay", "POST", "/order/{O}/pay/", '{"amount":1}', JSON, auth="user",
+     status=422, ptype=INVALID, field="amount")
+case(cat, "body-on-abort", "POST", "/order/{O}/abort/", '{"quantity":1}', JSON, auth="user",
+     status=422, ptype=INVALID, field="quantity")
+case(cat, "body-on-logout-unknown", "POST", "/auth/logout/", '{"everywhere":true}', JSON,
+     auth="user", status=422, ptype=INVALID, field="everywhere")
+case(cat, "missing-name", "POST", P, product_body(name=None), JSON, status=422, ptype=INVALID,
+     field="name")
+case(cat, "missing-price", "POST", P, product_body(price=None), JSON, status=422,
+     ptype=INVALID, field="price")
+case(cat, "missing-stock", "POST", P, product_body(stock=None), JSON, status=422,
+     ptype=INVALID, field="stock")
+case(cat, "missing-all-empty-body", "POST", P, None, None, status=422, ptype=INVALID,
+     field=["name", "price", "stock"])
+case(cat, "missing-all-empty-form", "POST", P, "", FORM, status=422, ptype=INVALID,
+     field=["name", "price", "stock"])
+case(cat, "missing-all-ampersands", "POST", P, "&&&", FORM, status=422, ptype=INVALID,
+     field=["name", "price", "stock"])
+case(cat, "form-key-without-value", "POST", P, "name&price=1&stock=1", FORM, status=422,
+     ptype=INVALID, field="name")
+case(cat, "form-empty-key", "POST", P, "=x&name=x&price=1&stock=1", FORM, status=[400, 422],
+     ptype=MALFORMED)
+case(cat, "form-semicolon-separator", "POST", P, "name=x;price=1;stock=1", FORM, status=422,
+     ptype=INVALID, field=["price", "stock"])
+case(cat, "form-too-many-fields", "POST", P,
+     "&".join("f%d=1" % i for i in range(100)), FORM, status=[400, 422], ptype=MALFORMED)
+case(cat, "missing-order-product", "POST", "/order/", '{"quantity":1}', JSON, auth="user",
+     status=422, ptype=INVALID, field="product")
+case(cat, "missing-restock-quantity", "POST", "/product/{P}/restock/", "{}", JSON, status=422,
+     ptype=INVALID, field="quantity")
+case(cat, "goods-missing-name", "POST", "/goods/", "{}", JSON, status=422, ptype=INVALID,
+     field="name")
+case(cat, "product-unknown-goods", "POST", P, product_body(goods="9223372036854775807"), JSON,
+     status=422, ptype=INVALID, field="goods")
+
+# ---------------------------------------------------------------------------
+# 9. content types and multipart
+
+cat = "content-type"
+for name, ct in [("text-plain", "text/plain"), ("text-html", "text/html"),
+                 ("xml", "application/xml"), ("json-patch", "application/json-patch+json"),
+                 ("jsonx", "application/jsonx"), ("json-suffix-vendor", "application/vnd.api+json"),
+                 ("star-star", "*/*"), ("garbage", "garbage"), ("empty-type", ""),
+                 ("octet-stream", "application/octet-stream"),
+                 ("form-prefix-junk", "xapplication/x-www-form-urlencoded")]:
+    case(cat, "ctype-" + name, "POST", P, product_body(), ct, status=415, ptype=MEDIA)
+case(cat, "ctype-missing-with-body", "POST", P, product_body(), None, status=415, ptype=MEDIA)
+case(cat, "ctype-uppercase-json", "POST", P, product_body(stock=None), "APPLICATION/JSON",
+     status=422, ptype=INVALID, field="stock", note="media types are case-insensitive")
+case(cat, "ctype-form-with-json-body", "POST", P, product_body(), FORM, status=[400, 422],
+     ptype=INVALID)
+case(cat, "ctype-json-with-form-body", "POST", P, "name=x&price=1&stock=1", JSON, status=400,
+     ptype=MALFORMED)
+case(cat, "ctype-xml-on-login", "POST", "/auth/login/",
+     "<login><username>a</username></login>", "application/xml", auth="none", status=415,
+     ptype=MEDIA)
+case(cat, "ctype-two-headers", "POST", P, j({"name": "two-ctypes-{TAG}", "price": 9, "stock": 9}),
+     headers=[("Content-Type", JSON), ("Content-Type", "text/plain")],
+     status=[400, 415, 201], ptype=MALFORMED, by="any", valid=True,
+     creates={"table": "products", "name": "two-ctypes-{TAG}", "price": 9, "stock": 9},
+     note="two Content-Type headers: nginx passes the first (JSON) as CONTENT_TYPE, so a "
+     "201 is acceptable; refusing is too")
+case(cat, "content-encoding-gzip", "POST", P,
+     base64.b64decode("H4sIAAAAAAAAA6tWykvMTVWyUkpJTc7PLUhNUdJRKijKL0hNzc1XsjI0qAUAPDAFWCIAAAA="),
+     JSON, headers=[("Content-Encoding", "gzip")], status=[400, 415], ptype=MALFORMED,
+     note="gzip bytes are not UTF-8 JSON; nothing decodes Content-Encoding")
+cat = "multipart"
+MP = ("--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"price\"\r\n\r\n1\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"stock\"\r\n\r\n1\r\n--XyZ--\r\n")
+case(cat, "multipart-form-data", "POST", P, MP, "multipart/form-data; boundary=XyZ", status=415,
+     ptype=MEDIA)
+case(cat, "multipart-no-boundary", "POST", P, MP, "multipart/form-data", status=415,
+     ptype=MEDIA)
+case(cat, "multipart-file-upload", "POST", P,
+     "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../etc/passwd\"\r\n"
+     "Content-Type: application/octet-stream\r\n\r\n\x7fELF\r\n--b--\r\n",
+     "multipart/form-data; boundary=b", status=415, ptype=MEDIA)
+case(cat, "multipart-mixed", "POST", "/order/", MP, "multipart/mixed; boundary=XyZ",
+     auth="user", status=415, ptype=MEDIA)
+case(cat, "multipart-register", "POST", "/auth/register/", MP,
+     "multipart/form-data; boundary=XyZ", auth="none", status=415, ptype=MEDIA)
+
+# ---------------------------------------------------------------------------
+# 10. oversize bodies
+
+cat = "oversize"
+big = '{"name":"' + "x" * 70000 + '","price":1,"stock":1}'
+case(cat, "oversize-json-70k", "POST", P, big, JSON, status=413, ptype=TOO_LARGE, by="orderd")
+case(cat, "oversize-form-65537", "POST", P, "name=" + "x" * (65537 - 5), FORM, status=413,
+     ptype=TOO_LARGE, by="orderd")
+case(cat, "oversize-300k", "POST", P, "x" * 300000, JSON, status=413, ptype=TOO_LARGE,
+     by="orderd")
+case(cat, "oversize-exactly-64k-ok", "POST", P, "{}" + " " * (65536 - 2), JSON, status=422,
+     ptype=INVALID, field=["name", "price", "stock"],
+     note="64 KiB exactly is allowed: a 422 for the missing fields")
+case(cat, "oversize-content-length-only", "POST", "", status=413, ptype=TOO_LARGE, by="orderd",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 1000000000000"]))
+case(cat, "oversize-content-length-overflow", "POST", "", status=[400, 413], ptype=TOO_LARGE,
+     by="nginx", raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                                     b"Content-Type: application/json",
+                                                     b"Content-Length: 99999999999999999999999"]))
+case(cat, "oversize-content-length-negative", "POST", "", status=400, by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: -1"], b"{}"))
+case(cat, "oversize-content-length-garbage", "POST", "", status=400, by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 12abc"], b"{}"))
+case(cat, "oversize-two-content-lengths", "POST", "", status=400, by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 2", b"Content-Length: 3"], b"{} "))
+case(cat, "oversize-content-length-short", "POST", "", status=400, ptype=MALFORMED,
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 5"],
+                 b'{"name":"x","price":1,"stock":1}'),
+     note="only '{\"nam' is the body; the rest is ignored (Connection: close)")
+case(cat, "oversize-on-register", "POST", "/auth/register/", "x" * 70000, FORM, auth="none",
+     status=413, ptype=TOO_LARGE, by="orderd")
+
+# 11. chunked bodies
+cat = "chunked"
+case(cat, "chunked-broken-json", "POST", P, '{"name":"x","price":', JSON, chunked=True,
+     status=400, ptype=MALFORMED)
+case(cat, "chunked-missing-field", "POST", P, product_body(stock=None), JSON, chunked=True,
+     status=422, ptype=INVALID, field="stock")
+case(cat, "chunked-70k", "POST", P, big, JSON, chunked=True, status=413, ptype=TOO_LARGE,
+     by="orderd")
+case(cat, "chunked-nul", "POST", P, b'{"name":"a\x00","price":1,"stock":1}', JSON,
+     chunked=True, status=400, ptype=MALFORMED)
+
+
+def chunk(data):
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+def chunked_raw(chunks, extra=()):
+    return raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                           b"Content-Type: application/json",
+                                           b"Transfer-Encoding: chunked"] + list(extra), chunks)
+
+
+case(cat, "chunked-bad-size", "POST", "", status=400, by="nginx",
+     raw=chunked_raw(b"zz\r\n{}\r\n0\r\n\r\n"))
+case(cat, "chunked-size-overflow", "POST", "", status=[400, 413], by="nginx",
+     raw=chunked_raw(b"ffffffffffffffffffff\r\n{}\r\n0\r\n\r\n"))
+case(cat, "chunked-negative-size", "POST", "", status=400, by="nginx",
+     raw=chunked_raw(b"-2\r\n{}\r\n0\r\n\r\n"))
+case(cat, "chunked-with-extension", "POST", "", status=422, ptype=INVALID, field="stock",
+     raw=chunked_raw(chunk(b'{"name":"x","price":100}').replace(b"\r\n", b';ext="x"\r\n', 1)
+                    + b"0\r\n\r\n"))
+case(cat, "chunked-with-trailer", "POST", "", status=422, ptype=INVALID, field="stock",
+     raw=chunked_raw(chunk(b'{"name":"x","price":100}') + b"0\r\nX-Trailer: 1\r\n\r\n"))
+case(cat, "chunked-many-tiny-chunks", "POST", "", status=422, ptype=INVALID, field="stock",
+     raw=chunked_raw(b"".join(b"1\r\n" + bytes([ch]) + b"\r\n"
+                              for ch in b'{"name":"x","price":100}') + b"0\r\n\r\n"))
+case(cat, "chunked-plus-content-length", "POST", "", status=[400, 422], by="nginx",
+     raw=chunked_raw(b"2\r\n{}\r\n0\r\n\r\n", [b"Content-Length: 2"]),
+     note="request smuggling shape")
+case(cat, "chunked-te-gzip", "POST", "", status=[400, 415], by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Transfer-Encoding: gzip, chunked"],
+                 b"2\r\n{}\r\n0\r\n\r\n"),
+     note="an unknown transfer coding: a client error (api.md: a 5xx is never the client's "
+     "mistake), though nginx's default is 501")
+case(cat, "chunked-te-identity", "POST", "", status=[400, 415, 422], by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type: application/json",
+                                         b"Transfer-Encoding: identity", b"Content-Length: 2"],
+                 b"{}"),
+     note="Transfer-Encoding identity was removed in RFC 7230")
+
+# ---------------------------------------------------------------------------
+# 12. odd methods
+
+cat = "methods"
+for m, path, in [("PATCH", "/product/{P}/"), ("DELETE", "/product/{P}/"), ("PUT", "/product/"),
+                 ("DELETE", "/order/{O}/"), ("PATCH", "/order/{O}/abort/"), ("PUT", "/checkout/"),
+                 ("GET", "/checkout/"), ("GET", "/transfer/"), ("DELETE", "/account/"),
+                 ("POST", "/account/"), ("GET", "/auth/login/"), ("GET", "/auth/register/"),
+                 ("PUT", "/auth/logout/"), ("PROPFIND", "/product/"), ("MKCOL", "/product/"),
+                 ("COPY", "/product/{P}/"), ("MOVE", "/product/{P}/"), ("LOCK", "/order/"),
+                 ("FOO", "/product/"), ("BREW", "/order/"), ("_", "/product/"),
+                 ("X-GARBAGE_TOKEN", "/order/"), ("GET", "/order/{O}/pay/"),
+                 ("DELETE", "/order/{O}/abort/"), ("POST", "/goods/{P}/"), ("PUT", "/product/{P}/restock/")]:
+    auth = "user" if path.startswith(("/order", "/checkout", "/transfer", "/account")) else "admin"
+    if path in ("/auth/login/", "/auth/register/"):
+        auth = "none"
+    elif path.startswith("/auth/"):
+        auth = "user"
+    case(cat, "method-%s-%s" % (m.lower(), path.strip("/").replace("/", "-")
+                                .replace("{", "").replace("}", "") or "root"),
+         m, path, auth=auth, status=405, ptype=METHOD)
+case(cat, "method-head-missing-order", "HEAD", "/order/0/", auth="user", status=404,
+     ptype=NOT_FOUND, note="a HEAD answer has no body: only status and type are checked")
+case(cat, "method-head-post-only", "HEAD", "/checkout/", auth="user", status=405, ptype=METHOD)
+case(cat, "method-head-bad-limit", "HEAD", "/product/?limit=0", status=422, ptype=INVALID)
+case(cat, "method-options", "OPTIONS", "/product/", status=[405, 204, 200], ptype=METHOD,
+     valid=True, note="OPTIONS may be answered, or refused with 405 + Allow")
+case(cat, "method-trace", "TRACE", "/product/", status=405, by="nginx",
+     note="nginx refuses TRACE itself")
+case(cat, "method-connect", "", status=[400, 405], by="nginx",
+     raw=raw_req(b"CONNECT", b"127.0.0.1:80"))
+case(cat, "method-lowercase", "", status=[400, 405], by="nginx",
+     raw=raw_req(b"get", b"/product/"))
+case(cat, "method-control-char", "", status=400, by="nginx",
+     raw=raw_req(b"GE\x01T", b"/product/"))
+case(cat, "method-2000-chars", "", status=[400, 405], ptype=METHOD, by="any",
+     raw=raw_req(b"A" * 2000, b"/product/"))
+case(cat, "method-options-star", "", status=[400, 405], by="nginx",
+     raw=raw_req(b"OPTIONS", b"*"))
+
+# ---------------------------------------------------------------------------
+# 13. odd paths
+
+cat = "paths"
+for path, note in [("/order/0/", "id zero"), ("/order/-1/", "negative id"),
+                   ("/order/1.5/", "fractional id"), ("/order/9223372036854775808/", "2^63"),
+                   ("/order/18446744073709551616/", "2^64"), ("/order/9223372036854775807/",
+                                                               "int64 max, no such order"),
+                   ("/order/00001/", "leading zeros"), ("/order/1e3/", "exponent id"),
+                   ("/order/0x10/", "hex id"), ("/order/%2B1/", "plus sign"),
+                   ("/order/{O}abc/", "id with suffix"), ("/order/{O}/abort/extra/", "extra segment"),
+                   ("/order/{O}/{O}/", "id twice"), ("/order/ /", "space")]:
+    if " " in path:
+        continue
+    case(cat, "path-" + note.replace(" ", "-").replace(",", "").replace("^", ""), "GET", path,
+         auth="user", status=404, ptype=NOT_FOUND)
+for path, note, st in [
+    ("/product/0/", "product zero", 404), ("/product/-1/", "product negative", 404),
+    ("/product/1.5/", "product fractional", 404),
+    ("/product/9223372036854775808/", "product 2^63", 404),
+    ("/product//", "double slash end", 404), ("/product/{P}//", "double slash after id", 404),
+    ("/product/{P}/restock/extra/", "restock extra", 404),
+    ("/product/{P};jsessionid=x/", "matrix param", 404),
+    ("/product/{P}%2F/", "encoded slash", 404), ("/product/%2F%2F/", "encoded double slash", 404),
+    ("/product/%252e%252e/", "double encoded dots", 404),
+    ("/product/%c0%ae%c0%ae/", "overlong utf8 dots", 404),
+    ("/product/%e2%80%ae/", "rtl override", 404), ("/product/..%5C/", "encoded backslash", 404),
+    ("/product/{P}/RESTOCK/", "upper restock", 404),
+    ("/goods/0/", "goods zero", 404), ("/goods/abc/", "goods word", 404),
+    ("/auth/register/extra/", "register extra", 404), ("/account/ledger/x/", "ledger extra", 404),
+    ("/account/a%20b/credit/", "credit name with space", 404),
+    ("/account/%27%20OR%201%3D1--/credit/", "credit name sql", 404),
+    ("/account/" + "u" * 33 + "/credit/", "credit name 33", 404),
+    ("/product/../order/", "dot dot segment", 404),
+    ("/product/./", "dot segment", 404),
+]:
+    m = "POST" if "credit" in path or "restock" in path.lower() else "GET"
+    body = '{"amount":1}' if "credit" in path else ('{"quantity":1}' if m == "POST" else None)
+    case(cat, "path-" + note.replace(" ", "-"), m, path, body, JSON if body else None,
+         status=st if "dot" not in note else [404, 400], ptype=NOT_FOUND,
+         by="orderd" if "dot" not in note else "any")
+case(cat, "path-leading-double-slash", "GET", "//product", status=[404, 200], ptype=NOT_FOUND,
+     valid=True, note="nginx merges slashes for routing; orderd sees //product")
+case(cat, "path-triple-slash-order", "GET", "///order/", auth="user", status=[404, 200],
+     ptype=NOT_FOUND, valid=True)
+case(cat, "path-pct-digit-id", "GET", "/product/%31/", status=[404, 200], ptype=NOT_FOUND,
+     valid=True, note="%31 is '1': equivalent or not found, both harmless")
+case(cat, "path-pct-dotdot", "GET", "/product/%2e%2e/", status=[404, 400, 200],
+     ptype=NOT_FOUND, by="any", valid=True,
+     note="nginx decodes to /product/../ = / and serves the home page")
+case(cat, "path-dotdot-above-root", "GET", "/product/../../etc/passwd", status=[400, 404],
+     by="nginx")
+case(cat, "path-pct-zz", "GET", "/product/%zz/", status=[400, 404], by="nginx")
+case(cat, "path-pct-truncated", "GET", "/product/%4/", status=[400, 404], by="nginx")
+case(cat, "path-pct-alone", "GET", "/product/%/", status=[400, 404], by="nginx")
+case(cat, "path-uppercase-api", "GET", "/PRODUCT/", status=404, by="nginx",
+     note="not an API path: nginx's static 404")
+case(cat, "path-raw-space", "", status=400, by="nginx", raw=raw_req(b"GET", b"/pro duct/"))
+case(cat, "path-raw-utf8", "", status=404, ptype=NOT_FOUND, by="any",
+     raw=raw_req(b"GET", b"/product/\xc3\xa9/"))
+case(cat, "path-raw-ff", "", status=[400, 404], ptype=NOT_FOUND, by="any",
+     raw=raw_req(b"GET", b"/product/\xff/"))
+case(cat, "path-fragment", "", status=[404, 400], ptype=NOT_FOUND, by="any",
+     raw=raw_req(b"GET", b"/product/1#frag"))
+case(cat, "path-backslash", "GET", "/product\\1/", status=[404, 400], ptype=NOT_FOUND,
+     by="any")
+case(cat, "path-no-slash", "", status=400, by="nginx", raw=raw_req(b"GET", b"product/"))
+case(cat, "path-absolute-other-host", "", status=[200, 400, 404], by="any", valid=True,
+     raw=raw_req(b"GET", b"http://evil.example/product/?limit=1"),
+     note="absolute-form: the Host comes from the URI; same site, harmless")
+case(cat, "path-query-pct-zz", "GET", "/product/?after=%zz", status=[400, 422],
+     ptype=MALFORMED)
+case(cat, "path-query-sql", "GET", "/product/?after=1%20OR%201=1", status=422, ptype=INVALID,
+     field="after")
+case(cat, "path-query-format-bad", "GET", "/product/?format=xml", status=422, ptype=INVALID,
+     field="format")
+case(cat, "path-query-format-script", "GET", "/product/?format=%3Cscript%3E", status=422,
+     ptype=INVALID, field="format")
+
+# ---------------------------------------------------------------------------
+# 14. percent-encoding tricks in bodies
+
+cat = "percent"
+for name, val in [("zz", "%zz"), ("bad-second-digit", "%4g"), ("alone", "%"),
+                  ("percent-percent", "%%34%31"), ("space-in-escape", "% 41"),
+                  ("unicode-u-escape", "%u0041")]:
+    case(cat, "pct-form-" + name, "POST", P, "name=a%sb&price=1&stock=1" % val, FORM,
+         status=400, ptype=MALFORMED)
+case(cat, "pct-form-trailing-percent", "POST", P, "price=1&stock=1&name=ab%", FORM,
+     status=400, ptype=MALFORMED)
+case(cat, "pct-form-encoded-nul-key", "POST", P, "%6E%00ame=x&price=1&stock=1", FORM,
+     status=400, ptype=MALFORMED)
+case(cat, "pct-form-encoded-amp-in-value", "POST", P, "name=x%26price%3D1&price=1", FORM,
+     status=422, ptype=INVALID, field="stock", note="%26 is data, not a separator")
+case(cat, "pct-form-encoded-equals-in-key", "POST", P, "name%3Dx=1&price=1&stock=1", FORM,
+     status=422, ptype=INVALID, field="name=x")
+case(cat, "pct-form-double-encoded-number", "POST", P, "name=x&price=%2531&stock=1", FORM,
+     status=422, ptype=INVALID, field="price", note="%2531 decodes once to '%31'")
+case(cat, "pct-form-plus-in-number", "POST", P, "name=x&price=1+0&stock=1", FORM, status=422,
+     ptype=INVALID, field="price")
+case(cat, "pct-json-not-decoded", "POST", P, product_body(price='"%31"'), JSON, status=422,
+     ptype=INVALID, field="price", note="JSON strings are not percent-decoded")
+case(cat, "pct-double-encoded-name-valid", "POST", P,
+     "name=%253Cscript%253E-{TAG}&price=5&stock=3", FORM, status=201, valid=True,
+     creates={"table": "products", "name": "%3Cscript%3E-{TAG}", "price": 5, "stock": 3},
+     note="decoded exactly once")
+case(cat, "pct-encoded-key-valid", "POST", P, "n%61me=key-{TAG}&pri%63e=6&stock=%34", FORM,
+     status=201, valid=True,
+     creates={"table": "products", "name": "key-{TAG}", "price": 6, "stock": 4})
+case(cat, "pct-plus-is-space-valid", "POST", P, "name=plus+sign+{TAG}&price=7&stock=2", FORM,
+     status=201, valid=True,
+     creates={"table": "products", "name": "plus sign {TAG}", "price": 7, "stock": 2})
+
+# ---------------------------------------------------------------------------
+# 15. SQL metacharacters and markup in names: stored and returned verbatim
+
+cat = "names-sql-html"
+NAMES = [
+    "' OR 1=1 --",
+    "\"; DROP TABLE products; --",
+    "Robert'); DROP TABLE users;--",
+    "1; SELECT SLEEP(5); --",
+    "\\' OR \\'1\\'=\\'1",
+    "%' AND '%'='",
+    "admin'/*",
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "</textarea><svg onload=alert(1)>",
+    "javascript:alert(document.cookie)",
+    "{{7*7}} ${7*7} <%= 7*7 %>",
+    "&lt;b&gt;not decoded&amp;",
+    "back\\slash \"quote\" 'apos' `tick`",
+    "\u00dcn\u00efc\u00f8d\u00e9 \U0001f355 \u2713 \u4e2d\u6587",
+    "line\u2028sep\u2029para",
+    "\u202eevil\u202c rtl",
+    "-- comment",
+    "\\x00 \\u0000 %00",
+]
+for i, nm in enumerate(NAMES):
+    case(cat, "name-valid-%02d" % i, "POST", P,
+         j({"name": nm, "price": 100 + i, "stock": 5}), JSON, status=201, valid=True,
+         creates={"table": "products", "name": nm, "price": 100 + i, "stock": 5})
+case(cat, "name-valid-form-script", "POST", P,
+     "name=%3Cscript%3Ealert(%27form%27)%3C%2Fscript%3E&price=120&stock=5", FORM, status=201,
+     valid=True, creates={"table": "products", "name": "<script>alert('form')</script>",
+                          "price": 120, "stock": 5})
+case(cat, "name-valid-200-two-byte-chars", "POST", P,
+     j({"name": "\u00e9" * 200, "price": 121, "stock": 5}), JSON, status=201, valid=True,
+     creates={"table": "products", "name": "\u00e9" * 200, "price": 121, "stock": 5},
+     note="200 characters (400 bytes) is the limit, in characters")
+case(cat, "name-valid-200-emoji", "POST", P,
+     j({"name": "\U0001f355" * 200, "price": 122, "stock": 5}), JSON, status=201, valid=True,
+     creates={"table": "products", "name": "\U0001f355" * 200, "price": 122, "stock": 5})
+case(cat, "name-sql-in-transfer-to", "POST", "/transfer/", j({"to": "' OR 1=1 --", "amount": 1}),
+     JSON, auth="user", status=[404, 422], ptype=NOT_FOUND, field="to")
+case(cat, "name-sql-in-login", "POST", "/auth/login/",
+     j({"username": "admin' OR '1'='1", "password": "' OR '1'='1"}), JSON, auth="none",
+     status=[401, 422], ptype=UNAUTH, field="username")
+case(cat, "name-sql-in-register", "POST", "/auth/register/",
+     j({"username": "x'; DROP TABLE users;--", "password": "long enough password"}), JSON,
+     auth="none", status=422, ptype=INVALID, field="username")
+case(cat, "name-script-in-register", "POST", "/auth/register/",
+     j({"username": "<script>", "password": "long enough password"}), JSON, auth="none",
+     status=422, ptype=INVALID, field="username")
+case(cat, "name-sql-in-pay-method", "POST", "/checkout/",
+     '{"items":[{"product":{P}}],"pay_method":"cod\' OR \'1\'=\'1"}', JSON, auth="user",
+     status=422, ptype=INVALID, field="pay_method")
+case(cat, "name-sql-in-goods-query", "GET", "/goods/1%20OR%201=1/", status=404,
+     ptype=NOT_FOUND)
+case(cat, "name-control-chars", "POST", P, j({"name": "a\tb\x1bc", "price": 1, "stock": 1}),
+     JSON, status=422, ptype=INVALID, field="name")
+case(cat, "name-only-spaces", "POST", P, j({"name": "    ", "price": 1, "stock": 1}), JSON,
+     status=422, ptype=INVALID, field="name")
+case(cat, "name-empty", "POST", P, j({"name": "", "price": 1, "stock": 1}), JSON, status=422,
+     ptype=INVALID, field="name")
+
+# ---------------------------------------------------------------------------
+# 16. bad Authorization headers (on a valid product body: a 201 would be a hole)
+
+cat = "authorization"
+VALID_PRODUCT = product_body()
+for name, value in [
+    ("bearer-no-token", "Bearer"),
+    ("bearer-space-only", "Bearer "),
+    ("basic", "Basic YWRtaW46YWRtaW4="),
+    ("digest", 'Digest username="admin", realm="orderd"'),
+    ("token-42-chars", "Bearer " + "A" * 42),
+    ("token-44-chars", "Bearer " + "A" * 44),
+    ("token-bad-alphabet", "Bearer " + "A" * 42 + "!"),
+    ("token-plus-slash", "Bearer " + "A" * 41 + "+/"),
+    ("token-unknown", "Bearer " + "Q" * 43),
+    ("token-admin-plus-x", "Bearer {ATOK}x"),
+    ("token-admin-twice", "Bearer {ATOK}{ATOK}"),
+    ("token-admin-truncated", "Bearer {ATOK_SHORT}"),
+    ("token-sql", "Bearer ' OR 1=1 --"),
+    ("token-4000", "Bearer " + "A" * 4000),
+    ("token-latin1", "Bearer " + "\u00e9" * 43),
+    ("token-utf8", "Bearer " + "\u00f0\u009f\u008d\u0095" * 11),
+    ("scheme-only-token", "{ATOK}"),
+    ("bearer-comma-list", "Bearer {ATOK}, Bearer {ATOK}"),
+    ("token-with-tab", "Bearer\t{ATOK}"),
+]:
+    case(cat, "authz-" + name, "POST", P, VALID_PRODUCT, JSON, auth="none",
+         headers=[("Authorization", value)], status=401, ptype=UNAUTH,
+         note="latin-1 header strings are sent as those bytes" if "latin1" in name or
+         "utf8" in name else None)
+case(cat, "authz-empty-header", "POST", P, VALID_PRODUCT, JSON, auth="none",
+     headers=[("Authorization", "")], status=401, ptype=UNAUTH,
+     note="an empty header is no credentials: 401 on an admin call")
+case(cat, "authz-user-token-admin-call", "POST", P, VALID_PRODUCT, JSON, auth="user",
+     status=403, ptype=FORBIDDEN)
+case(cat, "authz-user-token-restock", "POST", "/product/{P}/restock/", '{"quantity":5}', JSON,
+     auth="user", status=403, ptype=FORBIDDEN)
+case(cat, "authz-user-token-credit-self", "POST", "/account/{U}/credit/", '{"amount":500}',
+     JSON, auth="user", status=403, ptype=FORBIDDEN)
+case(cat, "authz-user-token-ship", "POST", "/order/{O}/ship/", None, None, auth="user",
+     status=403, ptype=FORBIDDEN)
+case(cat, "authz-bad-token-on-public-get", "GET", "/product/?limit=1", auth="none",
+     headers=[("Authorization", "Bearer " + "Q" * 43)], status=401, ptype=UNAUTH)
+case(cat, "authz-two-headers", "", status=[400, 401], ptype=UNAUTH, by="any",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Authorization: Basic eDp5",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: {LEN}"],
+                 VALID_PRODUCT.encode()))
+case(cat, "authz-raw-nul", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/account/", [b"Authorization: Bearer {ATOK}\x00x"]))
+case(cat, "authz-anonymous-order", "POST", "/order/", '{"product":{P}}', JSON, auth="none",
+     status=401, ptype=UNAUTH)
+case(cat, "authz-anonymous-transfer", "POST", "/transfer/", '{"to":"{U2}","amount":1}', JSON,
+     auth="none", status=401, ptype=UNAUTH)
+
+# 17. bad cookies and CSRF
+cat = "cookies-csrf"
+TRANSFER = '{"to":"{U2}","amount":1}'
+case(cat, "cookie-garbage-public-get", "GET", "/product/?limit=1", auth="none",
+     headers=[("Cookie", "orderd_session=garbage")], status=200, valid=True,
+     note="a stale cookie on a public call is ignored")
+case(cat, "cookie-garbage-account", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=garbage")], status=401, ptype=UNAUTH)
+case(cat, "cookie-empty-value", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=")], status=401, ptype=UNAUTH)
+case(cat, "cookie-first-of-two-bad", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=" + "Q" * 43 + "; orderd_session={UTOK}")],
+     status=[401, 200], ptype=UNAUTH, valid=True,
+     note="which duplicate wins is up to the server; a GET either way")
+case(cat, "cookie-4000", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=" + "A" * 4000)], status=401, ptype=UNAUTH)
+case(cat, "cookie-16k", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=" + "A" * 16000)], status=[400, 401, 431],
+     ptype=UNAUTH, by="any")
+case(cat, "cookie-latin1", "GET", "/account/", auth="none",
+     headers=[("Cookie", "orderd_session=" + "\u00e9" * 43)], status=401, ptype=UNAUTH)
+case(cat, "cookie-transfer-no-origin", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("X-CSRF-Token", "{UCSRF}")], status=403,
+     ptype=CSRF)
+case(cat, "cookie-transfer-no-csrf-token", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}")], status=403,
+     ptype=CSRF)
+case(cat, "cookie-transfer-evil-origin", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "http://evil.example"),
+              ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-origin-null", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "null"),
+              ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-origin-suffix", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}.evil.example"),
+              ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-origin-other-port", "POST", "/transfer/", TRANSFER, JSON,
+     auth="none", headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN_HOST}:1"),
+                           ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-userinfo-origin", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "http://{HOSTPORT}@evil.example"),
+              ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-evil-referer", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Referer", "http://evil.example/{HOSTPORT}/"),
+              ("X-CSRF-Token", "{UCSRF}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-wrong-csrf", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}"),
+              ("X-CSRF-Token", "A" * 43)], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-csrf-is-session", "POST", "/transfer/", TRANSFER, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}"),
+              ("X-CSRF-Token", "{UTOK}")], status=403, ptype=CSRF)
+case(cat, "cookie-transfer-empty-csrf-field", "POST", "/transfer/",
+     "to={U2}&amount=1&csrf_token=", FORM, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}")], status=403,
+     ptype=CSRF)
+case(cat, "cookie-admin-product-no-csrf", "POST", P, VALID_PRODUCT, JSON, auth="none",
+     headers=[("Cookie", "orderd_session={ATOK}"), ("Origin", "{ORIGIN}")], status=403,
+     ptype=CSRF)
+case(cat, "cookie-order-override-no-csrf", "POST", "/order/{O}/abort/", None, None, auth="none",
+     headers=[("Cookie", "orderd_session={UTOK}"), ("Origin", "{ORIGIN}"),
+              ("X-HTTP-Method-Override", "PUT")], status=403, ptype=CSRF)
+
+# 18. bad Idempotency-Key headers (on a valid order: a 201 would be a hole)
+cat = "idempotency-key"
+ORDER1 = '{"product":{P},"quantity":1}'
+for name, key in [("empty", ""), ("space-inside", "a b"), ("201-chars", "k" * 201),
+                  ("sql", "' OR 1=1 --"), ("latin1", "cl\u00e9"), ("tab", "a\tb"),
+                  ("4000-chars", "k" * 4000)]:
+    case(cat, "idem-" + name, "POST", "/order/", ORDER1, JSON, auth="user",
+         headers=[("Idempotency-Key", key)], status=[422, 400], ptype=INVALID,
+         field="idempotency_key")
+case(cat, "idem-del-char", "POST", "/order/", ORDER1, JSON, auth="user",
+     headers=[("Idempotency-Key", "a\x7fb")], status=[422, 400], ptype=INVALID,
+     field="idempotency_key", by="any")
+case(cat, "idem-form-field-bad", "POST", "/order/", "product={P}&idempotency_key=a%20b", FORM,
+     auth="user", status=422, ptype=INVALID, field="idempotency_key")
+case(cat, "idem-form-field-twice", "POST", "/order/",
+     "product={P}&idempotency_key=a&idempotency_key=b", FORM, auth="user", status=422,
+     ptype=INVALID, field="idempotency_key")
+case(cat, "idem-raw-nul", "", status=400, by="nginx",
+     raw=raw_req(b"POST", b"/order/", [b"Authorization: Bearer {UTOK}",
+                                       b"Idempotency-Key: a\x00b",
+                                       b"Content-Type: application/json",
+                                       b"Content-Length: {LEN}"],
+                 ORDER1.encode()))
+case(cat, "idem-two-headers", "", status=[409, 422, 400], ptype=ORDER_STATE, by="any",
+     raw=raw_req(b"POST", b"/order/{O}/pay/", [b"Authorization: Bearer {UTOK}",
+                                                b"Idempotency-Key: one",
+                                                b"Idempotency-Key: two"]),
+     note="pay of a cod order: 409 whatever the key, or the key refused; never 5xx")
+
+# 19. bad X-HTTP-Method-Override / _method
+cat = "method-override"
+for name, val in [("trace", "TRACE"), ("get", "GET"), ("garbage", "FOO BAR"),
+                  ("long", "P" * 500), ("connect", "CONNECT"), ("head", "HEAD")]:
+    case(cat, "override-header-" + name, "POST", P, VALID_PRODUCT, JSON,
+         headers=[("X-HTTP-Method-Override", val)], status=[400, 405, 422], ptype=MALFORMED)
+case(cat, "override-header-delete-product", "POST", "/product/{P}/", None, None,
+     headers=[("X-HTTP-Method-Override", "DELETE")], status=405, ptype=METHOD)
+case(cat, "override-header-lowercase-put-on-create", "POST", P, VALID_PRODUCT, JSON,
+     headers=[("X-HTTP-Method-Override", "put")], status=405, ptype=METHOD)
+case(cat, "override-header-on-get-ignored", "GET", "/product/?limit=1",
+     headers=[("X-HTTP-Method-Override", "DELETE")], status=200, valid=True,
+     note="only a POST may be overridden")
+for name, val in [("trace", "TRACE"), ("get", "GET"), ("empty", ""), ("nul", "PUT%00"),
+                  ("space", "PUT%20")]:
+    case(cat, "override-field-" + name, "POST", P,
+         "name=x&price=1&stock=1&_method=" + val, FORM, status=[422, 400], ptype=INVALID,
+         field="_method")
+case(cat, "override-field-delete-create", "POST", P, "name=x&price=1&stock=1&_method=DELETE",
+     FORM, status=405, ptype=METHOD, note="the override decides the method before the create")
+case(cat, "override-field-twice", "POST", P,
+     "name=x&price=1&stock=1&_method=PUT&_method=DELETE", FORM, status=422, ptype=INVALID,
+     field="_method")
+case(cat, "override-json-number", "POST", P, product_body(_method="5"), JSON, status=422,
+     ptype=INVALID, field="_method")
+case(cat, "override-field-beats-header", "POST", "/product/{P}/restock/",
+     "quantity=5&_method=DELETE", FORM, headers=[("X-HTTP-Method-Override", "POST")],
+     status=405, ptype=METHOD)
+case(cat, "override-patch-abort", "POST", "/order/{O}/abort/", "_method=PATCH", FORM,
+     auth="user", status=405, ptype=METHOD)
+case(cat, "override-query-on-get", "GET", "/product/?limit=1&_method=DELETE", status=[200, 422],
+     valid=True, ptype=INVALID, note="a GET stays a GET")
+
+# ---------------------------------------------------------------------------
+# 20. checkout items shapes
+
+cat = "checkout-items"
+CO = "/checkout/"
+
+
+def co(items, pm='"cod"'):
+    return '{"items":%s,"pay_method":%s}' % (items, pm)
+
+
+for name, items, fld in [
+    ("object", '{"product":{P},"quantity":1}', "items"),
+    ("string", '"{P}"', "items"),
+    ("number", "{P}", "items"),
+    ("null", "null", "items"),
+    ("true", "true", "items"),
+    ("empty", "[]", "items"),
+    ("nested-array", '[[{"product":{P},"quantity":1}]]', "items"),
+    ("pairs", "[[{P},1]]", "items"),
+    ("array-of-numbers", "[{P},{P}]", "items"),
+    ("array-of-null", "[null]", "items"),
+    ("extra-member-price", '[{"product":{P},"quantity":1,"price":0}]', "items"),
+    ("extra-member-proto", '[{"product":{P},"quantity":1,"__proto__":{"admin":true}}]', "items"),
+    ("missing-product", '[{"quantity":1}]', "items[0].product"),
+    ("empty-object", "[{}]", "items[0].product"),
+    ("negative-quantity", '[{"product":{P},"quantity":-1}]', "items[0].quantity"),
+    ("zero-quantity", '[{"product":{P},"quantity":0}]', "items[0].quantity"),
+    ("quantity-10001", '[{"product":{P},"quantity":10001}]', "items[0].quantity"),
+    ("fractional-quantity", '[{"product":{P},"quantity":1.5}]', "items[0].quantity"),
+    ("exponent-quantity", '[{"product":{P},"quantity":"1e2"}]', "items[0].quantity"),
+    ("quantity-array", '[{"product":{P},"quantity":[1]}]', "items[0].quantity"),
+    ("product-zero", '[{"product":0,"quantity":1}]', "items[0].product"),
+    ("product-string", '[{"product":"abc","quantity":1}]', "items[0].product"),
+    ("product-overflow", '[{"product":9223372036854775808,"quantity":1}]', "items[0].product"),
+    ("duplicate-member", '[{"product":{P},"product":{P},"quantity":1}]', "items[0].product"),
+    ("second-line-bad", '[{"product":{P},"quantity":1},{"product":0}]', "items[1].product"),
+]:
+    case(cat, "items-" + name, "POST", CO, co(items), JSON, auth="user", status=422,
+         ptype=INVALID, field=[fld, "items"] if fld != "items" else "items")
+case(cat, "items-1001-elements", "POST", CO,
+     co("[" + ",".join('{"product":{P},"quantity":1}' for _ in range(1001)) + "]"), JSON,
+     auth="user", status=422, ptype=INVALID, field="items")
+case(cat, "items-unknown-product", "POST", CO,
+     co('[{"product":9223372036854775807,"quantity":1}]'), JSON, auth="user",
+     status=[404, 422], ptype=NOT_FOUND)
+case(cat, "items-second-out-of-stock", "POST", CO,
+     co('[{"product":{P},"quantity":1},{"product":{Z},"quantity":1}]'), JSON, auth="user",
+     status=409, ptype=OUT_OF_STOCK, note="nothing changes on any error: not even line 1")
+case(cat, "items-second-unknown", "POST", CO,
+     co('[{"product":{P},"quantity":1},{"product":9223372036854775806,"quantity":1}]'), JSON,
+     auth="user", status=[404, 422], ptype=NOT_FOUND)
+case(cat, "items-balance-insufficient", "POST", CO,
+     co('[{"product":{P},"quantity":10000}]', '"balance"'), JSON, auth="user",
+     status=409, ptype=OUT_OF_STOCK, note="more than in stock")
+for name, pm in [("bitcoin", '"bitcoin"'), ("uppercase", '"BALANCE"'), ("number", "1"),
+                 ("null", "null"), ("array", '["cod"]'), ("empty", '""'),
+                 ("padded", '" cod "')]:
+    case(cat, "pay-method-" + name, "POST", CO, co('[{"product":{P},"quantity":1}]', pm), JSON,
+         auth="user", status=422, ptype=INVALID, field="pay_method")
+case(cat, "pay-method-missing", "POST", CO, '{"items":[{"product":{P},"quantity":1}]}', JSON,
+     auth="user", status=422, ptype=INVALID, field="pay_method")
+case(cat, "items-missing", "POST", CO, '{"pay_method":"cod"}', JSON, auth="user", status=422,
+     ptype=INVALID, field="items")
+case(cat, "items-form-negative", "POST", CO,
+     "items[0][product]={P}&items[0][quantity]=-1&pay_method=cod", FORM, auth="user",
+     status=422, ptype=INVALID, field=["items[0].quantity", "items"])
+case(cat, "items-form-index-1000", "POST", CO,
+     "items[1000][product]={P}&pay_method=cod", FORM, auth="user", status=422, ptype=INVALID,
+     field="items")
+case(cat, "items-form-leading-zero-index", "POST", CO,
+     "items[00][product]={P}&pay_method=cod", FORM, auth="user", status=422, ptype=INVALID,
+     field=["items[00][product]", "items"])
+case(cat, "items-form-huge-index", "POST", CO,
+     "items[99999999999999999999][product]={P}&pay_method=cod", FORM, auth="user",
+     status=422, ptype=INVALID)
+case(cat, "items-form-negative-index", "POST", CO,
+     "items[-1][product]={P}&pay_method=cod", FORM, auth="user", status=422, ptype=INVALID)
+case(cat, "items-form-dup-product", "POST", CO,
+     "items[0][product]={P}&items[0][product]={Z}&pay_method=cod", FORM, auth="user",
+     status=422, ptype=INVALID, field=["items[0].product", "items"])
+case(cat, "items-form-plain-items", "POST", CO, "items={P}&pay_method=cod", FORM, auth="user",
+     status=422, ptype=INVALID, field="items")
+case(cat, "items-form-quantity-only", "POST", CO, "items[0][quantity]=1&pay_method=cod", FORM,
+     auth="user", status=422, ptype=INVALID, field=["items", "items[0].product"])
+
+# 21. transfers
+cat = "transfer"
+T = "/transfer/"
+for name, body, st, ty, fld in [
+    ("to-self", '{"to":"{U}","amount":1}', 422, INVALID, "to"),
+    ("to-self-other-case", '{"to":"{U_UPPER}","amount":1}', 422, INVALID, "to"),
+    ("amount-zero", '{"to":"{U2}","amount":0}', 422, INVALID, "amount"),
+    ("amount-negative", '{"to":"{U2}","amount":-100}', 422, INVALID, "amount"),
+    ("amount-negative-string", '{"to":"{U2}","amount":"-100"}', 422, INVALID, "amount"),
+    ("amount-above-10^12", '{"to":"{U2}","amount":1000000000001}', 422, INVALID, "amount"),
+    ("amount-int64-min", '{"to":"{U2}","amount":-9223372036854775808}', 422, INVALID, "amount"),
+    ("amount-overflow", '{"to":"{U2}","amount":99999999999999999999}', 422, INVALID, "amount"),
+    ("amount-fraction", '{"to":"{U2}","amount":0.5}', 422, INVALID, "amount"),
+    ("amount-decimal-string", '{"to":"{U2}","amount":"10.00"}', 422, INVALID, "amount"),
+    ("amount-exponent", '{"to":"{U2}","amount":1e2}', 422, INVALID, "amount"),
+    ("amount-null", '{"to":"{U2}","amount":null}', 422, INVALID, "amount"),
+    ("amount-missing", '{"to":"{U2}"}', 422, INVALID, "amount"),
+    ("to-missing", '{"amount":1}', 422, INVALID, "to"),
+    ("to-empty", '{"to":"","amount":1}', 422, INVALID, "to"),
+    ("to-number", '{"to":12,"amount":1}', 422, INVALID, "to"),
+    ("to-array", '{"to":["{U2}"],"amount":1}', 422, INVALID, "to"),
+    ("from-field", '{"from":"{U2}","to":"{U}","amount":1}', 422, INVALID, "from"),
+    ("amount-max-short-funds", '{"to":"{U2}","amount":1000000000000}', 409, FUNDS, None),
+    ("to-unknown", '{"to":"nobody_{TAG}","amount":1}', 404, NOT_FOUND, None),
+]:
+    case(cat, "transfer-" + name.replace("^", ""), "POST", T, body, JSON, auth="user",
+         status=st, ptype=ty, field=fld)
+case(cat, "transfer-to-with-spaces", "POST", T, '{"to":"{U2} ","amount":1000000000000}', JSON,
+     auth="user", status=[409, 404, 422], ptype=FUNDS,
+     note="trimmed to an existing user (then short of funds), or refused; never a 2xx")
+case(cat, "transfer-form-twice-amount", "POST", T, "to={U2}&amount=1&amount=2", FORM,
+     auth="user", status=422, ptype=INVALID, field="amount")
+
+# 22. register and login
+cat = "accounts"
+R = "/auth/register/"
+PW = "long enough password"
+for name, user, fld in [
+    ("spaces", "a b c", "username"),
+    ("leading-space", " {TAG}", "username"),
+    ("unicode", "\u00fcn\u00efc\u00f8de", "username"),
+    ("emoji", "\U0001f355\U0001f355\U0001f355", "username"),
+    ("33-chars", "u" * 33, "username"),
+    ("2-chars", "ab", "username"),
+    ("empty", "", "username"),
+    ("slash", "a/b/c", "username"),
+    ("at-sign", "me@example.com", "username"),
+    ("quote", "o'neil", "username"),
+    ("percent", "a%20b", "username"),
+    ("fullwidth", "\uff41\uff42\uff43", "username"),
+]:
+    case(cat, "register-username-" + name, "POST", R, j({"username": user, "password": PW}),
+         JSON, auth="none", status=422, ptype=INVALID, field=fld)
+case(cat, "register-username-number", "POST", R, '{"username":12345,"password":"%s"}' % PW,
+     JSON, auth="none", status=422, ptype=INVALID, field="username")
+case(cat, "register-username-null", "POST", R, '{"username":null,"password":"%s"}' % PW,
+     JSON, auth="none", status=422, ptype=INVALID, field="username")
+for name, pw, st in [("7-bytes", "seven77", 422), ("257-bytes", "p" * 257, 422),
+                     ("empty", "", 422)]:
+    case(cat, "register-password-" + name, "POST", R,
+         j({"username": "pw_{TAG}_" + name[:3].replace("-", ""), "password": pw}), JSON,
+         auth="none", status=st, ptype=INVALID, field="password")
+case(cat, "register-password-6-bytes-3-chars", "POST", R,
+     j({"username": "pwe_{TAG}", "password": "\u00e9\u00e9\u00e9"}), JSON, auth="none",
+     status=422, ptype=INVALID, field="password", note="6 bytes")
+case(cat, "register-password-bad-utf8-form", "POST", R,
+     "username=pwu_{TAG}&password=abcdefgh%FF", FORM, auth="none", status=[400, 422],
+     ptype=MALFORMED, field="password")
+case(cat, "register-password-number", "POST", R,
+     '{"username":"pwn_{TAG}","password":12345678}', JSON, auth="none", status=422,
+     ptype=INVALID, field="password")
+case(cat, "register-missing-password", "POST", R, '{"username":"mp_{TAG}"}', JSON,
+     auth="none", status=422, ptype=INVALID, field="password")
+case(cat, "register-role-admin", "POST", R,
+     j({"username": "role_{TAG}", "password": PW, "role": "admin"}), JSON, auth="none",
+     status=422, ptype=INVALID, field="role", note="privilege escalation attempt")
+case(cat, "register-role-admin-form", "POST", R,
+     "username=rolef_{TAG}&password=long+enough+password&role=admin", FORM, auth="none",
+     status=422, ptype=INVALID, field="role")
+case(cat, "register-balance-field", "POST", R,
+     j({"username": "bal_{TAG}", "password": PW, "balance": 1000000}), JSON, auth="none",
+     status=422, ptype=INVALID, field="balance")
+case(cat, "register-taken", "POST", R, j({"username": "{U}", "password": PW}), JSON,
+     auth="none", status=409, ptype=TAKEN)
+case(cat, "register-taken-other-case", "POST", R, j({"username": "{U_UPPER}", "password": PW}),
+     JSON, auth="none", status=409, ptype=TAKEN)
+case(cat, "register-dup-username", "POST", R,
+     '{"username":"dup1_{TAG}","username":"dup2_{TAG}","password":"%s"}' % PW, JSON,
+     auth="none", status=422, ptype=INVALID, field="username")
+case(cat, "login-wrong-password", "POST", "/auth/login/",
+     j({"username": "{U}", "password": "wrong password"}), JSON, auth="none", status=401,
+     ptype=UNAUTH)
+case(cat, "login-unknown-user", "POST", "/auth/login/",
+     j({"username": "nobody_{TAG}", "password": PW}), JSON, auth="none", status=401,
+     ptype=UNAUTH)
+case(cat, "login-username-1000", "POST", "/auth/login/",
+     j({"username": "u" * 1000, "password": PW}), JSON, auth="none", status=[401, 422],
+     ptype=UNAUTH, field="username")
+case(cat, "login-password-2000", "POST", "/auth/login/",
+     j({"username": "{U}", "password": "p" * 2000}), JSON, auth="none", status=[401, 422],
+     ptype=UNAUTH, field="password")
+case(cat, "login-array-body", "POST", "/auth/login/", '["{U}","x"]', JSON, auth="none",
+     status=400, ptype=MALFORMED)
+case(cat, "login-password-null", "POST", "/auth/login/", '{"username":"{U}","password":null}',
+     JSON, auth="none", status=422, ptype=INVALID, field="password")
+case(cat, "logout-anonymous", "POST", "/auth/logout/", None, None, auth="none", status=401,
+     ptype=UNAUTH)
+
+# 23. request line and headers
+cat = "request-line"
+case(cat, "http-version-2", "", status=[400, 505], by="nginx",
+     raw=raw_req(b"GET", b"/product/", version=b"HTTP/2.0"),
+     note="HTTP/2.0 in an HTTP/1 request line: a client error; nginx's default is 505")
+case(cat, "http-version-garbage", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/product/", version=b"HTTP/x.y"))
+case(cat, "http-version-missing-slash", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/product/", version=b"HTTP1.1"))
+case(cat, "http-version-lowercase", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/product/", version=b"http/1.1"))
+case(cat, "no-host-header", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/product/", host=False))
+case(cat, "two-host-headers", "", status=400, by="nginx",
+     raw=raw_req(b"GET", b"/product/", [b"Host: evil.example"]))
+case(cat, "header-obs-fold", "", status=400, by="nginx",
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}", b"X-A: a",
+                                         b" folded", b"Content-Length: 0"]))
+case(cat, "header-space-before-colon", "", status=[400, 422], by="nginx", ptype=INVALID,
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}",
+                                         b"Content-Type : text/plain",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 2"], b"{}"))
+case(cat, "header-no-colon", "", status=[400, 200], by="nginx", valid=True,
+     raw=raw_req(b"GET", b"/product/", [b"JustAWord"]),
+     note="nginx drops invalid header lines (ignore_invalid_headers): a harmless GET")
+case(cat, "header-bad-name-char", "", status=[400, 422], by="nginx", ptype=INVALID,
+     raw=raw_req(b"POST", b"/product/", [b"Authorization: Bearer {ATOK}", b"X(A): 1",
+                                         b"Content-Type: application/json",
+                                         b"Content-Length: 2"], b"{}"))
+case(cat, "request-line-only-spaces", "", status=400, by="nginx", raw=b"   \r\n\r\n")
+case(cat, "request-line-binary", "", status=400, by="nginx",
+     raw=b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n",
+     note="a TLS ClientHello on the plain port")
+case(cat, "header-expect-unknown", "POST", P, product_body(stock=None), JSON,
+     headers=[("Expect", "200-ok")], status=[417, 422], ptype=INVALID, field="stock", by="any")
+case(cat, "header-proxy-httpoxy", "POST", P, product_body(stock=None), JSON,
+     headers=[("Proxy", "http://evil.example:1/")], status=422, ptype=INVALID, field="stock")
+
+# 24. browser forms: a hostile `next` must not become an open redirect
+cat = "browser-forms"
+BROWSER = ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+for name, nxt in [("absolute", "https%3A%2F%2Fevil.example%2F"),
+                  ("scheme-relative", "%2F%2Fevil.example%2F"),
+                  ("backslash", "%2F%5Cevil.example%2F"),
+                  ("javascript", "javascript%3Aalert(1)"),
+                  ("crlf", "%2F%0D%0ASet-Cookie%3A%20x%3D1")]:
+    case(cat, "browser-next-" + name, "POST", P, "name=x&price=-1&stock=1&next=" + nxt, FORM,
+         headers=[BROWSER], status=303, location=r"^/(?![/\\])[^\r\n]*error=invalid-field",
+         note="303 back to a same-origin path with the error; never to another site")
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".jsonl"):
+            os.unlink(os.path.join(OUT, f))
+    total = 0
+    for i, (cat_name, cases) in enumerate(CASES.items(), 1):
+        path = os.path.join(OUT, "%02d-%s.jsonl" % (i, cat_name))
+        with open(path, "w", encoding="utf-8") as f:
+            for c in cases:
+                c["category"] = cat_name
+                f.write(json.dumps(c, ensure_ascii=True) + "\n")
+        total += len(cases)
+        print("%-22s %4d" % (cat_name, len(cases)))
+    print("%-22s %4d" % ("total", total))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
