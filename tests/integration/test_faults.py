@@ -1,0 +1,794 @@
+#!/usr/bin/env python3
+"""Faults under load (issue 6 §1): kill what can be killed, then count what was lost.
+
+Every test works on the running stack (MariaDB, the pool, nginx: the runner's
+throw-away one under `./stack test`) through nginx, and restores what it
+killed itself, starting it again exactly as it was started (command line,
+environment, working directory and user read from /proc before the kill).
+
+1. mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged: an order and
+   triple-abort storm plus money moves (admin credits, transfers between four
+   users, every amount unique so each ledger row names its request); mariadbd
+   gets SIGKILL, stays down ~4 s, is started again. While it is down every
+   answer is a 503 problem+json with Retry-After from orderd itself (no 500,
+   no 502 page, no hang: every request answered within HANG_SECONDS); a few
+   seconds after it answers ping again everything succeeds, served by the same
+   master and the same workers. Then every 2xx is in the database (orders with
+   their lines, aborts, ledger rows), a request that got a 503 or no answer is
+   either wholly there or wholly absent, nothing else is there, and
+   `orderd audit` exits 0.
+2. sigterm_under_load_drains_without_502: clients hammer GET /product/<id>/ and
+   POST /order/, and one order waits on a row lock in a worker (released 1 s
+   later); the master gets SIGTERM. No request is cut off: that order is
+   finished (201, in the table), nginx's error log may only show failed
+   connects to the socket (the pool had gone), every answer is a 2xx or
+   nginx's @unavailable 503, and the orders table holds exactly the orders
+   answered 201. The pool is started again exactly as it was and serves.
+3. sighup_under_load_fails_no_request: two SIGHUPs under load: every request
+   2xx, nginx logs nothing, every worker replaced twice, the orders table holds
+   exactly the orders answered 201.
+4. locked_row_gives_bounded_503_and_frees_the_worker: another session holds
+   product X FOR UPDATE; POST /order/ for X answers 503 problem+json with
+   Retry-After within LOCK_BOUND seconds (lock wait timeout 3 s, retried at most
+   twice), other products (and reads of X) are served meanwhile, nothing of X
+   was sold; after the lock is gone X sells again; no worker died.
+5. workers_killed_every_two_seconds_during_storm: a random worker gets SIGKILL
+   every ~2 s for ~12 s during an order/abort storm: the pool is back to its
+   size, at most one request lost per kill (as nginx's 503, never a 500),
+   the storm's tally and invariants hold, audit clean.
+
+Knobs: ORDERD_FAULT_CLIENTS (16), ORDERD_FAULT_DB_DOWN (4 s),
+ORDERD_FAULT_KILLS (6), ORDERD_FAULT_KILL_INTERVAL (2 s)."""
+
+import collections
+import itertools
+import os
+import random
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import orderd_test as T  # noqa: E402
+from orderd_test import (  # noqa: E402
+    SEED, ConnError, Fail, Storm, alive, artifact, assert_audit_clean, assert_json, check,
+    children, db, eq, get, get_product, id_list, log, make_product, post_json, run, summarize,
+    test, unique_name)
+import accounts as A  # noqa: E402
+import faults as F  # noqa: E402
+from faults import NginxLog, ProcImage, Rec, count_units, timed  # noqa: E402
+
+CLIENTS = int(os.environ.get("ORDERD_FAULT_CLIENTS", "16"))
+DB_DOWN = float(os.environ.get("ORDERD_FAULT_DB_DOWN", "4"))
+KILLS = int(os.environ.get("ORDERD_FAULT_KILLS", "6"))
+KILL_INTERVAL = float(os.environ.get("ORDERD_FAULT_KILL_INTERVAL", "2"))
+HANG_SECONDS = 5.0      # no answer may take longer while MariaDB is down or coming back
+RECOVER_SECONDS = 5.0   # after MariaDB answers ping, requests must succeed within this
+LOCK_BOUND = 12.0       # a request waiting on a row lock gives up within this
+
+
+# ---------------------------------------------------------------------------
+# the stack as it was found: for putting back what a test (or a failed test) left down
+
+_IMAGES = {}
+
+
+def remember_stack():
+    """Reads MariaDB's and the pool master's command lines once, while they run."""
+    if "db" not in _IMAGES:
+        pid = F.mariadb_pid()
+        check(pid, "MariaDB is not running (no live mariadbd in %s)" % F.mariadb_pidfile())
+        _IMAGES["db"] = ProcImage(pid)
+    master = F.pool_master()
+    if master is not None and (_IMAGES.get("pool") is None or _IMAGES["pool"].pid != master):
+        _IMAGES["pool"] = ProcImage(master)
+    check(_IMAGES.get("pool"), "the pool is not running (no live master in ORDERD_PIDFILE)")
+
+
+def ensure_up():
+    """Starts again what an earlier test left down; then the pool must serve."""
+    if not _IMAGES:
+        remember_stack()
+    if F.mariadb_pid() is None:
+        log("MariaDB is down at the start of a test: starting it again")
+        F.mariadb_start(_IMAGES["db"])
+    if F.pool_master() is None:
+        log("the pool is down at the start of a test: starting it again")
+        F.pool_start(_IMAGES["pool"])
+    remember_stack()
+    ok = F.wait_for(lambda: _serves(), 20, 0.2)
+    check(ok, "the stack does not serve GET /product/?limit=1 with 200 before the test")
+    master = F.pool_master()
+    workers, _ = F.pool_conf(_IMAGES["pool"])
+    return master, F.wait_pool(master, workers, seconds=15)
+
+
+def _serves():
+    try:
+        return get("/product/?limit=1", timeout=5).status == 200
+    except ConnError:
+        return False
+
+
+def fmt_recs(recs, t0, n=8):
+    return "; ".join("%s at +%.2fs" % (r, r.t0 - t0) for r in recs[:n]) + \
+        (" ... (%d in all)" % len(recs) if len(recs) > n else "")
+
+
+# ---------------------------------------------------------------------------
+# a storm whose every answer is timed and checked for its 503s
+
+
+class FaultStorm(Storm):
+    """test_storm's Storm (orders + simultaneous aborts, lossy), with every
+    answer recorded as a Rec; a 503 must carry Retry-After; no answer at all
+    (nginx is always up) is a violation; a client pauses briefly after a lost
+    request instead of hammering a 503 in a tight loop."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.recs = []
+        self.rec_lock = threading.Lock()
+
+    def _call(self, what, fn):
+        kind = "abort" if what.startswith("abort") else "order"
+        box = {}
+
+        def wrapped():
+            t0 = time.monotonic()
+            try:
+                r = fn()
+            except ConnError as e:
+                box["rec"] = Rec(kind, t0, time.monotonic(), err=str(e))
+                raise
+            box["rec"] = Rec(kind, t0, time.monotonic(), r)
+            return r
+
+        res = super()._call(what, wrapped)
+        rec = box.get("rec")
+        if rec is not None:
+            with self.rec_lock:
+                self.recs.append(rec)
+            if rec.err is not None:
+                self.violate("%s: no HTTP answer (nginx is up): %s" % (what, rec.err))
+            elif rec.status == 503 and not rec.unavailable():
+                self.violate("%s: 503 that is not a problem+json /problems/unavailable with "
+                             "Retry-After: %s" % (what, rec.desc))
+        if res[1] is not None:
+            time.sleep(0.05)
+        return res
+
+
+def storm_products(rnd, n=5, prefix="fault"):
+    initial = {}
+    for _ in range(n):
+        stock = rnd.randint(2, 5)
+        p = make_product(stock=stock, price=rnd.randint(100, 9999), name=unique_name(prefix))
+        initial[p["id"]] = stock
+    return initial
+
+
+# ---------------------------------------------------------------------------
+# money moves with a unique amount each, so that every ledger row names its request
+
+
+class Money:
+    """Admin credits and transfers between `users`, by `threads` clients. The
+    amount of each request is unique (1000 + a serial number), so a ledger row
+    (user, kind, amount) belongs to exactly one request."""
+
+    def __init__(self, users, admin_user, seed, threads=3):
+        self.users = users
+        self.admin = admin_user
+        self.seed = seed
+        self.nthreads = threads
+        self.serial = itertools.count(1)
+        self.ops = []           # dicts: kind, src, dst, amount, outcome, desc
+        self.recs = []
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.violations = []
+        self.threads = []
+
+    def fund(self, amount):
+        """Gives every user `amount` (+ its index, to stay unique) before the storm."""
+        for i, u in enumerate(self.users):
+            a = amount + i
+            r = self.admin.credit(u.username, a)
+            assert_json(r, 200, "credit %d to %s" % (a, u.username))
+            self.ops.append({"kind": "credit", "src": None, "dst": u, "amount": a,
+                             "outcome": "ok", "desc": "initial credit"})
+
+    def start(self):
+        for i in range(self.nthreads):
+            t = threading.Thread(target=self._client, args=(i,), name="money-%d" % i, daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(T.HTTP_TIMEOUT + 10)
+            if t.is_alive():
+                self.violations.append("money client %s never got its answer" % t.name)
+
+    def _client(self, idx):
+        rnd = random.Random(self.seed * 7919 + idx)
+        while not self.stop_event.is_set():
+            with self.lock:
+                amount = 1000 + next(self.serial)
+            dst = rnd.choice(self.users)
+            if rnd.random() < 0.3:
+                op = {"kind": "credit", "src": None, "dst": dst, "amount": amount}
+                what = "credit %d to %s" % (amount, dst.username)
+                fn = lambda: self.admin.credit(dst.username, amount)
+            else:
+                src = rnd.choice([u for u in self.users if u is not dst])
+                op = {"kind": "transfer", "src": src, "dst": dst, "amount": amount}
+                what = "transfer %d %s -> %s" % (amount, src.username, dst.username)
+                fn = lambda: src.transfer(dst.username, amount)
+            r, rec = timed(op["kind"], fn, self.recs, self.lock)
+            if r is None:
+                op["outcome"], op["desc"] = "lost", rec.err
+                self._bad("%s: no HTTP answer (nginx is up): %s" % (what, rec.err))
+            elif r.status == 200:
+                op["outcome"], op["desc"] = "ok", ""
+                j = r.json if isinstance(r.json, dict) else {}
+                if op["kind"] == "transfer" and (j.get("amount") != amount or
+                                                 j.get("to") != dst.username):
+                    self._bad("%s: 200 with a wrong answer: %s" % (what, r.describe()))
+                if op["kind"] == "credit" and j.get("username") != dst.username:
+                    self._bad("%s: 200 with a wrong answer: %s" % (what, r.describe()))
+            elif r.status == 503:
+                op["outcome"], op["desc"] = "lost", rec.desc
+                if not rec.unavailable():
+                    self._bad("%s: 503 that is not a problem+json /problems/unavailable with "
+                              "Retry-After: %s" % (what, r.describe()))
+            else:
+                op["outcome"], op["desc"] = "refused", r.describe()
+                self._bad("%s: unexpected answer %s" % (what, r.describe()))
+            with self.lock:
+                self.ops.append(op)
+            if op["outcome"] != "ok":
+                time.sleep(0.05)
+
+    def _bad(self, msg):
+        with self.lock:
+            self.violations.append(msg)
+
+    def verify(self):
+        """Every ledger row of the users belongs to a request; an acknowledged
+        request has all its rows, a lost one all or none, a refused one none."""
+        v = list(self.violations)
+        uids = [u.id for u in self.users]
+        rows = db("SELECT user_id, kind, amount, COALESCE(counterparty, 0) FROM ledger "
+                  "WHERE user_id IN (%s) ORDER BY id" % id_list(uids))
+        by_amount = collections.defaultdict(list)
+        for uid, kind, amount, cp in rows:
+            by_amount[abs(int(amount))].append((int(uid), kind, int(amount), int(cp)))
+        outcomes = collections.Counter()
+        for op in self.ops:
+            a = op["amount"]
+            if op["kind"] == "credit":
+                want = [(op["dst"].id, "credit", a)]
+                found = sorted((u, k, x) for u, k, x, _ in by_amount.pop(a, []))
+            else:
+                want = sorted([(op["src"].id, "transfer_out", -a, op["dst"].id),
+                               (op["dst"].id, "transfer_in", a, op["src"].id)])
+                found = sorted(by_amount.pop(a, []))
+            want = sorted(want)
+            what = "%s %d%s -> %s (%s)" % (op["kind"], a,
+                                           " " + op["src"].username if op["src"] else "",
+                                           op["dst"].username, op["outcome"])
+            if op["outcome"] == "ok":
+                if found != want:
+                    v.append("%s was acknowledged 200 but the ledger holds %r, expected %r"
+                             % (what, found, want))
+                outcomes["ok"] += 1
+            elif op["outcome"] == "lost":
+                if found and found != want:
+                    v.append("%s: half-done: the ledger holds %r, expected all of %r or nothing"
+                             % (what, found, want))
+                outcomes["lost, committed" if found else "lost, not committed"] += 1
+            else:
+                if found:
+                    v.append("%s was refused but the ledger holds %r" % (what, found))
+                outcomes["refused"] += 1
+        for a, entries in sorted(by_amount.items()):
+            v.append("ledger rows %r match no request of the test" % (entries,))
+        sums = collections.Counter()
+        for uid, _, amount, _ in rows:
+            sums[int(uid)] += int(amount)
+        for uid, bal in db("SELECT id, balance FROM users WHERE id IN (%s)" % id_list(uids)):
+            if int(bal) != sums[int(uid)]:
+                v.append("user %s: balance %s, its ledger sums to %d" % (uid, bal, sums[int(uid)]))
+        return v, dict(outcomes)
+
+
+# ---------------------------------------------------------------------------
+# 1. MariaDB killed mid-storm
+
+
+@test
+def mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged():
+    master, workers = ensure_up()
+    _, max_requests = F.pool_conf(_IMAGES["pool"])
+    rnd = random.Random(SEED + 11)
+    flush = db("SELECT @@innodb_flush_log_at_trx_commit")[0][0]
+    log("innodb_flush_log_at_trx_commit = %s" % flush)
+    initial = storm_products(rnd, 6, "dbkill")
+    users = A.new_users(4, "dbk")
+    money = Money(users, A.admin(), SEED + 12)
+    money.fund(10 ** 8)
+    storm = FaultStorm("faults-mariadb-kill", initial, clients=CLIENTS, aborts=3,
+                       quantities=(1, 2), lossy=True, seed=SEED + 13)
+    probe_pid = min(initial)
+    probes = F.Load([("GET product", lambda: get("/product/%d/" % probe_pid)),
+                     ("GET account", lambda: users[0].get("/account/"))], threads=2)
+
+    db_pid = F.mariadb_pid()
+    check(db_pid, "no live mariadbd in %s" % F.mariadb_pidfile())
+    image = ProcImage(db_pid)           # read before the kill: started again exactly so
+    log("mariadbd pid %d: %s (cwd %s, uid %d)" % (db_pid, image, image.cwd, image.uid))
+
+    t_kill = t_restart = t_back = None
+    started = False
+    try:
+        storm.start()
+        money.start()
+        probes.start()
+        started = True
+        time.sleep(3.0)
+        t_kill = time.monotonic()
+        os.kill(db_pid, signal.SIGKILL)
+        check(F.wait_gone(db_pid, 10), "mariadbd %d still there 10 s after SIGKILL" % db_pid)
+        log("SIGKILL mariadbd %d; down for %.1fs" % (db_pid, DB_DOWN))
+        time.sleep(DB_DOWN)
+        t_restart = time.monotonic()
+        F.mariadb_start(image)
+        t_back = time.monotonic()
+        time.sleep(RECOVER_SECONDS + 3.0)
+    finally:
+        if F.mariadb_pid() is None:
+            F.mariadb_start(image)      # never leave the database down
+        if started:
+            probes.stop_event.set()
+            storm.finish()
+            money.stop()
+            probes.stop()
+
+    # the timeline of every answer
+    recs = sorted(storm.recs + money.recs + probes.recs, key=lambda r: r.t0)
+    v = []
+    t0 = recs[0].t0 if recs else t_kill
+    no_answer = [r for r in recs if r.err is not None]
+    server_err = [r for r in recs if r.status is not None and r.status >= 500 and r.status != 503]
+    bad503 = [r for r in recs if r.status == 503 and not r.unavailable()]
+    nginx503 = [r for r in recs if r.status == 503 and r.source == "nginx"]
+    slow = [r for r in recs if r.secs > HANG_SECONDS]
+    down = [r for r in recs if r.t0 >= t_kill + 0.2 and r.t1 <= t_restart]
+    down_bad = [r for r in down if not (r.unavailable() and r.source == "orderd")]
+    late = [r for r in recs if r.t0 >= t_back + RECOVER_SECONDS]
+    late_bad = [r for r in late if r.status is None or r.status >= 500]
+    after_ok = [r for r in recs if r.t0 >= t_back and r.ok()]
+    first_ok = (min(r.t1 for r in after_ok) - t_back) if after_ok else None
+    last_503 = max((r.t1 - t_back for r in recs if r.status == 503 and r.t0 >= t_back),
+                   default=None)
+    if no_answer:
+        v.append("%d request(s) got no HTTP answer: %s" % (len(no_answer), fmt_recs(no_answer, t0)))
+    if server_err:
+        v.append("%d answer(s) 5xx other than 503: %s" % (len(server_err), fmt_recs(server_err, t0)))
+    if bad503:
+        v.append("%d 503(s) not problem+json /problems/unavailable with Retry-After: %s"
+                 % (len(bad503), fmt_recs(bad503, t0)))
+    if nginx503:
+        v.append("%d 503(s) came from nginx (the pool did not answer: a worker died or hung): %s"
+                 % (len(nginx503), fmt_recs(nginx503, t0)))
+    if slow:
+        v.append("%d request(s) took longer than %.0f s (a hang): %s"
+                 % (len(slow), HANG_SECONDS, fmt_recs(sorted(slow, key=lambda r: -r.secs), t0)))
+    if not down:
+        v.append("no request was sent and answered while MariaDB was down: the outage tested nothing")
+    if down_bad:
+        v.append("%d of %d answers while MariaDB was down were not orderd's 503 problem with "
+                 "Retry-After: %s" % (len(down_bad), len(down), fmt_recs(down_bad, t0)))
+    if not late:
+        v.append("no request was sent %.0f s after MariaDB was back" % RECOVER_SECONDS)
+    if late_bad:
+        v.append("%d request(s) sent %.0f s or more after MariaDB answered ping still failed: %s"
+                 % (len(late_bad), RECOVER_SECONDS, fmt_recs(late_bad, t0)))
+    if first_ok is None:
+        v.append("no request succeeded after MariaDB was back")
+
+    # the same pool served throughout
+    eq(T.read_pidfile(), master, "pool master pid after the outage")
+    check(alive(master), "pool master %d died during the MariaDB outage" % master)
+    now = children(master)
+    if max_requests == 0 and sorted(now) != sorted(workers):
+        v.append("workers changed during the outage (one died or was replaced): %r -> %r"
+                 % (workers, now))
+
+    # the database: nothing acknowledged lost, nothing half-done
+    mv, outcomes = money.verify()
+    if mv:
+        v.append("money moves: %d violation(s), by kind:\n    %s" % (len(mv), summarize(mv)))
+    log("timeline: kill at +%.2fs, restart at +%.2fs, ping at +%.2fs; %d answers while down; "
+        "first 2xx %.2fs after ping, last 503 %s s after ping; slowest %.2fs"
+        % (t_kill - t0, t_restart - t0, t_back - t0, len(down),
+           first_ok if first_ok is not None else -1,
+           "%.2f" % last_503 if last_503 is not None else "-",
+           max((r.secs for r in recs), default=0)))
+    log("answers: %s" % dict(collections.Counter("%s %s" % (r.kind, r.label()) for r in recs)))
+    log("money: %s" % outcomes)
+    artifact("faults-mariadb-kill-timeline.json", {
+        "t_kill": t_kill - t0, "t_restart": t_restart - t0, "t_back": t_back - t0,
+        "violations": v, "money": outcomes,
+        "answers": [(r.kind, round(r.t0 - t0, 3), round(r.secs, 3), r.label()) for r in recs]})
+    try:
+        storm.verify(max_lost=10 ** 9)
+    except Fail as e:
+        v.append(str(e))
+    if v:
+        raise Fail("MariaDB SIGKILL mid-storm: %d problem(s):\n    %s"
+                   % (len(v), "\n    ".join(v)))
+
+
+# ---------------------------------------------------------------------------
+# 2. SIGTERM under load
+
+
+def order_load(pid, threads, on_answer):
+    return F.Load([("GET product", lambda: get("/product/%d/" % pid)),
+                   ("POST order", lambda: post_json("/order/", {"product": pid, "quantity": 1}))],
+                  threads=threads, on_answer=on_answer)
+
+
+def collect_201(ids, lock):
+    def on_answer(kind, r):
+        if kind == "POST order" and r.status == 201 and isinstance(r.json, dict):
+            with lock:
+                ids.append(r.json.get("id"))
+    return on_answer
+
+
+def orders_match_201s(pid, ids):
+    """The orders table holds exactly the orders of pid answered 201."""
+    rows = db("SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id "
+              "WHERE l.product_id = %d" % pid)
+    in_db = {int(r[0]) for r in rows}
+    acked = set(ids)
+    out = []
+    if len(acked) != len(ids):
+        out.append("%d order ids answered 201 more than once" % (len(ids) - len(acked)))
+    if acked - in_db:
+        out.append("orders answered 201 but not in the table: %s" % sorted(acked - in_db)[:20])
+    if in_db - acked:
+        out.append("orders in the table that no client was answered 201 for (a request cut "
+                   "off after its commit): %s" % sorted(in_db - acked)[:20])
+    return out
+
+
+@test
+def sigterm_under_load_drains_without_502():
+    master, workers = ensure_up()
+    image = ProcImage(master)           # read before the signal: started again exactly so
+    size, _ = F.pool_conf(image)
+    p = make_product(stock=10 ** 6, price=100, name=unique_name("term"))
+    pid = p["id"]
+    # a request in hand for a while when the signal comes: an order of a
+    # product another session holds locked, released 1 s after the SIGTERM
+    y = make_product(stock=10, price=100, name=unique_name("term-held"))["id"]
+    ids, lock = [], threading.Lock()
+    load = order_load(pid, 8, collect_201(ids, lock))
+    nlog = NginxLog()
+    t_term = t_gone = t_up = None
+    new_master = None
+    held = []
+    holder = RowLock(y)
+    holder.acquire()
+    held_t = threading.Thread(target=timed, daemon=True, args=(
+        "POST order (in hand at the SIGTERM)",
+        lambda: post_json("/order/", {"product": y, "quantity": 1}), held, lock))
+    load.start()
+    try:
+        time.sleep(1.5)
+        held_t.start()
+        time.sleep(0.5)                 # it waits for the row lock in a worker now
+        t_term = time.monotonic()
+        os.kill(master, signal.SIGTERM)
+        time.sleep(1.0)
+        holder.release()
+        gone = F.wait_gone(master, 40)
+        t_gone = time.monotonic()
+        check(gone, "pool master %d still running 40 s after SIGTERM" % master)
+        left = [w for w in workers if alive(w)]
+        check(not left, "workers %r outlived their master %d" % (left, master))
+        log("SIGTERM master %d: it and its workers were gone after %.2fs" % (master, t_gone - t_term))
+        time.sleep(0.5)                 # requests meet the missing pool: nginx's 503
+        new_master = F.pool_start(image)
+        t_up = time.monotonic()
+        F.wait_pool(new_master, size, seconds=15)
+        time.sleep(1.5)
+    finally:
+        holder.release()
+        load.stop_event.set()
+        if F.pool_master() is None:
+            F.pool_start(image)         # never leave the pool down
+        load.stop()
+        held_t.join(T.HTTP_TIMEOUT)
+
+    recs = sorted(load.recs, key=lambda r: r.t0)
+    t0 = recs[0].t0
+    conn, upstream, other = nlog.classify()
+    v = []
+    no_answer = [r for r in recs if r.err is not None]
+    bad = [r for r in recs if r.err is None and not r.ok() and
+           not (r.unavailable() and r.source == "nginx")]
+    early503 = [r for r in recs if r.status == 503 and r.t1 < t_term]
+    late503 = [r for r in recs if r.status == 503 and r.t0 > t_up + 0.5]
+    if no_answer:
+        v.append("%d request(s) got no HTTP answer: %s" % (len(no_answer), fmt_recs(no_answer, t0)))
+    if bad:
+        v.append("%d answer(s) neither 2xx nor nginx's 503 problem (a 502/500, or orderd "
+                 "refusing while it drains): %s" % (len(bad), fmt_recs(bad, t0)))
+    if upstream:
+        v.append("nginx logged %d upstream error(s) other than a failed connect: requests the "
+                 "pool had taken were cut off: %s" % (len(upstream), " | ".join(upstream[:5])))
+    if early503:
+        v.append("503s before the SIGTERM: %s" % fmt_recs(early503, t0))
+    if late503:
+        v.append("503s after the pool was started again: %s" % fmt_recs(late503, t0))
+    v.extend(orders_match_201s(pid, ids))
+    if not held or held[0].status != 201:
+        v.append("the order in hand (waiting on a row lock) when the SIGTERM came was not "
+                 "finished: %s" % (held[0] if held else "no answer at all"))
+    else:
+        v.extend(orders_match_201s(y, [held[0].json.get("id")]))
+        log("the order in hand at the SIGTERM: %r" % held[0])
+    n503 = sum(1 for r in recs if r.status == 503)
+    inflight = [r for r in recs if r.t0 < t_term < r.t1]
+    log("SIGTERM: %d requests in flight at the signal (%s); %d nginx 503s, %d failed connects "
+        "logged; answers %s" % (len(inflight), dict(collections.Counter(r.label() for r in inflight)),
+                                n503, len(conn), load.tally()))
+    eq(ProcImage(new_master).argv, image.argv, "command line of the pool started again")
+    # it serves
+    r = post_json("/order/", {"product": pid, "quantity": 1})
+    assert_json(r, 201, "POST /order/ after the pool was started again")
+    assert_json(get("/product/%d/" % pid), 200, "GET /product/%d/ after the restart" % pid)
+    if v:
+        raise Fail("SIGTERM under load: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+
+
+# ---------------------------------------------------------------------------
+# 3. SIGHUP under load
+
+
+@test
+def sighup_under_load_fails_no_request():
+    master, w0 = ensure_up()
+    size = len(w0)
+    p = make_product(stock=10 ** 6, price=100, name=unique_name("hup"))
+    pid = p["id"]
+    ids, lock = [], threading.Lock()
+    load = order_load(pid, 8, collect_201(ids, lock))
+    nlog = NginxLog()
+    load.start()
+    try:
+        time.sleep(1.5)
+        t = time.monotonic()
+        os.kill(master, signal.SIGHUP)
+        w1 = F.wait_pool(master, size, exclude=w0, seconds=30)
+        log("SIGHUP 1: workers %r -> %r in %.2fs" % (w0, w1, time.monotonic() - t))
+        time.sleep(0.5)
+        t = time.monotonic()
+        os.kill(master, signal.SIGHUP)
+        w2 = F.wait_pool(master, size, exclude=w0 + w1, seconds=30)
+        log("SIGHUP 2: workers %r -> %r in %.2fs" % (w1, w2, time.monotonic() - t))
+        time.sleep(1.0)
+    finally:
+        load.stop_event.set()
+        load.stop()
+    recs = sorted(load.recs, key=lambda r: r.t0)
+    t0 = recs[0].t0
+    log("SIGHUP x2: answers %s" % load.tally())
+    v = []
+    failed = [r for r in recs if not r.ok()]
+    if failed:
+        v.append("%d of %d requests did not get a 2xx: %s"
+                 % (len(failed), len(recs), fmt_recs(failed, t0)))
+    conn, upstream, other = nlog.classify()
+    if conn or upstream:
+        v.append("nginx logged %d upstream error(s): %s" % (len(conn) + len(upstream),
+                                                            " | ".join((conn + upstream)[:5])))
+    v.extend(orders_match_201s(pid, ids))
+    eq(T.read_pidfile(), master, "pool master after two SIGHUPs")
+    check(alive(master), "pool master %d died" % master)
+    if v:
+        raise Fail("SIGHUP under load: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+
+
+# ---------------------------------------------------------------------------
+# 4. a row locked by another session
+
+
+class RowLock:
+    """Another database session holding product pid FOR UPDATE in an open
+    transaction (the mariadb client of ORDERD_MYSQL, fed through a pipe)."""
+
+    def __init__(self, pid):
+        cmd = os.environ.get("ORDERD_MYSQL")
+        check(cmd, "ORDERD_MYSQL is not set")
+        self.pid = pid
+        self.p = subprocess.Popen(shlex.split(cmd) + ["-N", "-B", "--unbuffered"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+
+    def acquire(self, seconds=10):
+        self.p.stdin.write("START TRANSACTION;\n"
+                           "SELECT 'locked', stock FROM products WHERE id = %d FOR UPDATE;\n"
+                           % self.pid)
+        self.p.stdin.flush()
+        ready, _, _ = select.select([self.p.stdout], [], [], seconds)
+        line = self.p.stdout.readline() if ready else ""
+        if not line.startswith("locked"):
+            self.release()
+            raise Fail("the other session could not lock product %d: %r %s"
+                       % (self.pid, line, self.p.stderr.read()[-300:] if self.p.poll() is not None else ""))
+
+    def release(self):
+        """ROLLBACK and quit; a client that does not quit is killed (its
+        connection closes, which rolls the transaction back too)."""
+        if getattr(self, "released", False):
+            return
+        self.released = True
+        try:
+            if self.p.poll() is None:
+                self.p.stdin.write("ROLLBACK;\n")
+                self.p.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(5)
+
+
+@test
+def locked_row_gives_bounded_503_and_frees_the_worker():
+    master, workers = ensure_up()
+    x = make_product(stock=100, price=700, name=unique_name("locked"))["id"]
+    others = [make_product(stock=1000, price=300, name=unique_name("free"))["id"] for _ in range(2)]
+    n_x = max(1, min(2, len(workers) - 2))    # leave at least two workers for the others
+    lock_ = threading.Lock()
+    x_recs, other_recs = [], []
+    holder = RowLock(x)
+    holder.acquire()
+    t_locked = time.monotonic()
+    try:
+        bodies = [lambda: post_json("/order/", {"product": x, "quantity": 1}),
+                  lambda: T.post_form("/order/", {"product": x, "quantity": 1})]
+        ts = [threading.Thread(target=timed, args=("POST order X", bodies[i % 2], x_recs, lock_),
+                               daemon=True) for i in range(n_x)]
+        for t in ts:
+            t.start()
+        time.sleep(0.3)                 # the X requests are waiting on the lock now
+        i = 0
+        while any(t.is_alive() for t in ts) and time.monotonic() - t_locked < LOCK_BOUND + 8:
+            o = others[i % len(others)]
+            timed("POST order other", lambda: post_json("/order/", {"product": o, "quantity": 1}),
+                  other_recs, lock_)
+            timed("GET other", lambda: get("/product/%d/" % o), other_recs, lock_)
+            timed("GET X", lambda: get("/product/%d/" % x), other_recs, lock_)
+            i += 1
+            time.sleep(0.05)
+        for t in ts:
+            t.join(T.HTTP_TIMEOUT)
+    finally:
+        holder.release()
+    t_released = time.monotonic()
+    v = []
+    check(len(x_recs) == n_x, "%d of %d requests for the locked product never returned"
+          % (n_x - len(x_recs), n_x))
+    for r in x_recs:
+        if not (r.unavailable() and r.source == "orderd"):
+            v.append("order of locked product %d: expected orderd's 503 problem with Retry-After, "
+                     "got %s" % (x, r))
+        if r.secs > LOCK_BOUND:
+            v.append("order of locked product %d answered after %.1fs, more than %.0f s"
+                     % (x, r.secs, LOCK_BOUND))
+    slow = [r for r in other_recs if r.secs > 2.0]
+    failed = [r for r in other_recs if not r.ok()]
+    if not other_recs:
+        v.append("no other request was sent while the row was locked")
+    if failed:
+        v.append("%d of %d other requests failed while product %d was locked: %s"
+                 % (len(failed), len(other_recs), x, fmt_recs(failed, t_locked)))
+    if slow:
+        v.append("%d other request(s) took over 2 s while product %d was locked: %s"
+                 % (len(slow), x, fmt_recs(slow, t_locked)))
+    log("locked row: X answered %s; %d other requests meanwhile (%s), slowest %.2fs"
+        % (["%d in %.2fs" % (r.status or 0, r.secs) for r in x_recs], len(other_recs),
+           dict(collections.Counter("%s %s" % (r.kind, r.label()) for r in other_recs)),
+           max((r.secs for r in other_recs), default=0)))
+    eq(count_units(x), (0, 0), "orders of locked product %d in the table (its requests got 503)" % x)
+    # the lock is gone: X sells, at once, as many times as there are workers
+    for k in range(len(workers) + 1):
+        t = time.monotonic()
+        r = post_json("/order/", {"product": x, "quantity": 1})
+        assert_json(r, 201, "POST /order/ for product %d after the lock was released" % x)
+        check(time.monotonic() - t < 2.0, "order %d of product %d after the release took %.1fs"
+              % (k, x, time.monotonic() - t))
+    eq(get_product(x)["stock"], 100 - (len(workers) + 1), "stock of product %d" % x)
+    eq(T.read_pidfile(), master, "pool master")
+    if F.pool_conf(_IMAGES["pool"])[1] == 0:      # no --max-requests recycling
+        eq(children(master), workers, "worker pids (none may have died)")
+    log("lock released %.1fs after it was taken" % (t_released - t_locked))
+    if v:
+        raise Fail("row lock: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+    assert_audit_clean()
+
+
+# ---------------------------------------------------------------------------
+# 5. workers SIGKILLed during a storm
+
+
+@test
+def workers_killed_every_two_seconds_during_storm():
+    master, workers = ensure_up()
+    size = len(workers)
+    rnd = random.Random(SEED + 21)
+    initial = storm_products(rnd, 5, "wkill")
+    storm = FaultStorm("faults-worker-kills", initial, clients=CLIENTS, aborts=3,
+                       quantities=(1, 2), lossy=True, seed=SEED + 22)
+    nlog = NginxLog()
+    killed = []
+    storm.start()
+    try:
+        time.sleep(1.0)
+        for _ in range(KILLS):
+            live = [w for w in children(master) if w not in killed]
+            check(live, "master %d has no live worker to kill" % master)
+            victim = rnd.choice(live)
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            log("SIGKILL worker %d (of %r)" % (victim, live))
+            time.sleep(KILL_INTERVAL)
+        time.sleep(1.5)
+    finally:
+        storm.finish()
+    after = F.wait_pool(master, size, exclude=killed, seconds=15)
+    eq(T.read_pidfile(), master, "pool master after the kills")
+    conn, upstream, other = nlog.classify()
+    recs = storm.recs
+    orderd503 = [r for r in recs if r.status == 503 and r.source == "orderd"]
+    log("worker kills: killed %r, pool now %r; answers %s; nginx upstream errors %d, failed "
+        "connects %d" % (killed, after, dict(collections.Counter("%s %s" % (r.kind, r.label())
+                                                                 for r in recs)),
+                         len(upstream), len(conn)))
+    v = []
+    if conn:
+        v.append("nginx could not connect to the pool %d time(s): %s" % (len(conn), conn[:3]))
+    if len(upstream) > len(killed):
+        v.append("nginx logged %d upstream errors for %d killed workers (one request each at "
+                 "most): %s" % (len(upstream), len(killed), " | ".join(upstream[:5])))
+    if orderd503:
+        v.append("orderd itself answered 503 %d time(s) (database busy?): %s"
+                 % (len(orderd503), fmt_recs(orderd503, recs[0].t0)))
+    # only the request in hand of a killed worker may be lost: one per kill
+    try:
+        storm.verify(max_lost=len(killed))
+    except Fail as e:
+        v.append(str(e))
+    if v:
+        raise Fail("workers killed under a storm: %d problem(s):\n    %s"
+                   % (len(v), "\n    ".join(v)))
+
+
+if __name__ == "__main__":
+    run()
