@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "sesscache.h"
 
 /* Argon2id cost: t = 2 passes over 19 MiB (OWASP's recommendation for
  * Argon2id), a few tens of milliseconds per login on this machine. */
@@ -144,6 +145,8 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	memcpy(who->token, tok, (size_t)n);
 	who->token[n] = '\0';
 	token_hash(who->token, who->token_hash);
+	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
+		return 0;
 	in[0] = DBV_BLOB(who->token_hash, AUTH_HASH_LEN);
 	if ((rc = db_query(db, ST_SESSION_GET, in, 1, out, 3)) != DB_OK) {
 		db_problem(db, rc, p);
@@ -161,6 +164,7 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 		return -1;
 	}
 	who->admin = strcmp(role, "admin") == 0;
+	sesscache_put(who->token_hash, who->id, who->admin, who->username);
 	return 0;
 }
 
@@ -371,6 +375,7 @@ auth_logout(struct db *db, const struct principal *who, struct problem *p)
 		db_problem(db, rc, p);
 		return -1;
 	}
+	sesscache_forget(who->token_hash);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "log.h"
 #include "pool.h"
+#include "sesscache.h"
 #include "soldout.h"
 #include "worker.h"
 
@@ -318,6 +319,9 @@ pool_run(const struct conf *c)
 		mysql_library_end();
 	}
 
+	if (sesscache_init() != 0)
+		log_warn("no shared session cache (%s): every request asks the database who "
+		    "is calling", strerror(errno));
 	if (soldout_init() != 0)
 		log_warn("no shared sold-out marks (%s): every order asks the database",
 		    strerror(errno));
