@@ -321,26 +321,37 @@ product_create_txn(struct db *db, void *arg, struct problem *p)
 }
 
 static int
+product_create_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	return db_txn_hooked(c->ctx->db, product_create_txn, ctx, h, &c->p);
+}
+
+static void
+product_create_render(struct call *c, void *ctx)
+{
+	struct product_ctx *x = ctx;
+	const struct field_val *f = c->req->f;
+
+	x->pr.id = x->id;
+	x->pr.goods = f[F_GOODS].set ? f[F_GOODS].i : 0;
+	snprintf(x->pr.name, sizeof(x->pr.name), "%s", f[F_NAME].s);
+	x->pr.price = f[F_PRICE].i;
+	x->pr.stock = f[F_STOCK].i;
+	x->pr.sales = 0;
+	set_location(c, "product", x->id);
+	answer(c, 201, inv_product_json(&x->pr), "product-created", x->id);
+}
+
+static int
 product_create(struct call *c)
 {
 	struct product_ctx x;
-	const struct field_val *f = c->req->f;
 
 	if (fields(c, BIT(F_GOODS), BIT(F_NAME) | BIT(F_PRICE) | BIT(F_STOCK)) != 0)
 		return -1;
 	memset(&x, 0, sizeof(x));
 	x.req = c->req;
-	if (db_txn(c->ctx->db, product_create_txn, &x, &c->p) != 0)
-		return -1;
-	x.pr.id = x.id;
-	x.pr.goods = f[F_GOODS].set ? f[F_GOODS].i : 0;
-	snprintf(x.pr.name, sizeof(x.pr.name), "%s", f[F_NAME].s);
-	x.pr.price = f[F_PRICE].i;
-	x.pr.stock = f[F_STOCK].i;
-	x.pr.sales = 0;
-	set_location(c, "product", x.id);
-	answer(c, 201, inv_product_json(&x.pr), "product-created", x.id);
-	return 0;
+	return write_call(c, product_create_run, product_create_render, &x);
 }
 
 static enum db_rc
@@ -800,9 +811,18 @@ ledger_h(struct call *c)
 	int64_t before = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : INT64_MAX;
 	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
 	cJSON *o;
+	const char *h;
+	int html;
 
+	if ((html = want_html(c)) < 0)
+		return -1;
 	if ((o = acct_ledger(c->ctx->db, c->who.id, before, (long)limit, &c->p)) == NULL)
 		return -1;
+	if (html) {
+		h = html_ledger(c->ctx->arena, o);
+		cJSON_Delete(o);
+		return answer_html(c, h);
+	}
 	answer(c, 200, o, NULL, 0);
 	return 0;
 }
@@ -895,7 +915,7 @@ static const struct {
 	unsigned flags;
 } handlers[H__MAX] = {
 	[H_PRODUCT_LIST] =	{ product_list, 0 },
-	[H_PRODUCT_CREATE] =	{ product_create, NEED_ADMIN },
+	[H_PRODUCT_CREATE] =	{ product_create, NEED_ADMIN | IDEMPOTENT },
 	[H_PRODUCT_GET] =	{ product_get, 0 },
 	[H_PRODUCT_RESTOCK] =	{ product_restock, NEED_ADMIN | IDEMPOTENT },
 	[H_ORDER_LIST] =	{ order_list_h, NEED_USER },

@@ -1,5 +1,6 @@
-/* html.c - the product and order lists as HTML fragments, for the pages'
- * server-side includes (GET /product/?format=html, GET /order/?format=html).
+/* html.c - the product, order and ledger lists as HTML fragments, for the
+ * pages' server-side includes (GET /product/?format=html, GET
+ * /order/?format=html, GET /account/ledger/?format=html).
  *
  * The markup matches what htdocs/app.js renders from the JSON API, so a page
  * looks the same with and without JavaScript and nothing moves when the
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cJSON.h>
 #include <sodium.h>
 
 #include "html.h"
@@ -382,5 +384,123 @@ html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_afte
 	hb_str(&b, "</ol>\n");
 	if (more_after > 0)
 		hb_more(&b, more_after, "Older orders");
+	return hb_done(&b);
+}
+
+/* --- ledger -------------------------------------------------------------- */
+
+/* An integer member of a ledger entry: acct_ledger() writes them as raw
+ * JSON numbers (exact 64-bit). Returns 0 and sets *v, or -1 (null, absent,
+ * not an integer). */
+static int
+json_int(const cJSON *o, const char *name, int64_t *v)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *s;
+	int64_t n = 0;
+	int neg = 0;
+
+	if (m == NULL)
+		return -1;
+	if (cJSON_IsNumber(m)) {
+		if (m->valuedouble < -9e15 || m->valuedouble > 9e15)
+			return -1;
+		*v = (int64_t)m->valuedouble;
+		return 0;
+	}
+	if (!cJSON_IsRaw(m) || (s = m->valuestring) == NULL)
+		return -1;
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	*v = neg ? -n : n;
+	return 0;
+}
+
+static const char *
+json_str(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(m) && m->valuestring != NULL ? m->valuestring : NULL;
+}
+
+static void
+ledger_row(struct hb *b, const cJSON *e)
+{
+	const char *kind = json_str(e, "kind"), *who = json_str(e, "counterparty");
+	const char *at = json_str(e, "created_at");
+	int64_t id = 0, amount = 0, order = 0;
+	int has_order = json_int(e, "order", &order) == 0;
+	char when[24];
+
+	if (json_int(e, "id", &id) != 0 || json_int(e, "amount", &amount) != 0 || kind == NULL)
+		return;
+	/* "2026-11-26T20:48:54Z" -> "2026-11-26 20:48" */
+	if (at != NULL && strlen(at) >= 16 && at[10] == 'T') {
+		memcpy(when, at, 16);
+		when[10] = ' ';
+		when[16] = '\0';
+	} else
+		snprintf(when, sizeof(when), "-");
+	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", id);
+	hb_esc(b, at != NULL ? at : "");
+	hb_str(b, "\">");
+	hb_esc(b, when);
+	hb_str(b, when[0] == '-' ? "</time></td><td class=\"wide\">" : " UTC</time></td><td class=\"wide\">");
+	if (strcmp(kind, "credit") == 0)
+		hb_str(b, "Credit");
+	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && has_order)
+		hb_fmt(b, "%s <a href=\"/orders.html#order-%" PRId64 "\">order %" PRId64 "</a>",
+		    kind[0] == 'p' ? "Payment for" : "Refund of", order, order);
+	else if (strcmp(kind, "transfer_in") == 0 || strcmp(kind, "transfer_out") == 0) {
+		hb_str(b, kind[9] == 'i' ? "From " : "To ");
+		hb_esc(b, who != NULL ? who : "someone");
+	} else
+		hb_esc(b, kind);
+	hb_fmt(b, "</td><td class=\"num %s\" data-label=\"Amount\">%s",
+	    amount < 0 ? "amount-out" : "amount-in", amount < 0 ? "&minus;" : amount > 0 ? "+" : "");
+	hb_money(b, amount < 0 ? -amount : amount);
+	hb_str(b, "</td></tr>\n");
+}
+
+/* The caller's ledger (the list object of acct_ledger(): {"items", "next"})
+ * as a table, newest first, with an "Older entries" link when there are
+ * more. For GET /account/ledger/?format=html. */
+char *
+html_ledger(struct arena *a, const cJSON *list)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items"), *e;
+	int64_t next = 0;
+	struct hb b;
+
+	hb_init(&b, a);
+	if (cJSON_GetArraySize(items) == 0) {
+		hb_str(&b, "<p class=\"empty\">No money has come in or gone out yet.</p>\n");
+		return hb_done(&b);
+	}
+	hb_str(&b, "<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
+	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
+	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
+	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
+	cJSON_ArrayForEach(e, items) {
+		if (b.failed)
+			break;
+		ledger_row(&b, e);
+	}
+	hb_str(&b, "</tbody>\n</table>\n");
+	if (json_int(list, "next", &next) == 0 && next > 0)
+		hb_fmt(&b, "<p class=\"more\"><a href=\"?after=%" PRId64 "\">Older entries</a></p>\n",
+		    next);
 	return hb_done(&b);
 }

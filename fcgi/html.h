@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "arena.h"
 #include "inventory.h"
 #include "orders.h"
@@ -31,5 +33,8 @@ char	*html_products(struct arena *, const struct product *ps, size_t n, int64_t 
  * paid) and, for an administrator, Ship forms. */
 char	*html_orders(struct arena *, const struct order *os, size_t n, int64_t more_after,
 	    const char *csrf, const char *next_path, int64_t viewer, int admin);
+
+/* The ledger list answer (acct_ledger's {"items", "next"}) as a table. */
+char	*html_ledger(struct arena *, const cJSON *list);
 
 #endif

@@ -1,0 +1,611 @@
+// orderd's pages in a real browser: Debian's headless Chromium, driven by
+// playwright-core (never a downloaded browser).
+//
+// Environment (set by `./stack test`):
+//   ORDERD_URL          the stack, e.g. http://127.0.0.1:18080 (default http://127.0.0.1:8080)
+//   ORDERD_ADMIN_TOKEN  an administrator's bearer token (fixtures: products, credits)
+//   ORDERD_TEST_OUT     output directory; one PNG per test goes to $ORDERD_TEST_OUT/browser/
+//   ORDERD_BIN + ORDERD_DB_*  `orderd admin NAME` promotes the admin page's test user
+//   ORDERD_CHROMIUM     the browser (default /usr/bin/chromium)
+//   ORDERD_BROWSER_ONLY a substring: run only the tests whose name contains it
+//
+// Prints "PASS name" or "FAIL name: why" per test and last "N passed, M failed";
+// exits 1 when a test failed, 2 when the browser could not start.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.ORDERD_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const ADMIN_TOKEN = process.env.ORDERD_ADMIN_TOKEN || '';
+const OUT = join(process.env.ORDERD_TEST_OUT || 'var/test-out', 'browser');
+const CHROMIUM = process.env.ORDERD_CHROMIUM || '/usr/bin/chromium';
+const ONLY = process.env.ORDERD_BROWSER_ONLY || '';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PASSWORD = 'correct horse battery';
+const RUN = `${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+const STEP_MS = 10000; // the longest a single page step may take
+
+mkdirSync(OUT, { recursive: true });
+
+// ---- the API from node (bearer tokens: no cookies, no CSRF) -------------------
+
+async function api(method, path, { token, form } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body;
+  if (form) {
+    body = new URLSearchParams(form).toString();
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(BASE + path, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    // Sign-in and registration are rate limited per address: wait and retry.
+    if (res.status === 429 && attempt < 10) {
+      await sleep(600);
+      continue;
+    }
+    let data = null;
+    try { data = JSON.parse(text); } catch { data = text; }
+    return { status: res.status, data };
+  }
+}
+
+async function apiOk(method, path, opts, want = [200, 201]) {
+  const r = await api(method, path, opts);
+  if (!want.includes(r.status)) {
+    throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.data).slice(0, 200)}`);
+  }
+  return r.data;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let userSeq = 0;
+function userName(tag) {
+  userSeq += 1;
+  return `b${RUN}${tag}${userSeq}`.slice(0, 32);
+}
+
+async function newUser(tag, credit = 0) {
+  const name = userName(tag);
+  await apiOk('POST', '/auth/register/', { form: { username: name, password: PASSWORD } });
+  const login = await apiOk('POST', '/auth/login/', { form: { username: name, password: PASSWORD } });
+  if (credit > 0) await apiOk('POST', `/account/${name}/credit/`, { token: ADMIN_TOKEN, form: { amount: String(credit) } });
+  return { name, token: login.token, csrf: login.csrf_token, id: login.user.id };
+}
+
+async function newProduct(label, price, stock) {
+  return apiOk('POST', '/product/', { token: ADMIN_TOKEN, form: { name: `${label} ${RUN}`, price: String(price), stock: String(stock) } });
+}
+
+const stockOf = async (id) => (await apiOk('GET', `/product/${id}/`)).stock;
+const balanceOf = async (user) => (await apiOk('GET', '/account/', { token: user.token })).balance;
+const ordersOf = async (user) => (await apiOk('GET', '/order/?limit=200', { token: user.token })).items;
+
+function money(cents) {
+  const a = Math.abs(cents);
+  return `${cents < 0 ? '−' : ''}${Math.trunc(a / 100)}.${String(a % 100).padStart(2, '0')}`;
+}
+
+function expect(cond, why) {
+  if (!cond) throw new Error(why);
+}
+
+function expectEq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+}
+
+// ---- the browser ----------------------------------------------------------------
+
+let browser;
+
+// A fresh browser context (its own cookies and storage), optionally signed in
+// as user by handing it the session cookies the login answer set.
+async function newContext({ user, js = true, viewport = DESKTOP } = {}) {
+  const ctx = await browser.newContext({ viewport, javaScriptEnabled: js, baseURL: BASE });
+  ctx.setDefaultTimeout(STEP_MS);
+  if (user) {
+    await ctx.addCookies([
+      { name: 'orderd_session', value: user.token, url: BASE, httpOnly: true, sameSite: 'Strict' },
+      { name: 'orderd_csrf', value: user.csrf, url: BASE, sameSite: 'Strict' },
+    ]);
+  }
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  // (A 4xx answer the page turns into a message is logged as a failed load: not an error.)
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) page.errors.push(m.text());
+  });
+  return { ctx, page };
+}
+
+// The page must not scroll sideways.
+async function noSideScroll(page, what) {
+  const { sw, w } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, w: window.innerWidth }));
+  expect(sw <= w, `${what}: the page is ${sw}px wide in a ${w}px window (scrolls sideways)`);
+}
+
+// A screenshot: the whole page when it is not too tall (the list pages grow
+// with every suite that ran before), else the window, scrolled to focus.
+async function snap(page, file, focus) {
+  const tall = await page.evaluate(() => document.documentElement.scrollHeight).catch(() => 1e9);
+  if (tall > 6000 && focus) await focus.scrollIntoViewIfNeeded({ timeout: 2000 }).catch(() => {});
+  await page.screenshot({ path: join(OUT, file), fullPage: tall <= 6000 });
+}
+
+const row = (page, productId) => page.locator(`#product-${productId}`);
+
+// Without JavaScript a page shows one page of products: follow "More
+// products" until the row is there (test products are the newest, last).
+async function findRow(page, productId) {
+  for (let hops = 0; hops < 200; hops++) {
+    if (await row(page, productId).count()) return row(page, productId);
+    const more = page.getByRole('link', { name: 'More products' });
+    if (!(await more.count())) break;
+    await more.click();
+  }
+  throw new Error(`product ${productId} is on no page of the list`);
+}
+const stockCell = (page, productId) => row(page, productId).locator('.stock-n');
+
+async function expectText(locator, re, what) {
+  try {
+    await locator.filter({ hasText: re }).first().waitFor({ state: 'visible' });
+  } catch {
+    const got = (await locator.first().textContent().catch(() => null)) ?? '(nothing)';
+    throw new Error(`${what}: expected ${re}, found ${JSON.stringify(got.trim().slice(0, 200))}`);
+  }
+}
+
+// ---- the tests --------------------------------------------------------------------
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('register, sign in, order a product and see its stock drop', async (shot) => {
+  const product = await newProduct('Blue mug', 1500, 5);
+  const name = userName('reg');
+  const { page } = await newContext();
+  shot.page = page;
+
+  // Register through the form: the script signs the new user in and goes on.
+  await page.goto('/signin.html');
+  await page.getByLabel('Choose a user name').fill(name);
+  await page.getByLabel('Choose a password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL((u) => u.pathname === '/' );
+  await expectText(page.locator('.who'), new RegExp(`Signed in as ${name}`), 'header after registering');
+
+  // Sign out, then sign in through the sign-in form.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expectText(page.locator('.outcome'), /signed out/, 'after signing out');
+  await expectText(page.locator('.who'), /Sign in/, 'header after signing out');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByLabel('User name', { exact: true }).fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expectText(page.locator('.outcome'), /You are signed in/, 'after signing in');
+  await expectText(page.locator('.who'), new RegExp(`Signed in as ${name}`), 'header after signing in');
+
+  // Order 2 of 5: the stock on the page drops to 3 without a reload.
+  await expectText(stockCell(page, product.id), /^5$/, 'stock before ordering');
+  const r = row(page, product.id);
+  shot.focus = r;
+  await r.getByLabel(/Quantity/).fill('2');
+  await r.getByRole('button', { name: 'Order' }).click();
+  await expectText(r.locator('.msg'), /Order \d+ placed: 2 × Blue mug/, 'message next to the order form');
+  await expectText(stockCell(page, product.id), /^3$/, 'stock after ordering');
+  expectEq(await stockOf(product.id), 3, 'stock in the API');
+
+  // Live: a restock elsewhere shows up without a reload.
+  await apiOk('POST', `/product/${product.id}/restock/`, { token: ADMIN_TOKEN, form: { quantity: '4' } });
+  await stockCell(page, product.id).filter({ hasText: /^7$/ }).waitFor({ timeout: 12000 })
+    .catch(() => { throw new Error('the stock did not refresh by itself to 7 after a restock'); });
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('double-click Cancel on an order: one cancel, stock restored once', async (shot) => {
+  const product = await newProduct('Green mug', 1200, 6);
+  const user = await newUser('dbl');
+  const order = await apiOk('POST', '/order/', { token: user.token, form: { product: String(product.id), quantity: '2' } });
+  expectEq(await stockOf(product.id), 4, 'stock after ordering');
+
+  const { page } = await newContext({ user });
+  shot.page = page;
+  let aborts = 0;
+  page.on('request', (req) => { if (req.method() === 'POST' && req.url().includes(`/order/${order.id}/abort`)) aborts += 1; });
+  await page.goto('/orders.html');
+  const item = page.locator(`#order-${order.id}`);
+  shot.focus = item;
+  await expectText(item.locator('.lines'), /Green mug/, 'product name in the order lines');
+  await item.getByRole('button', { name: `Cancel order ${order.id}` }).dblclick();
+  await expectText(page.locator(`#order-${order.id} .status`), /Cancelled/, 'status after cancelling');
+  await expectText(page.locator(`#order-${order.id} > .msg`), /is cancelled/, 'message after cancelling');
+  await sleep(500); // a second cancel, had it been sent, would have landed by now
+  expectEq(await stockOf(product.id), 6, 'stock after the double click (restored once)');
+  const o = await apiOk('GET', `/order/${order.id}/`, { token: user.token });
+  expectEq(o.status, 'aborted', 'order status in the API');
+  expect(aborts === 1, `the double click sent ${aborts} cancel requests (the button should be disabled in flight)`);
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+// Shared by the two checkout tests.
+const shop = {};
+
+test('checkout with one short line names the short product and changes nothing', async (shot) => {
+  shop.a = await newProduct('Teapot', 2500, 5);
+  shop.b = await newProduct('Blue mug', 1500, 1);
+  shop.user = await newUser('cart', 20000);
+  const { page } = await newContext({ user: shop.user });
+  shot.page = page;
+  shop.page = page;
+
+  await page.goto('/');
+  const ra = row(page, shop.a.id);
+  await ra.getByLabel(/Quantity/).fill('2');
+  await ra.getByRole('button', { name: 'Add to cart' }).click();
+  await expectText(ra.locator('.msg'), /Added 2 × Teapot/, 'message after adding to the cart');
+  const rb = row(page, shop.b.id);
+  await rb.getByLabel(/Quantity/).fill('3');
+  await rb.getByRole('button', { name: 'Add to cart' }).click();
+  await expectText(page.locator('[data-cart-count]'), /^5$/, 'cart count in the header');
+
+  await page.getByRole('link', { name: /Cart/ }).click();
+  await page.waitForURL('**/cart.html');
+  const items = 2 * 2500 + 3 * 1500;
+  await expectText(page.locator('[data-total="items"]'), new RegExp(`^${money(items)}$`), 'items total');
+  await expectText(page.locator('[data-total="freight"]'), /^10\.00$/, 'freight');
+  await expectText(page.locator('[data-total="total"]'), new RegExp(`^${money(items + 1000)}$`), 'total with freight');
+  await page.getByLabel('From my balance').check();
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expectText(page.locator('#checkout > .msg'), /Only 1 left of Blue mug/, 'message next to the checkout form');
+  await expectText(page.locator(`#cart-lines tr[data-product="${shop.b.id}"] .line-msg`), /Only 1 left/, 'the short line');
+  expectEq(await page.locator(`#cart-lines tr[data-product="${shop.b.id}"] input[type="number"]`).getAttribute('aria-invalid'), 'true', 'short line marked invalid');
+
+  expectEq(await stockOf(shop.a.id), 5, 'stock of the line that fits');
+  expectEq(await stockOf(shop.b.id), 1, 'stock of the short line');
+  expectEq((await ordersOf(shop.user)).length, 0, 'orders of the user');
+  expectEq(await balanceOf(shop.user), 20000, 'balance');
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('a checkout that fits, then Pay: the balance and the ledger show it', async (shot) => {
+  expect(shop.page, 'needs the previous test');
+  const page = shop.page;
+  shot.page = page;
+  const qty = page.locator(`#cart-lines tr[data-product="${shop.b.id}"] input[type="number"]`);
+  await qty.fill('1');
+  const total = 2 * 2500 + 1500 + 1000;
+  await expectText(page.locator('[data-total="total"]'), new RegExp(`^${money(total)}$`), 'total after lowering the quantity');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expectText(page.locator('#checkout-done'), /Order \d+ is placed/, 'confirmation');
+  const orders = await ordersOf(shop.user);
+  expectEq(orders.length, 1, 'orders after the checkout');
+  const order = orders[0];
+  expectEq(order.total_amount, total, 'order total');
+  expectEq(order.status, 'placed', 'status before paying');
+  await page.locator('#checkout-done').getByRole('button', { name: `Pay ${money(total)} for order ${order.id}` }).click();
+  await expectText(page.locator('#checkout-done .msg'), new RegExp(`Order ${order.id} is paid`), 'message after paying');
+  expectEq(await stockOf(shop.a.id), 3, 'stock of the teapot');
+  expectEq(await stockOf(shop.b.id), 0, 'stock of the mug');
+  expectEq(await balanceOf(shop.user), 20000 - total, 'balance after paying');
+  expectEq((await page.locator('[data-cart-count]').textContent()).trim(), '', 'cart count after the checkout');
+
+  await page.getByRole('link', { name: 'My account' }).click();
+  await expectText(page.locator('[data-balance]'), new RegExp(`^${money(20000 - total)}$`), 'balance on the account page');
+  const entry = page.locator('#ledger tbody tr').first();
+  await expectText(entry, new RegExp(`Payment for order ${order.id}`), 'newest ledger entry');
+  await expectText(entry, new RegExp(`${money(-total)}`), 'amount of the payment');
+  await expectText(page.locator('#ledger tbody tr').nth(1), /Credit.*\+200\.00/, 'the credit before it');
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('a transfer to another user', async (shot) => {
+  const from = await newUser('from', 5000);
+  const to = await newUser('to');
+  const { page } = await newContext({ user: from });
+  shot.page = page;
+  await page.goto('/account.html');
+  await expectText(page.locator('[data-balance]'), /^50\.00$/, 'balance before');
+  await page.getByLabel('To (user name)').fill(to.name);
+  await page.getByLabel('Amount in cents').fill('1234');
+  await expectText(page.locator('#tr-amount-hint'), /1234 cents are 12\.34/, 'amount hint');
+  await page.getByRole('button', { name: 'Send money' }).click();
+  await expectText(page.locator('form[data-kind="transfer"] .msg'), new RegExp(`Sent 12\\.34 to ${to.name}`), 'message after sending');
+  await expectText(page.locator('[data-balance]'), /^37\.66$/, 'balance after');
+  await expectText(page.locator('#ledger tbody tr').first(), new RegExp(`To ${to.name}.*−12\\.34`), 'ledger entry');
+  expectEq(await balanceOf(from), 3766, 'sender balance in the API');
+  expectEq(await balanceOf(to), 1234, 'receiver balance in the API');
+
+  // Sending to oneself is refused with a readable message; nothing moves.
+  await page.getByLabel('To (user name)').fill(from.name);
+  await page.getByLabel('Amount in cents').fill('100');
+  await page.getByRole('button', { name: 'Send money' }).click();
+  await expectText(page.locator('form[data-kind="transfer"] .msg'), /cannot send money to yourself/, 'message for a transfer to oneself');
+  expectEq(await balanceOf(from), 3766, 'sender balance after the refused transfer');
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('order and cancel with JavaScript disabled', async (shot) => {
+  const product = await newProduct('Plain jug', 900, 4);
+  const user = await newUser('nojs', 5000);
+  const { page } = await newContext({ js: false, viewport: PHONE });
+  shot.page = page;
+
+  // Sign in through the plain form.
+  await page.goto('/signin.html?next=/');
+  await page.getByLabel('User name', { exact: true }).fill(user.name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('ok') === 'signed-in');
+  await expectText(page.locator('.who'), new RegExp(`Signed in as ${user.name}`), 'header after signing in');
+
+  // Too many: the server's answer comes back as a sentence naming the product.
+  let r = await findRow(page, product.id);
+  await r.getByLabel(/Quantity/).fill('9');
+  await r.getByRole('button', { name: 'Order' }).click();
+  await page.waitForURL((u) => u.searchParams.get('error') === 'out-of-stock');
+  await expectText(page.locator('.outcome.error'), /Only 4 left of Plain jug/, 'out-of-stock outcome');
+  expectEq(await stockOf(product.id), 4, 'stock after the refused order');
+
+  // Order 3 (the answer comes back to the same page of the list).
+  r = await findRow(page, product.id);
+  await r.getByLabel(/Quantity/).fill('3');
+  await r.getByRole('button', { name: 'Order' }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'order-created');
+  const id = Number(new URL(page.url()).searchParams.get('id'));
+  await expectText(page.locator('.outcome.ok'), new RegExp(`Order ${id} is placed`), 'order outcome');
+  await expectText(stockCell(page, product.id), /^1$/, 'stock on the page after ordering');
+  expectEq(await stockOf(product.id), 1, 'stock in the API after ordering');
+
+  // Cancel it from my orders, with a double click: without JavaScript the
+  // browser may send the form twice, with the same idempotency_key.
+  let aborts = 0;
+  page.on('request', (req) => { if (req.method() === 'POST' && req.url().includes(`/order/${id}/abort`)) aborts += 1; });
+  await page.locator('.outcome.ok').getByRole('link', { name: 'See it in your orders' }).click();
+  await page.locator(`#order-${id}`).getByRole('button', { name: `Cancel order ${id}` }).dblclick();
+  await page.waitForURL((u) => u.pathname === '/orders.html' && u.searchParams.get('ok') === 'order-aborted');
+  await expectText(page.locator('.outcome.ok'), new RegExp(`Order ${id} is cancelled`), 'cancel outcome');
+  await expectText(page.locator(`#order-${id} .status`), /Cancelled/, 'status after cancelling');
+  expectEq(await page.locator(`#order-${id}`).getByRole('button', { name: /Cancel/ }).count(), 0, 'Cancel buttons left on the cancelled order');
+  expectEq(await stockOf(product.id), 4, `stock after cancelling (${aborts} cancel request(s) sent)`);
+
+  // Cancelling again (the browser's back button and the same form) changes nothing.
+  await page.goBack();
+  await page.locator(`#order-${id}`).getByRole('button', { name: `Cancel order ${id}` }).click();
+  await page.waitForURL((u) => u.pathname === '/orders.html' && (u.searchParams.has('ok') || u.searchParams.has('error')));
+  expectEq(await stockOf(product.id), 4, 'stock after sending the cancel form again');
+  await noSideScroll(page, 'my orders without JavaScript, phone width');
+
+  // Check out one product from the balance, then pay it from the offer on the cart page.
+  await page.getByRole('link', { name: 'Cart' }).click();
+  await page.getByLabel('Product number').fill(String(product.id));
+  await page.getByLabel('Quantity', { exact: true }).fill('2');
+  await page.getByLabel('From my balance').check();
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.waitForURL((u) => u.pathname === '/cart.html' && u.searchParams.get('ok') === 'order-created');
+  const cid = Number(new URL(page.url()).searchParams.get('id'));
+  await expectText(page.locator('.outcome.ok'), new RegExp(`Order ${cid} is placed`), 'checkout outcome');
+  await page.getByRole('button', { name: `Pay 28.00 for order ${cid}` }).click();
+  await page.waitForURL((u) => u.pathname === '/orders.html' && u.searchParams.get('ok') === 'order-paid');
+  await expectText(page.locator('.outcome.ok'), new RegExp(`Order ${cid} is paid`), 'pay outcome');
+  await expectText(page.locator(`#order-${cid} .status`), /Paid/, 'status after paying');
+  expectEq(await balanceOf(user), 2200, 'balance after paying');
+  await page.getByRole('link', { name: 'My account' }).click();
+  await expectText(page.locator('[data-balance]'), /^22\.00$/, 'balance on the account page');
+});
+
+test('the admin page without JavaScript: create, restock and credit through confirmations', async (shot) => {
+  const bin = process.env.ORDERD_BIN;
+  expect(bin, 'ORDERD_BIN is not set (needed to make the test user an administrator)');
+  const admin = await newUser('anojs');
+  await promisify(execFile)(bin, ['admin', admin.name], { env: process.env, timeout: 20000 });
+  const customer = await newUser('cnojs');
+  const { page } = await newContext({ js: false });
+  shot.page = page;
+  await page.goto('/signin.html?next=/admin.html');
+  await page.getByLabel('User name', { exact: true }).fill(admin.name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/admin.html' && u.searchParams.get('ok') === 'signed-in');
+
+  const name = `Plain kettle ${RUN}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Price in cents').fill('1999');
+  await page.getByLabel('Stock', { exact: true }).fill('3');
+  await page.getByRole('button', { name: 'Create product' }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'product-created');
+  const id = Number(new URL(page.url()).searchParams.get('id'));
+  await expectText(page.locator('.outcome.ok'), new RegExp(`Product No. ${id} is created`), 'create outcome');
+  await expectText((await findRow(page, id)).locator('.stock-n'), /^3$/, 'the new product in the table');
+
+  await page.getByLabel('Product number').fill(String(id));
+  await page.getByLabel('Quantity to add').fill('4');
+  await page.getByRole('button', { name: 'Restock' }).click();
+  const confirm = page.locator('#restock-confirm');
+  await expectText(confirm, new RegExp(`Add 4 to the stock of\\s+${name}`), 'restock confirmation');
+  await confirm.getByRole('button', { name: 'Restock' }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'product-restocked');
+  await expectText((await findRow(page, id)).locator('.stock-n'), /^7$/, 'stock after restocking');
+  expectEq(await stockOf(id), 7, 'stock in the API');
+
+  await page.getByLabel('User name', { exact: true }).fill(customer.name);
+  await page.getByLabel('Amount in cents').fill('1050');
+  await page.getByRole('button', { name: 'Credit' }).click();
+  const cc = page.locator('#credit-confirm');
+  await expectText(cc, new RegExp(`Credit 10\\.50 to the account of\\s+${customer.name}`), 'credit confirmation');
+  await cc.getByRole('button', { name: 'Credit' }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'account-credited');
+  await expectText(page.locator('.outcome.ok'), /credited/, 'credit outcome');
+  expectEq(await balanceOf(customer), 1050, 'customer balance');
+});
+
+test('the admin page creates and restocks a product, credits and ships', async (shot) => {
+  const bin = process.env.ORDERD_BIN;
+  expect(bin, 'ORDERD_BIN is not set (needed to make the test user an administrator)');
+  const admin = await newUser('adm');
+  await promisify(execFile)(bin, ['admin', admin.name], { env: process.env, timeout: 20000 });
+  const customer = await newUser('cust');
+  const { page } = await newContext();
+  shot.page = page;
+
+  await page.goto('/signin.html?next=/admin.html');
+  await page.getByLabel('User name', { exact: true }).fill(admin.name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/admin.html?ok=signed-in');
+  await expect(await page.getByRole('heading', { name: 'Create a product' }).isVisible(), 'the admin forms are not shown');
+
+  // Create.
+  const name = `Admin kettle ${RUN}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Price in cents').fill('4599');
+  await page.getByLabel('Stock', { exact: true }).fill('7');
+  await page.getByRole('button', { name: 'Create product' }).click();
+  const created = page.locator('form[data-kind="create-product"] .msg');
+  await expectText(created, /Product No\. \d+, “Admin kettle .*”, is created with 7 in stock at 45\.99/, 'message after creating');
+  const id = Number(/No\. (\d+)/.exec(await created.textContent())[1]);
+  shot.focus = row(page, id);
+  await expectText(stockCell(page, id), /^7$/, 'the new product in the table');
+  const p = await apiOk('GET', `/product/${id}/`);
+  expectEq(p.name, name, 'name in the API');
+  expectEq(p.price, 4599, 'price in the API');
+
+  // Restock.
+  await page.getByLabel('Product number').fill(String(id));
+  await page.getByLabel('Quantity to add').fill('5');
+  await page.getByRole('button', { name: 'Restock' }).click();
+  await expectText(page.locator('form[data-kind="restock"] .msg'), /now has 12 in stock/, 'message after restocking');
+  await expectText(stockCell(page, id), /^12$/, 'stock in the table after restocking');
+  expectEq(await stockOf(id), 12, 'stock in the API after restocking');
+
+  // Credit a customer.
+  await page.getByLabel('User name', { exact: true }).fill(customer.name);
+  await page.getByLabel('Amount in cents').fill('2500');
+  await page.getByRole('button', { name: 'Credit' }).click();
+  await expectText(page.locator('form[data-kind="credit"] .msg'), new RegExp(`Credited 25\\.00 to ${customer.name}`), 'message after crediting');
+  expectEq(await balanceOf(customer), 2500, 'customer balance');
+
+  // Ship the customer's cash-on-delivery order.
+  const order = await apiOk('POST', '/order/', { token: customer.token, form: { product: String(id), quantity: '1' } });
+  await page.reload();
+  shot.focus = page.locator(`#order-${order.id}`);
+  await page.locator(`#order-${order.id}`).getByRole('button', { name: `Ship order ${order.id}` }).click();
+  await expectText(page.locator(`#order-${order.id} .status`), /Shipped/, 'status after shipping');
+  expectEq((await apiOk('GET', `/order/${order.id}/`, { token: customer.token })).status, 'shipped', 'status in the API');
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('keyboard only: sign in and order with Tab and Enter, focus visible', async (shot) => {
+  const product = await newProduct('Keyboard cup', 700, 3);
+  const user = await newUser('kbd');
+  const { page } = await newContext();
+  shot.page = page;
+  await page.goto('/signin.html');
+  await page.getByLabel('User name', { exact: true }).focus();
+  await page.keyboard.type(user.name);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await expectText(page.locator('.who'), new RegExp(`Signed in as ${user.name}`), 'header after signing in');
+
+  const qty = row(page, product.id).getByLabel(/Quantity/);
+  shot.focus = row(page, product.id);
+  await qty.focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('2');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    const cs = getComputedStyle(el);
+    return { text: el.textContent, outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth) };
+  });
+  expectEq(focused.text, 'Order', 'focus after Tab from the quantity');
+  expect(focused.outline !== 'none' && focused.width >= 2, `no visible focus on the Order button (${focused.outline} ${focused.width}px)`);
+  await page.keyboard.press('Enter');
+  await expectText(row(page, product.id).locator('.msg'), /Order \d+ placed: 2 × Keyboard cup/, 'message after ordering');
+  expectEq(await stockOf(product.id), 1, 'stock in the API');
+});
+
+test('every page fits phone (390×844) and desktop (1280×800) widths', async (shot) => {
+  const bin = process.env.ORDERD_BIN;
+  let user = await newUser('wide', 10000);
+  if (bin) await promisify(execFile)(bin, ['admin', user.name], { env: process.env, timeout: 20000 });
+  const product = await newProduct('A product with a rather long name to see how it wraps on a phone', 123456, 42);
+  await apiOk('POST', '/order/', { token: user.token, form: { product: String(product.id), quantity: '2' } });
+  const pages = ['/', '/cart.html', '/orders.html', '/account.html', '/signin.html', '/admin.html'];
+  const problems = [];
+  for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    const { ctx, page } = await newContext({ user, viewport });
+    await page.goto('/');
+    await page.evaluate((id) => localStorage.setItem('orderd-cart', JSON.stringify([{ product: id, quantity: 3 }, { product: 1, quantity: 1 }])), product.id);
+    for (const path of pages) {
+      await page.goto(path);
+      await page.waitForLoadState('networkidle').catch(() => {});
+      try {
+        await noSideScroll(page, `${path} at ${label} width`);
+      } catch (e) {
+        problems.push(e.message);
+      }
+      const file = `widths-${label}-${path === '/' ? 'shop' : path.slice(1, -5)}.png`;
+      await snap(page, file);
+      if (page.errors.length) problems.push(`${path}: script errors: ${page.errors.join('; ')}`);
+    }
+    if (label === 'phone') shot.page = null;
+    await ctx.close();
+  }
+  expect(problems.length === 0, problems.join('; '));
+});
+
+// ---- runner -----------------------------------------------------------------------------
+
+function slug(name) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+async function main() {
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  } catch (e) {
+    console.log(`FAIL browser: could not start ${CHROMIUM}: ${e.message.split('\n')[0]}`);
+    console.log('0 passed, 1 failed');
+    process.exit(2);
+  }
+  if (!ADMIN_TOKEN) console.log('note: ORDERD_ADMIN_TOKEN is not set; the fixtures need it');
+  let passed = 0;
+  let failed = 0;
+  const t0 = Date.now();
+  for (const t of tests) {
+    if (ONLY && !t.name.includes(ONLY)) continue;
+    const shot = { page: null, focus: null };
+    const started = Date.now();
+    try {
+      await t.fn(shot);
+      passed += 1;
+      console.log(`PASS ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      failed += 1;
+      console.log(`FAIL ${t.name}: ${String(e.message || e).split('\n')[0]}`);
+    } finally {
+      if (shot.page && !shot.page.isClosed()) {
+        await snap(shot.page, `${slug(t.name)}.png`, shot.focus).catch(() => {});
+        if (shot.page !== shop.page || t.name.startsWith('a checkout that fits')) {
+          await shot.page.context().close().catch(() => {});
+        }
+      }
+    }
+  }
+  await browser.close();
+  console.log(`browser: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${OUT}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The browser suite: orderd's pages in Debian's headless Chromium, driven by
+# playwright-core (tests/browser/run.mjs). Run by `./stack test` with
+# ORDERD_URL, ORDERD_ADMIN_TOKEN, ORDERD_TEST_OUT, ORDERD_BIN and the
+# ORDERD_DB_* settings exported; prints PASS/FAIL lines and last
+# "N passed, M failed".
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+fail() { # why
+    printf 'FAIL browser setup: %s\n0 passed, 1 failed\n' "$1"
+    exit 1
+}
+
+command -v node >/dev/null || fail "node is not installed"
+command -v npm >/dev/null || fail "npm is not installed"
+[[ -x ${ORDERD_CHROMIUM:-/usr/bin/chromium} ]] ||
+    fail "${ORDERD_CHROMIUM:-/usr/bin/chromium} is missing (apt-get install chromium)"
+
+# playwright-core, exactly as package-lock.json pins it. It downloads no
+# browser: the tests launch Debian's chromium.
+want=$(cd "$HERE" && node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
+have=$(cd "$HERE" && node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)
+if [[ $have != "$want" ]]; then
+    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
+        fail "npm ci failed in tests/browser"
+fi
+
+exec node "$HERE/run.mjs"
