@@ -1,0 +1,571 @@
+#!/usr/bin/env bash
+# tests/load/bench.sh — the orderd benchmark, against an already running stack.
+#
+# In one run: the HTTP ceiling (nginx alone), the database ceiling (sysbench
+# issuing the order transaction straight to MariaDB), the scenarios (a)-(f)
+# with wrk at 64 connections under both --lock strategies, the knee curves of
+# (b) and (c) over 1..256 connections, the workers' memory and `orderd audit`.
+# Prints a table and writes under $ORDERD_BENCH_OUT: bench.md, bench.csv,
+# knee.csv, dbcurve.csv, workers.csv, knee.png (and raw/ with every tool's
+# output). Last line `bench: done`; exit 0 unless something failed to run (or
+# the audit found a violation).
+#
+# Environment (./stack bench sets it for its private stack):
+#   ORDERD_URL            nginx in front of the pool, e.g. http://127.0.0.1:18080
+#   ORDERD_VAR            the stack's state dir (run/mariadb.sock, run/orderd.pid,
+#                         log/nginx-access.log)
+#   ORDERD_STACK          the stack script: `ORDERD_LOCK=L $ORDERD_STACK restart-pool`
+#   ORDERD_ADMIN_TOKEN    an administrator's bearer token
+#   ORDERD_DB_SOCKET      (default $ORDERD_VAR/run/mariadb.sock)
+#   ORDERD_DB_USER/PASSWORD/NAME  (default orderd/orderd/orderd)
+#   ORDERD_WORKERS        pool size (default: the pool's live workers, else 4)
+#   ORDERD_BIN            orderd binary for the audit (default $ORDERD_VAR/build/orderd)
+#   ORDERD_BENCH_OUT      output dir (default $ORDERD_VAR/bench)
+#   ORDERD_BENCH_SECONDS  seconds per point (default 10; 5 with QUICK)
+#   ORDERD_BENCH_QUICK=1  fewer points (a smoke run, about 3 minutes)
+#   ORDERD_BENCH_USERS    signed-in users (default 64)
+#   ORDERD_BENCH_LOCKS    strategies to run (default "forupdate optimistic")
+#   ORDERD_LOCK           the strategy the pool is left with (default forupdate)
+#
+# Tools: wrk, sysbench (1.0), gnuplot (gnuplot-nox), curl, python3.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+msg()  { printf 'bench: %s\n' "$*"; }
+warn() { printf 'bench: warning: %s\n' "$*" >&2; }
+die()  { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
+
+FAILED=0
+fail() { printf 'bench: FAILED: %s\n' "$*" >&2; FAILED=1; }
+
+# ---------------------------------------------------------------- settings
+
+[[ -n ${ORDERD_URL:-} ]] || die "ORDERD_URL is not set"
+[[ -n ${ORDERD_VAR:-} && -d ${ORDERD_VAR:-} ]] || die "ORDERD_VAR is not set or not a directory"
+[[ -n ${ORDERD_ADMIN_TOKEN:-} ]] || die "ORDERD_ADMIN_TOKEN is not set"
+[[ -n ${ORDERD_STACK:-} && -x ${ORDERD_STACK:-} ]] || die "ORDERD_STACK is not set or not executable"
+for tool in wrk sysbench gnuplot curl python3; do
+    command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install wrk sysbench gnuplot-nox curl python3)"
+done
+
+URL=${ORDERD_URL%/}
+VAR=$ORDERD_VAR
+export ORDERD_URL=$URL
+export ORDERD_DB_SOCKET=${ORDERD_DB_SOCKET:-$VAR/run/mariadb.sock}
+export ORDERD_DB_USER=${ORDERD_DB_USER:-orderd}
+export ORDERD_DB_PASSWORD=${ORDERD_DB_PASSWORD:-orderd}
+export ORDERD_DB_NAME=${ORDERD_DB_NAME:-orderd}
+POOL_PID=$VAR/run/orderd.pid
+ACCESS_LOG=$VAR/log/nginx-access.log
+BIN=${ORDERD_BIN:-$VAR/build/orderd}
+FINAL_LOCK=${ORDERD_LOCK:-forupdate}
+
+QUICK=${ORDERD_BENCH_QUICK:-0}
+[[ $QUICK == 1 ]] || QUICK=0
+if ((QUICK)); then SECS=${ORDERD_BENCH_SECONDS:-3}; else SECS=${ORDERD_BENCH_SECONDS:-10}; fi
+[[ $SECS =~ ^[1-9][0-9]*$ ]] || die "ORDERD_BENCH_SECONDS must be a whole number of seconds, not '$SECS'"
+NUSERS=${ORDERD_BENCH_USERS:-64}
+LOCKS=${ORDERD_BENCH_LOCKS:-forupdate optimistic}
+CONNS=64
+THREADS=2
+if ((QUICK)); then
+    KNEE_CONNS="1 64 256"
+    CURVE_THREADS="1 64"
+else
+    KNEE_CONNS="1 2 4 8 16 32 64 128 256"
+    CURVE_THREADS="1 2 4 8 16 32 64"
+fi
+CURVE_SECS=$(( SECS / 2 > 3 ? SECS / 2 : 3 ))
+PRODUCT_PRICE=100
+BIG_STOCK=1000000000
+CREDIT=1000000000000
+SETTLE=1   # seconds between points (and for nginx's access log buffer, flush=1s)
+
+pool_workers() { # the live worker pids of the pool, one a line
+    local m
+    [[ -s $POOL_PID ]] || return 0
+    m=$(tr -dc '0-9' <"$POOL_PID")
+    [[ -n $m ]] && pgrep -P "$m" 2>/dev/null || true
+}
+if [[ -n ${ORDERD_WORKERS:-} ]]; then
+    WORKERS=$ORDERD_WORKERS
+else
+    WORKERS=$(pool_workers | wc -l)
+    ((WORKERS > 0)) || WORKERS=4
+fi
+
+OUT=${ORDERD_BENCH_OUT:-$VAR/bench}
+mkdir -p "$OUT/raw" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd -P)
+rm -f "$OUT"/raw/* "$OUT"/bench.md "$OUT"/bench.csv "$OUT"/knee.* "$OUT"/dbcurve.* "$OUT"/workers.csv
+DATA=$(mktemp -d "${TMPDIR:-/tmp}/orderd-bench.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$DATA"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- machine
+
+machine_line() {
+    local mem cpu kern
+    mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1)
+    kern=$(uname -sr)
+    printf '%s CPUs (nproc), %s RAM, %s, %s' "$(nproc)" "$mem" "$kern" "${cpu:-unknown CPU}"
+}
+MACHINE=$(machine_line)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+VERSIONS="wrk $(wrk -v 2>&1 | sed -n 's/^wrk \([^ ]*\).*/\1/p' | head -n1), $(sysbench --version 2>/dev/null), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(mariadbd --version 2>/dev/null | sed 's/^.*Ver \([^ ]*\).*/MariaDB \1/' || true)"
+msg "machine: $MACHINE; load average at start: $LOAD_START"
+msg "stack: $URL, $WORKERS workers; $SECS s a point$( ((QUICK)) && echo ' (quick)'); output in $OUT"
+
+# ---------------------------------------------------------------- results
+
+ROWS=()   # "scenario|lock|conns|rps|p50|p99|errors|ceiling|ratio|notes"
+declare -A RPS=()
+
+fmt1() { awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-"; else printf "%.1f", x }'; }
+fmt2() { awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-"; else printf "%.2f", x }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+add_row() { # scenario lock conns rps p50 p99 errors ceiling ratio notes
+    local IFS='|'
+    ROWS+=("$*")
+    printf 'bench: %-34s %-10s c=%-4s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s%s\n' \
+        "$1" "$2" "$3" "$(fmt1 "$4")" "$(fmt2 "$5")" "$(fmt2 "$6")" "$7" "${10:+  (${10})}"
+}
+
+# ---------------------------------------------------------------- runners
+
+# The key=value pairs of the BENCH line in FILE -> variables W_requests, W_rps, ...
+parse_bench() { # FILE
+    local line kv
+    W_requests= W_rps= W_p50_ms= W_p99_ms= W_connect=0 W_read=0 W_write=0 W_status=0 W_timeout=0
+    W_exhausted=0 W_left=0
+    line=$(grep -a '^BENCH ' "$1" | tail -n1)
+    [[ -n $line ]] || return 1
+    for kv in ${line#BENCH }; do
+        [[ $kv =~ ^([a-z0-9_]+)=([-0-9.]+)$ ]] || continue
+        printf -v "W_${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+    done
+    [[ -n $W_rps ]]
+}
+
+log_mark() { # byte size of the access log now
+    if [[ -r $ACCESS_LOG ]]; then stat -c %s "$ACCESS_LOG"; else echo -1; fi
+}
+
+# Status counts of the access log lines written since MARK ("409 12345" lines),
+# after nginx flushed its buffer. Empty when the log is not readable.
+log_statuses() { # MARK
+    local mark=$1
+    ((mark >= 0)) && [[ -r $ACCESS_LOG ]] || return 0
+    tail -c +"$((mark + 1))" "$ACCESS_LOG" 2>/dev/null |
+        awk -F'"' 'NF >= 3 { split($3, f, " "); if (f[1] ~ /^[0-9][0-9][0-9]$/) n[f[1]]++ }
+                   END { for (s in n) print s, n[s] }' | sort
+}
+
+# wrk with a script. Sets W_* (see parse_bench) and W_log (status counts).
+run_wrk() { # NAME CONNS SECONDS SCRIPT PATH [SCRIPT-ARGS...]
+    local name=$1 c=$2 secs=$3 script=$4 path=$5 t mark raw=$OUT/raw/$1.txt
+    shift 5
+    t=$(( c < THREADS ? c : THREADS ))
+    mark=$(log_mark)
+    timeout -k 5 $((secs + 60)) wrk -t"$t" -c"$c" -d"${secs}s" --timeout 5s --latency \
+        -s "$HERE/$script" "$URL$path" -- threads="$t" "$@" >"$raw" 2>&1
+    local rc=$?
+    sleep "$SETTLE"
+    W_log=$(log_statuses "$mark")
+    if ! parse_bench "$raw"; then
+        fail "wrk $name (exit $rc): no result line; see $raw"
+        tail -n 5 "$raw" | sed 's/^/    /' >&2
+        return 1
+    fi
+    return 0
+}
+
+socket_errors() { echo $((W_connect + W_read + W_write + W_timeout)); }
+
+# "503x2 500x1" from W_log for statuses >= 400 other than SKIP and 499
+# (499: wrk closing its connections at the end of a run).
+status_note() { # [SKIP]
+    [[ -n $W_log ]] || return 0
+    awk -v skip="${1:-}" '$1 >= 400 && $1 != 499 && $1 != skip { printf "%s%sx%s", sep, $1, $2; sep = " " }' <<<"$W_log"
+}
+log_count() { # STATUS -> count in W_log
+    awk -v s="$1" '$1 == s { n = $2 } END { print n + 0 }' <<<"$W_log"
+}
+
+# sysbench with db_ceiling.lua. Sets S_tps S_p50 S_p99 S_errors.
+run_sysbench() { # NAME THREADS SECONDS --products=FILE|--product=ID
+    local name=$1 th=$2 secs=$3 target=$4 raw=$OUT/raw/$1.txt
+    S_tps= S_p50= S_p99= S_errors=
+    timeout -k 5 $((secs + 60)) sysbench --db-driver=mysql --mysql-socket="$ORDERD_DB_SOCKET" \
+        --mysql-user="$ORDERD_DB_USER" --mysql-password="$ORDERD_DB_PASSWORD" \
+        --mysql-db="$ORDERD_DB_NAME" --mysql-ignore-errors=1213,1205 \
+        --threads="$th" --time="$secs" --percentile=99 --histogram=on --report-interval=0 \
+        "$HERE/db_ceiling.lua" "$target" --users="$USER_IDS" run >"$raw" 2>&1
+    local rc=$?
+    sleep "$SETTLE"
+    S_tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$raw" | head -n1)
+    S_errors=$(sed -n 's/^ *ignored errors: *\([0-9]*\).*/\1/p' "$raw" | head -n1)
+    # p50 and p99 from the histogram: "value |*** count" lines.
+    read -r S_p50 S_p99 < <(awk '/^Latency histogram/ { h = 1; next }
+        h && /^ *[0-9.]+ \|/ { v[++n] = $1; c[n] = $NF; tot += $NF; next }
+        h && n && !/\|/ { h = 0 }
+        END { for (i = 1; i <= n; i++) { cum += c[i]
+                if (p50 == "" && cum >= tot * 0.50) p50 = v[i]
+                if (p99 == "" && cum >= tot * 0.99) p99 = v[i] }
+              print (p50 == "" ? "-" : p50), (p99 == "" ? "-" : p99) }' "$raw")
+    if ((rc != 0)) || [[ -z $S_tps ]]; then
+        fail "sysbench $name (exit $rc); see $raw"
+        grep -E 'FATAL|error|ALERT' "$raw" | head -n 5 | sed 's/^/    /' >&2
+        return 1
+    fi
+    return 0
+}
+
+restart_pool() { # LOCK
+    local lock=$1 deadline code
+    msg "restarting the pool with --lock $lock"
+    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$WORKERS "$ORDERD_STACK" restart-pool \
+            >>"$OUT/raw/restart-pool.txt" 2>&1; then
+        tail -n 10 "$OUT/raw/restart-pool.txt" | sed 's/^/    /' >&2
+        return 1
+    fi
+    deadline=$((SECONDS + 30))
+    while :; do
+        code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/product/?limit=1" 2>/dev/null || true)
+        [[ $code == 200 ]] && return 0
+        ((SECONDS < deadline)) || { warn "no 200 from $URL/product/ after the restart (last: $code)"; return 1; }
+        sleep 0.3
+    done
+}
+
+worker_rss() { # LOCK -> appends to WORKER_RSS and workers.csv
+    local lock=$1 p rss line=""
+    for p in $(pool_workers); do
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+        [[ -n $rss ]] || continue
+        line+="${line:+, }pid $p $rss KiB"
+        printf '%s,%s,%s\n' "$lock" "$p" "$rss" >>"$OUT/workers.csv"
+    done
+    WORKER_RSS+=("$lock: ${line:-no workers found (pid file $POOL_PID)}")
+    msg "worker memory after the $lock run (VmRSS): ${line:-none found}"
+}
+WORKER_RSS=()
+printf 'lock,pid,rss_kib\n' >"$OUT/workers.csv"
+
+# ---------------------------------------------------------------- data
+
+T0=$SECONDS
+PREP=(python3 "$HERE/bench_prep.py")
+TAG=b$(printf '%x' "$(date +%s)" | tail -c 7)$((RANDOM % 100))
+
+msg "preparing data through the API as the admin (products, then $NUSERS users: sign-in is rate limited, ~$((NUSERS * 2 / 5)) s)"
+"${PREP[@]}" products 1000 "$PRODUCT_PRICE" "$BIG_STOCK" "bench $TAG spread" "$DATA/spread.txt" ||
+    die "creating the spread products failed"
+"${PREP[@]}" products 1000 "$PRODUCT_PRICE" "$BIG_STOCK" "bench $TAG cart" "$DATA/cart.txt" ||
+    die "creating the checkout products failed"
+"${PREP[@]}" products 1 "$PRODUCT_PRICE" "$BIG_STOCK" "bench $TAG hot" "$DATA/hot.txt" ||
+    die "creating the hot product failed"
+"${PREP[@]}" products 1 "$PRODUCT_PRICE" 0 "bench $TAG sold out" "$DATA/soldout.txt" ||
+    die "creating the sold-out product failed"
+HOT=$(head -n1 "$DATA/hot.txt")
+SOLDOUT=$(head -n1 "$DATA/soldout.txt")
+"${PREP[@]}" users "$NUSERS" "$TAG" "$CREDIT" "$DATA/users.txt" || die "creating the users failed"
+USER_IDS=$(cut -d' ' -f1 "$DATA/users.txt" | paste -sd, -)
+msg "data ready in $((SECONDS - T0)) s: products $(head -n1 "$DATA/spread.txt")..$(tail -n1 "$DATA/spread.txt") (spread), $(head -n1 "$DATA/cart.txt")..$(tail -n1 "$DATA/cart.txt") (checkout), hot $HOT, sold out $SOLDOUT; $NUSERS users signed in"
+
+TOK=(tokens="$DATA/users.txt")
+
+# ---------------------------------------------------------------- ceilings
+
+msg "HTTP ceiling: wrk -c$CONNS on /__ceiling"
+if run_wrk http-ceiling "$CONNS" "$SECS" ceiling.lua /__ceiling; then
+    HTTP_CEIL=$W_rps
+    add_row "HTTP ceiling (nginx, no upstream)" - "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+        $((W_status + $(socket_errors))) - - "GET /__ceiling"
+else
+    HTTP_CEIL=
+fi
+
+msg "DB ceiling: sysbench tests/load/db_ceiling.lua, $WORKERS threads (the pool's workers)"
+DB_SPREAD= DB_HOT=
+declare -A CURVE_SPREAD=() CURVE_HOT=()
+if run_sysbench db-spread-t$WORKERS "$WORKERS" "$SECS" --products="$DATA/spread.txt"; then
+    DB_SPREAD=$S_tps
+    CURVE_SPREAD[$WORKERS]=$S_tps
+    add_row "DB ceiling spread (sysbench)" - "$WORKERS" "$S_tps" "$S_p50" "$S_p99" "$S_errors" - - \
+        "order txn over 1,000 products, $WORKERS threads"
+fi
+if run_sysbench db-hot-t$WORKERS "$WORKERS" "$SECS" --product="$HOT"; then
+    DB_HOT=$S_tps
+    CURVE_HOT[$WORKERS]=$S_tps
+    add_row "DB ceiling hot (sysbench)" - "$WORKERS" "$S_tps" "$S_p50" "$S_p99" "$S_errors" - - \
+        "order txn on 1 product, $WORKERS threads"
+fi
+msg "DB ceiling curve over sysbench threads: $CURVE_THREADS ($CURVE_SECS s a point)"
+for th in $CURVE_THREADS; do
+    [[ -n ${CURVE_SPREAD[$th]:-} ]] ||
+        { run_sysbench db-spread-t$th "$th" "$CURVE_SECS" --products="$DATA/spread.txt" && CURVE_SPREAD[$th]=$S_tps; }
+    [[ -n ${CURVE_HOT[$th]:-} ]] ||
+        { run_sysbench db-hot-t$th "$th" "$CURVE_SECS" --product="$HOT" && CURVE_HOT[$th]=$S_tps; }
+    msg "  sysbench $th threads: spread ${CURVE_SPREAD[$th]:--} tx/s, hot ${CURVE_HOT[$th]:--} tx/s"
+done
+
+# ---------------------------------------------------------------- scenarios
+
+declare -A KNEE=()   # "b|forupdate|64" -> rps
+printf 'scenario,lock,connections,requests_per_s,p50_ms,p99_ms,errors\n' >"$OUT/knee.csv"
+knee_point() { # b|c LOCK CONNS
+    local s=$1 lock=$2 c=$3 target
+    if [[ $s == b ]]; then target=(products="$DATA/spread.txt"); else target=(product="$HOT"); fi
+    run_wrk "knee-$s-$lock-c$c" "$c" "$SECS" order.lua /order/ "${TOK[@]}" "${target[@]}" || return 1
+    KNEE[$s|$lock|$c]=$W_rps
+    printf '%s,%s,%s,%s,%s,%s,%s\n' "$s" "$lock" "$c" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+        $((W_status + $(socket_errors))) >>"$OUT/knee.csv"
+    msg "  knee ($s) $lock c=$c: $(fmt1 "$W_rps") req/s, p50 $(fmt2 "$W_p50_ms") ms, p99 $(fmt2 "$W_p99_ms") ms"
+}
+
+# Placed balance orders for (f): one-line checkouts by the bench users, made
+# with wrk; sized from a short calibration pay run so that (f) has one fresh
+# order per request for its whole run (else it runs shorter and says so).
+PAY_SECS=$SECS PAY_NOTE=
+make_pay_orders() { # LOCK
+    local lock=$1 marker n r_create r_pay need t2 paid
+    PAY_SECS=$SECS PAY_NOTE=
+    marker=$("${PREP[@]}" newest) || return 1
+    run_wrk "payprep1-$lock" "$CONNS" "$SECS" checkout.lua /checkout/ "${TOK[@]}" \
+        products="$DATA/cart.txt" lines=1 pay=balance || return 1
+    r_create=$W_rps
+    n=$("${PREP[@]}" placed "$DATA/users.txt" "$marker" "$DATA/pay.txt") || return 1
+    # Calibration: 2 s of paying (also the warm-up of the pay path).
+    run_wrk "paycal-$lock" "$CONNS" 2 pay.lua / "${TOK[@]}" orders="$DATA/pay.txt" || return 1
+    r_pay=$W_rps
+    paid=$W_requests
+    ((W_exhausted > 0)) && r_pay=$(awk -v a="$r_pay" 'BEGIN { printf "%.1f", a * 2 }')
+    need=$(awk -v r="$r_pay" -v s="$SECS" 'BEGIN { printf "%d", r * s * 1.2 + 64 }')
+    if ((n - paid < need)); then
+        t2=$(awk -v need="$need" -v have="$((n - paid))" -v r="$r_create" -v s="$SECS" \
+            'BEGIN { t = (need - have) / (r > 0 ? r : 1) * 1.1 + 1; if (t > 3 * s) t = 3 * s; printf "%d", t + 0.999 }')
+        msg "  (f) needs about $need placed orders at $(fmt1 "$r_pay") pays/s; making more for $t2 s"
+        run_wrk "payprep2-$lock" "$CONNS" "$t2" checkout.lua /checkout/ "${TOK[@]}" \
+            products="$DATA/cart.txt" lines=1 pay=balance || return 1
+    fi
+    n=$("${PREP[@]}" placed "$DATA/users.txt" "$marker" "$DATA/pay.txt") || return 1
+    if ((n < need)); then
+        PAY_SECS=$(awk -v n="$n" -v r="$r_pay" 'BEGIN { t = int(n / (r * 1.2)); print (t < 1 ? 1 : t) }')
+        PAY_NOTE="ran ${PAY_SECS} s: $n placed orders made for it"
+    fi
+    msg "  (f) has $n placed balance orders to pay (calibration: $(fmt1 "$r_pay") pays/s)"
+}
+
+for lock in $LOCKS; do
+    if ! restart_pool "$lock"; then
+        fail "restarting the pool with --lock $lock"
+        continue
+    fi
+    msg "[$lock] warm-up: 2 s of (b)"
+    run_wrk "warmup-$lock" "$CONNS" 2 order.lua /order/ "${TOK[@]}" products="$DATA/spread.txt" >/dev/null
+
+    msg "[$lock] (a) GET /product/{id}/"
+    if run_wrk "a-$lock" "$CONNS" "$SECS" product.lua / products="$DATA/spread.txt"; then
+        add_row "(a) GET /product/{id}/" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) HTTP "$(ratio "$W_rps" "$HTTP_CEIL")" "$(status_note)"
+    fi
+
+    msg "[$lock] (b) POST /order/ over 1,000 products"
+    if run_wrk "b-$lock" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" products="$DATA/spread.txt"; then
+        RPS[b|$lock]=$W_rps
+        KNEE[b|$lock|$CONNS]=$W_rps
+        printf 'b,%s,%s,%s,%s,%s,%s\n' "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) >>"$OUT/knee.csv"
+        add_row "(b) POST /order/ spread" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) "DB spread" "$(ratio "$W_rps" "$DB_SPREAD")" "$(status_note)"
+    fi
+
+    msg "[$lock] (c) POST /order/ on one hot product"
+    if run_wrk "c-$lock" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" product="$HOT"; then
+        KNEE[c|$lock|$CONNS]=$W_rps
+        printf 'c,%s,%s,%s,%s,%s,%s\n' "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) >>"$OUT/knee.csv"
+        add_row "(c) POST /order/ hot" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) "DB hot" "$(ratio "$W_rps" "$DB_HOT")" "$(status_note)"
+    fi
+
+    msg "[$lock] (d) POST /order/ on a sold-out product (409 expected)"
+    if run_wrk "d-$lock" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" product="$SOLDOUT"; then
+        if [[ -n $W_log ]]; then
+            # Every answer should be 409: anything else (but 499) is an error.
+            n409=$(log_count 409)
+            other=$(awk '$1 != 409 && $1 != 499 { n += $2 } END { print n + 0 }' <<<"$W_log")
+            errs=$((other + $(socket_errors)))
+            ((other == 0 && W_status <= n409)) && n409=$W_status   # (nginx also logs a few in flight at the end)
+            note="409x$n409 expected"
+            ((other == 0)) || note+="; other: $(awk '$1 != 409 && $1 != 499 { printf "%s%sx%s", s, $1, $2; s = " " }' <<<"$W_log")"
+        else
+            errs=$(socket_errors)
+            note="all $W_status non-2xx counted as the expected 409 (access log unreadable)"
+        fi
+        add_row "(d) POST /order/ sold out" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            "$errs" "(b) $lock" "$(ratio "$W_rps" "${RPS[b|$lock]:-}")" "$note"
+    fi
+
+    msg "[$lock] (e) POST /checkout/ with 3 lines"
+    if run_wrk "e-$lock" "$CONNS" "$SECS" checkout.lua /checkout/ "${TOK[@]}" \
+            products="$DATA/cart.txt" lines=3 pay=balance; then
+        add_row "(e) POST /checkout/ 3 lines" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) n/a - "$(status_note)"
+    fi
+
+    msg "[$lock] (f) POST /order/{id}/pay/: making placed orders first"
+    if make_pay_orders "$lock"; then
+        if run_wrk "f-$lock" "$CONNS" "$PAY_SECS" pay.lua / "${TOK[@]}" orders="$DATA/pay.txt"; then
+            note=$(status_note)
+            ((W_exhausted > 0)) && note+="${note:+; }ran out of orders: rate is a lower bound"
+            [[ -n $PAY_NOTE ]] && note+="${note:+; }$PAY_NOTE"
+            add_row "(f) POST /order/{id}/pay/" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+                $((W_status + $(socket_errors))) n/a - "$note"
+        fi
+    else
+        fail "making the orders for (f) under --lock $lock"
+    fi
+
+    msg "[$lock] knee of (b) and (c) over connections: $KNEE_CONNS"
+    for c in $KNEE_CONNS; do
+        [[ -n ${KNEE[b|$lock|$c]:-} ]] || knee_point b "$lock" "$c"
+        [[ -n ${KNEE[c|$lock|$c]:-} ]] || knee_point c "$lock" "$c"
+    done
+
+    worker_rss "$lock"
+done
+
+# Leave the pool as the caller runs it.
+if [[ $lock != "$FINAL_LOCK" ]]; then
+    restart_pool "$FINAL_LOCK" || fail "restarting the pool with --lock $FINAL_LOCK at the end"
+fi
+
+# ---------------------------------------------------------------- audit
+
+msg "orderd audit"
+AUDIT="not run"
+if [[ -x $BIN ]]; then
+    "$BIN" audit >"$OUT/raw/audit.txt" 2>&1
+    arc=$?
+    case $arc in
+        0) AUDIT="clean" ;;
+        1) AUDIT="VIOLATIONS (see raw/audit.txt)"; fail "orderd audit found violations" ;;
+        *) AUDIT="could not run (exit $arc)"; fail "orderd audit could not run" ;;
+    esac
+    head -n 20 "$OUT/raw/audit.txt" | sed 's/^/bench:   /'
+else
+    AUDIT="not run: no orderd binary at $BIN (set ORDERD_BIN)"
+    fail "$AUDIT"
+fi
+
+# ---------------------------------------------------------------- output
+
+LOCKLIST=($LOCKS)
+{
+    printf '# conns'
+    for l in "${LOCKLIST[@]}"; do printf ' b_%s c_%s' "$l" "$l"; done
+    printf '\n'
+    for c in $KNEE_CONNS; do
+        printf '%s' "$c"
+        for l in "${LOCKLIST[@]}"; do
+            printf ' %s %s' "${KNEE[b|$l|$c]:-NaN}" "${KNEE[c|$l|$c]:-NaN}"
+        done
+        printf '\n'
+    done
+} >"$OUT/knee.dat"
+printf 'threads,spread_tps,hot_tps\n' >"$OUT/dbcurve.csv"
+{
+    printf '# threads spread hot\n'
+    for th in $(printf '%s\n' $CURVE_THREADS "$WORKERS" | sort -n | uniq); do
+        printf '%s %s %s\n' "$th" "${CURVE_SPREAD[$th]:-NaN}" "${CURVE_HOT[$th]:-NaN}"
+        printf '%s,%s,%s\n' "$th" "${CURVE_SPREAD[$th]:-}" "${CURVE_HOT[$th]:-}" >>"$OUT/dbcurve.csv"
+    done
+} >"$OUT/dbcurve.dat"
+
+if gnuplot -e "datadir='$OUT'; workers=$WORKERS; dbspread=${DB_SPREAD:-NaN}; dbhot=${DB_HOT:-NaN}; nlocks=${#LOCKLIST[@]}; locks='${LOCKLIST[*]}'; machine='${MACHINE//\'/}'" \
+        "$HERE/knee.gp" >"$OUT/raw/gnuplot.txt" 2>&1 && [[ -s $OUT/knee.png ]]; then
+    msg "plot: $OUT/knee.png"
+else
+    cat "$OUT/raw/gnuplot.txt" >&2
+    fail "gnuplot did not make knee.png"
+fi
+
+csv_field() { # quotes a field that needs it
+    local f=$1
+    if [[ $f == *[,\"]* ]]; then f=${f//\"/\"\"}; printf '"%s"' "$f"; else printf '%s' "$f"; fi
+}
+
+COLS=(scenario lock connections "requests/s" "p50 ms" "p99 ms" errors ceiling ratio notes)
+{
+    printf 'scenario,lock,connections,requests_per_s,p50_ms,p99_ms,errors,ceiling,ratio,notes\n'
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
+        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$(csv_field "$s")" "$l" "$c" "$(fmt1 "$rps")" \
+            "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$e" "$(csv_field "$ce")" "$ra" "$(csv_field "$no")"
+    done
+} >"$OUT/bench.csv"
+
+ELAPSED=$((SECONDS - T0))
+{
+    printf '# orderd benchmark\n\n'
+    printf 'Machine: %s. Load average at start: %s. %s.\n\n' "$MACHINE" "$LOAD_START" "$VERSIONS"
+    printf 'Stack: nginx, orderd pool of %s workers, MariaDB, wrk and sysbench on the same machine. ' "$WORKERS"
+    printf 'wrk -t2 -c%s --latency, %s s a point%s; %s signed-in users (each wrk thread cycles through its half of the tokens). ' \
+        "$CONNS" "$SECS" "$( ((QUICK)) && echo ' (quick run)')" "$NUSERS"
+    printf 'DB ceiling: sysbench tests/load/db_ceiling.lua, the order transaction (SELECT ... FOR UPDATE, UPDATE, INSERT order, INSERT line, COMMIT) over the unix socket, %s threads. Ratios: (a) to the HTTP ceiling, (b) to the DB spread ceiling, (c) to the DB hot ceiling, (d) to (b) with the same lock. Errors: non-2xx answers except the 409s (d) expects, plus socket errors.\n\n' "$WORKERS"
+    printf '| %s |\n' "$(IFS='|'; echo "${COLS[*]}" | sed 's/|/ | /g')"
+    printf '|---|---|--:|--:|--:|--:|--:|---|--:|---|\n'
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$l" "$c" \
+            "$(fmt1 "$rps")" "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$e" "$ce" "$ra" "${no:-}"
+    done
+    printf '\nKnee (requests/s by connections, POST /order/):\n\n'
+    printf '| connections |'; for l in "${LOCKLIST[@]}"; do printf ' (b) %s | (c) %s |' "$l" "$l"; done; printf '\n'
+    printf '|--:|'; for _ in "${LOCKLIST[@]}"; do printf '%s' '--:|--:|'; done; printf '\n'
+    for c in $KNEE_CONNS; do
+        printf '| %s |' "$c"
+        for l in "${LOCKLIST[@]}"; do printf ' %s | %s |' "$(fmt1 "${KNEE[b|$l|$c]:-}")" "$(fmt1 "${KNEE[c|$l|$c]:-}")"; done
+        printf '\n'
+    done
+    printf '\nDB ceiling by sysbench threads (transactions/s):\n\n| threads | spread | hot |\n|--:|--:|--:|\n'
+    for th in $(printf '%s\n' $CURVE_THREADS "$WORKERS" | sort -n | uniq); do
+        printf '| %s | %s | %s |\n' "$th" "$(fmt1 "${CURVE_SPREAD[$th]:-}")" "$(fmt1 "${CURVE_HOT[$th]:-}")"
+    done
+    printf '\n![requests/s against connections](knee.png)\n\n'
+    printf 'Worker memory (VmRSS of each pool worker, from /proc, at the end of each run):\n\n'
+    for w in "${WORKER_RSS[@]}"; do printf -- '- %s\n' "$w"; done
+    printf '\n`orderd audit` after the bench: %s.\n\nTotal time: %s s.\n' "$AUDIT" "$ELAPSED"
+} >"$OUT/bench.md"
+
+# The table on stdout.
+echo
+msg "results ($MACHINE; load average at start $LOAD_START):"
+{
+    printf 'scenario|lock|conns|req/s|p50 ms|p99 ms|errors|ceiling|ratio|notes\n'
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
+        printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$s" "$l" "$c" "$(fmt1 "$rps")" "$(fmt2 "$p50")" \
+            "$(fmt2 "$p99")" "$e" "$ce" "$ra" "${no:--}"
+    done
+} | awk -F'|' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
+                  if (NF > nf) nf = NF }
+             END { for (r = 1; r <= NR; r++) { line = ""
+                     for (i = 1; i <= nf; i++) line = line (i < nf ? sprintf("%-" w[i] "s  ", cell[r, i]) : cell[r, i])
+                     print line } }'
+echo
+for w in "${WORKER_RSS[@]}"; do msg "worker memory: $w"; done
+msg "audit: $AUDIT"
+msg "written: $OUT/bench.md, bench.csv, knee.csv, dbcurve.csv, workers.csv, knee.png (raw/: tool output)"
+msg "total time: $ELAPSED s"
+if ((FAILED)); then
+    msg "some steps failed (see above)"
+    exit 1
+fi
+msg done
