@@ -43,10 +43,10 @@ enum field {
 	F_ITEMS,	/* checkout lines: JSON [{"product","quantity"}...] or the form
 			 * fields items[N][product], items[N][quantity] */
 	F_PAY_METHOD,	/* word 1..16: the handler knows which ones it takes */
-	F_USERNAME,	/* text 1..64; register narrows it */
+	F_USERNAME,	/* 1..64 bytes of UTF-8 kept as sent; register narrows it */
 	F_PASSWORD,	/* secret: 1..1024 bytes of UTF-8, kept as sent */
 	F_AMOUNT,	/* integer cents 1..10^12 */
-	F_TO,		/* text 1..64: a username */
+	F_TO,		/* 1..64 bytes of UTF-8 kept as sent: a username */
 	F_CSRF,		/* csrf_token: 0..200 printable ASCII */
 	F_FORMAT,	/* query: json (default) or html */
 	F__MAX
