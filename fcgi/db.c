@@ -184,8 +184,6 @@ static const char *const sql[ST__MAX] = {
 	    " UNION ALL SELECT o.id, 7, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
 	    "   AND p.kind = 'payment' WHERE o.pay_method <> 'balance'"
 	    " ORDER BY 1, 2",
-	/* The order path's critical section in one round trip (migration 003). */
-	[ST_PLACE_ORDER] = "CALL orderd_place_order(?, ?, ?, ?, ?)",
 	[ST_CHECK_FLUSH] = "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit",
 	[ST_CHECK_ENGINES] =
 	    "SELECT table_name, COALESCE(engine, '') FROM information_schema.tables"

@@ -4,8 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <mysqld_error.h>
-
 #include "accounts.h"
 #include "log.h"
 #include "orders.h"
@@ -107,94 +105,12 @@ read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct pr
 
 struct create_ctx {
 	const struct conf *conf;
-	struct arena *a;
 	int64_t user;
 	struct line *lines;
 	size_t n;
 	const char *pay_method;
 	struct order *o;
 };
-
-/* Turns the procedure's SIGNAL ('orderd:out-of-stock:<product>:<available>'
- * or 'orderd:not-found:<product>') into the problem it stands for. */
-static enum db_rc
-place_failed(struct db *db, struct create_ctx *c, struct problem *p)
-{
-	long long product = 0, available = 0;
-	size_t i;
-
-	if (db->last_errno == ER_SIGNAL_EXCEPTION &&
-	    sscanf(db->last_error, "orderd:out-of-stock:%lld:%lld", &product, &available) == 2) {
-		for (i = 0; i < c->n; i++)
-			if (c->lines[i].product == product)
-				inv_out_of_stock(p, product, available, c->lines[i].quantity);
-		return DB_ABORT;
-	}
-	if (db->last_errno == ER_SIGNAL_EXCEPTION &&
-	    sscanf(db->last_error, "orderd:not-found:%lld", &product) == 1) {
-		problem_set(p, PROB_NOT_FOUND, "no product %lld", product);
-		problem_add_int(p, "product", product);
-		return DB_ABORT;
-	}
-	return db_failure(db);
-}
-
-/* The forupdate order path in one round trip: orderd_place_order (db/
- * migrations/003) locks, checks and takes every line and inserts the order
- * inside our transaction. */
-static enum db_rc
-create_call(struct db *db, struct create_ctx *c, struct problem *p)
-{
-	struct order *o = c->o;
-	struct line l;
-	int64_t oid;
-	char *json, *q;
-	size_t i, cap = c->n * 48 + 3;
-	struct db_col cols[] = { DBC_I64(&oid), DBC_I64(&l.product), DBC_I64(&l.quantity),
-	    DBC_I64(&l.price), DBC_I64(&l.goods) };
-	enum db_rc rc;
-	int r;
-
-	if ((json = q = arena_alloc(c->a, cap)) == NULL) {
-		problem_set(p, PROB_INTERNAL, "out of memory");
-		return DB_ABORT;
-	}
-	*q++ = '[';
-	for (i = 0; i < c->n; i++)
-		q += snprintf(q, cap - (size_t)(q - json), "%s[%lld,%lld]", i ? "," : "",
-		    (long long)c->lines[i].product, (long long)c->lines[i].quantity);
-	*q++ = ']';
-	*q = '\0';
-	{
-		struct db_val in[] = { c->user > 0 ? DBV_I64(c->user) : DBV_NULL,
-		    DBV_STR(c->pay_method, strlen(c->pay_method)), DBV_I64(c->conf->freight),
-		    DBV_I64(o->created_at), DBV_STR(json, (size_t)(q - json)) };
-
-		if ((rc = db_query(db, ST_PLACE_ORDER, in, 5, cols, 5)) != DB_OK)
-			return rc == DB_ERR ? place_failed(db, c, p) : rc;
-	}
-	o->total_count = 0;
-	o->total_amount = o->freight = c->conf->freight;
-	i = 0;
-	while ((r = db_fetch(db, ST_PLACE_ORDER)) == 1) {
-		if (i < c->n) {
-			c->lines[i].price = l.price;
-			c->lines[i].goods = cols[4].is_null ? 0 : l.goods;
-		}
-		o->id = oid;
-		o->total_count += l.quantity;
-		o->total_amount += l.quantity * l.price;
-		i++;
-	}
-	db_end(db, ST_PLACE_ORDER);
-	if (r < 0)
-		return db_failure(db);
-	if (i != c->n) {
-		log_error("orderd_place_order returned %zu lines for %zu", i, c->n);
-		return DB_ERR;
-	}
-	return DB_OK;
-}
 
 static enum db_rc
 create_txn(struct db *db, void *arg, struct problem *p)
@@ -204,8 +120,6 @@ create_txn(struct db *db, void *arg, struct problem *p)
 	enum db_rc rc;
 	size_t i;
 
-	if (c->conf->lock == LOCK_FORUPDATE)
-		return create_call(db, c, p);
 	if ((rc = inv_take(db, c->conf->lock, c->lines, c->n, p)) != DB_OK)
 		return rc;
 	o->total_count = 0;
@@ -258,8 +172,8 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	o->created_at = (int64_t)time(NULL);
 	snprintf(o->status, sizeof(o->status), "placed");
 	snprintf(o->pay_method, sizeof(o->pay_method), "%s", pay_method);
+	(void)a;
 	c.conf = conf;
-	c.a = a;
 	c.user = user;
 	o->user = user;
 	c.lines = lines;
