@@ -15,15 +15,11 @@ read_account(struct db *db, enum stmt st, int64_t id, struct account *a, struct 
 	struct db_col out[] = { DBC_I64(&a->id), DBC_STR(a->username, sizeof(a->username)),
 	    DBC_STR(a->role, sizeof(a->role)), DBC_I64(&a->balance) };
 	enum db_rc rc;
-	int r;
+	int found;
 
-	if ((rc = db_query(db, st, in, 1, out, 4)) != DB_OK)
+	if ((rc = db_one(db, st, in, 1, out, 4, &found)) != DB_OK)
 		return rc;
-	r = db_fetch(db, st);
-	db_end(db, st);
-	if (r < 0)
-		return db_failure(db);
-	if (r == 0) {
+	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no account %lld", (long long)id);
 		return DB_ABORT;
 	}
@@ -103,15 +99,11 @@ id_by_name(struct db *db, const char *name, int64_t *id, enum db_rc *rc)
 	struct db_val in[] = { DBV_STR(name, strlen(name)) };
 	struct db_col out[] = { DBC_I64(id), DBC_STR(uname, sizeof(uname)),
 	    DBC_STR(hash, sizeof(hash)), DBC_STR(role, sizeof(role)), DBC_I64(&balance) };
-	int r;
+	int found;
 
-	if ((*rc = db_query(db, ST_USER_BY_NAME, in, 1, out, 5)) != DB_OK)
+	if ((*rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK)
 		return -1;
-	r = db_fetch(db, ST_USER_BY_NAME);
-	db_end(db, ST_USER_BY_NAME);
-	if (r < 0)
-		*rc = db_failure(db);
-	return r;
+	return found;
 }
 
 struct credit_ctx {

@@ -294,15 +294,11 @@ product_create_txn(struct db *db, void *arg, struct problem *p)
 		int64_t gid, sales;
 		struct db_val in[] = { DBV_I64(f[F_GOODS].i) };
 		struct db_col out[] = { DBC_I64(&gid), DBC_STR(name, sizeof(name)), DBC_I64(&sales) };
-		int r;
+		int found;
 
-		if ((rc = db_query(db, ST_GOODS_GET, in, 1, out, 3)) != DB_OK)
+		if ((rc = db_one(db, ST_GOODS_GET, in, 1, out, 3, &found)) != DB_OK)
 			return rc;
-		r = db_fetch(db, ST_GOODS_GET);
-		db_end(db, ST_GOODS_GET);
-		if (r < 0)
-			return db_failure(db);
-		if (r == 0) {
+		if (!found) {
 			problem_set(p, PROB_FIELD, "goods %" PRId64 " does not exist", f[F_GOODS].i);
 			problem_add_str(p, "field", "goods");
 			return DB_ABORT;
@@ -671,14 +667,8 @@ goods_get(struct call *c)
 	enum db_rc rc;
 	int r;
 
-	if ((rc = db_query(db, ST_GOODS_GET, in, 1, g, 3)) != DB_OK)
+	if ((rc = db_one(db, ST_GOODS_GET, in, 1, g, 3, &r)) != DB_OK)
 		goto fail;
-	r = db_fetch(db, ST_GOODS_GET);
-	db_end(db, ST_GOODS_GET);
-	if (r < 0) {
-		rc = db_failure(db);
-		goto fail;
-	}
 	if (r == 0) {
 		problem_set(&c->p, PROB_NOT_FOUND, "no goods %" PRId64, c->route->id);
 		return -1;

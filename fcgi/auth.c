@@ -119,7 +119,7 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
 	    DBC_STR(role, sizeof(role)) };
 	enum db_rc rc;
-	int got;
+	int found;
 
 	memset(who, 0, sizeof(*who));
 	if (a != NULL && *a != '\0') {
@@ -148,17 +148,11 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
 		return 0;
 	in[0] = DBV_BLOB(who->token_hash, AUTH_HASH_LEN);
-	if ((rc = db_query(db, ST_SESSION_GET, in, 1, out, 3)) != DB_OK) {
+	if ((rc = db_one(db, ST_SESSION_GET, in, 1, out, 3, &found)) != DB_OK) {
 		db_problem(db, rc, p);
 		return -1;
 	}
-	got = db_fetch(db, ST_SESSION_GET);
-	db_end(db, ST_SESSION_GET);
-	if (got < 0) {
-		db_problem(db, db_failure(db), p);
-		return -1;
-	}
-	if (got == 0) {
+	if (!found) {
 		who->id = 0;
 		unauthorized(p, "the token is unknown, expired or revoked; sign in again");
 		return -1;
@@ -322,20 +316,14 @@ user_by_name(struct db *db, const char *name, size_t len, struct principal *who,
 	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
 	    DBC_STR(hash, hashsize), DBC_STR(role, sizeof(role)), DBC_I64(balance) };
 	enum db_rc rc;
-	int got;
+	int found;
 
-	if ((rc = db_query(db, ST_USER_BY_NAME, in, 1, out, 5)) != DB_OK) {
+	if ((rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK) {
 		db_problem(db, rc, p);
 		return -1;
 	}
-	got = db_fetch(db, ST_USER_BY_NAME);
-	db_end(db, ST_USER_BY_NAME);
-	if (got < 0) {
-		db_problem(db, db_failure(db), p);
-		return -1;
-	}
-	who->admin = got == 1 && strcmp(role, "admin") == 0;
-	return got;
+	who->admin = found && strcmp(role, "admin") == 0;
+	return found;
 }
 
 int

@@ -468,6 +468,24 @@ db_fetch(struct db *db, enum stmt id)
 	return 1;
 }
 
+enum db_rc
+db_one(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
+    struct db_col *cols, unsigned ncols, int *found)
+{
+	enum db_rc rc;
+	int r;
+
+	*found = 0;
+	if ((rc = db_query(db, id, params, n, cols, ncols)) != DB_OK)
+		return rc;
+	r = db_fetch(db, id);
+	db_end(db, id);
+	if (r < 0)
+		return db_failure(db);
+	*found = r;
+	return DB_OK;
+}
+
 void
 db_end(struct db *db, enum stmt id)
 {

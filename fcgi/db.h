@@ -149,6 +149,11 @@ enum db_rc db_query(struct db *, enum stmt, const struct db_val *params, unsigne
 int	db_fetch(struct db *, enum stmt);
 void	db_end(struct db *, enum stmt);
 
+/* Runs a statement that returns at most one row into cols: DB_OK with
+ * *found 1 (row in cols) or 0 (none), or the db_rc of the failure. */
+enum db_rc db_one(struct db *, enum stmt, const struct db_val *params, unsigned n,
+	    struct db_col *cols, unsigned ncols, int *found);
+
 enum db_rc db_classify(unsigned err);
 /* The db_rc of the last failed call (db->last_errno); never DB_OK. */
 enum db_rc db_failure(const struct db *);

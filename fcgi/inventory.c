@@ -58,15 +58,11 @@ read_row(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock,
 	struct db_val in[] = { DBV_I64(id) };
 	struct db_col out[] = { DBC_I64(price), DBC_I64(stock), DBC_I64(goods), DBC_I64(version) };
 	enum db_rc rc;
-	int r;
+	int found;
 
-	if ((rc = db_query(db, st, in, 1, out, 4)) != DB_OK)
+	if ((rc = db_one(db, st, in, 1, out, 4, &found)) != DB_OK)
 		return rc;
-	r = db_fetch(db, st);
-	db_end(db, st);
-	if (r < 0)
-		return db_failure(db);
-	if (r == 0) {
+	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no product %lld", (long long)id);
 		problem_add_int(p, "product", id);
 		return DB_ABORT;
@@ -200,15 +196,11 @@ inv_get(struct db *db, int64_t id, struct product *pr, struct problem *p)
 	    DBC_STR(pr->name, sizeof(pr->name)), DBC_I64(&pr->price), DBC_I64(&pr->stock),
 	    DBC_I64(&pr->sales) };
 	enum db_rc rc;
-	int r;
+	int found;
 
-	if ((rc = db_query(db, ST_PRODUCT_GET, in, 1, out, 6)) != DB_OK)
+	if ((rc = db_one(db, ST_PRODUCT_GET, in, 1, out, 6, &found)) != DB_OK)
 		return rc;
-	r = db_fetch(db, ST_PRODUCT_GET);
-	db_end(db, ST_PRODUCT_GET);
-	if (r < 0)
-		return db_failure(db);
-	if (r == 0) {
+	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no product %lld", (long long)id);
 		return DB_ABORT;
 	}

@@ -33,16 +33,12 @@ read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct prob
 	struct db_val in[] = { DBV_I64(id) };
 	struct db_col c[ORDER_COLS];
 	enum db_rc rc;
-	int r;
+	int found;
 
 	order_cols(o, c);
-	if ((rc = db_query(db, st, in, 1, c, ORDER_COLS)) != DB_OK)
+	if ((rc = db_one(db, st, in, 1, c, ORDER_COLS, &found)) != DB_OK)
 		return rc;
-	r = db_fetch(db, st);
-	db_end(db, st);
-	if (r < 0)
-		return db_failure(db);
-	if (r == 0) {
+	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
 		return DB_ABORT;
 	}
