@@ -20,6 +20,7 @@
 #include "log.h"
 #include "pool.h"
 #include "sesscache.h"
+#include "shared.h"
 #include "soldout.h"
 #include "worker.h"
 
@@ -34,15 +35,6 @@ struct slot {
 	struct timespec respawn_at;	/* when a free slot is due a new worker */
 	int wanted;		/* slot should hold a worker */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double
 ts_s(const struct timespec *ts)
@@ -222,7 +214,7 @@ spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
 	s->gen = gen;
 	s->retiring = 0;
 	s->wanted = 1;
-	set_ts(&s->started, now_s());
+	set_ts(&s->started, mono_s());
 	log_debug("worker %ld started", (long)pid);
 	return pid;
 }
@@ -358,11 +350,11 @@ pool_run(const struct conf *c)
 					/* A worker that crashes young is respawned
 					 * after a pause, so a crash loop cannot spin;
 					 * one that exited 0 (--max-requests) at once. */
-					double age = now_s() - ts_s(&slots[i].started);
+					double age = mono_s() - ts_s(&slots[i].started);
 					int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
 					set_ts(&slots[i].respawn_at,
-					    now_s() + (age < 1.0 && !clean ? 1.0 : 0.0));
+					    mono_s() + (age < 1.0 && !clean ? 1.0 : 0.0));
 					if (WIFSIGNALED(st))
 						log_warn("worker %ld killed by signal %d; replacing it",
 						    (long)pid, WTERMSIG(st));
@@ -374,7 +366,7 @@ pool_run(const struct conf *c)
 				break;
 			}
 
-		now = now_s();
+		now = mono_s();
 		for (i = 0; i < nslots; i++) {
 			if (slots[i].pid != 0) {
 				live++;
@@ -422,8 +414,8 @@ pool_run(const struct conf *c)
 			if (!stopping) {
 				log_info("stopping: workers finish the requests in hand");
 				stopping = 1;
-				deadline = now_s() + c->grace;
-				last_term = now_s();
+				deadline = mono_s() + c->grace;
+				last_term = mono_s();
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);

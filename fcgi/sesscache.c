@@ -2,10 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
 #include "sesscache.h"
+#include "shared.h"
 
 struct entry {
 	uint64_t seq;		/* odd while being written */
@@ -17,15 +16,6 @@ struct entry {
 };
 
 static struct entry *table;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct entry *
 slot_of(const unsigned char hash[32])
@@ -39,14 +29,8 @@ slot_of(const unsigned char hash[32])
 int
 sesscache_init(void)
 {
-	void *p;
-
-	p = mmap(NULL, SESSCACHE_SLOTS * sizeof(struct entry), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	table = p;
-	return 0;
+	table = shared_alloc(SESSCACHE_SLOTS * sizeof(struct entry));
+	return table != NULL ? 0 : -1;
 }
 
 int
@@ -64,7 +48,7 @@ sesscache_get(const unsigned char hash[32], int64_t *id, int *admin, char *usern
 	memcpy(&copy, e, sizeof(copy));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	s2 = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-	if (s1 != s2 || copy.at_ms == 0 || now_ms() - copy.at_ms >= SESSCACHE_TTL_MS ||
+	if (s1 != s2 || copy.at_ms == 0 || mono_ms() - copy.at_ms >= SESSCACHE_TTL_MS ||
 	    memcmp(copy.hash, hash, 32) != 0)
 		return 0;
 	*id = copy.id;
@@ -108,7 +92,7 @@ sesscache_put(const unsigned char hash[32], int64_t id, int admin, const char *u
 	e->id = id;
 	e->admin = admin;
 	snprintf(e->username, sizeof(e->username), "%s", username);
-	e->at_ms = now_ms();
+	e->at_ms = mono_ms();
 	unlock(e, seq);
 }
 

@@ -1,9 +1,8 @@
 #include "config.h"
 
 #include <stddef.h>
-#include <sys/mman.h>
-#include <time.h>
 
+#include "shared.h"
 #include "soldout.h"
 
 struct slot {
@@ -12,15 +11,6 @@ struct slot {
 };
 
 static struct slot *table;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct slot *
 slot_of(int64_t product)
@@ -33,14 +23,8 @@ slot_of(int64_t product)
 int
 soldout_init(void)
 {
-	void *p;
-
-	p = mmap(NULL, SOLDOUT_SLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	table = p;
-	return 0;
+	table = shared_alloc(SOLDOUT_SLOTS * sizeof(struct slot));
+	return table != NULL ? 0 : -1;
 }
 
 /* The slot's two words are read and written with relaxed atomics; a reader
@@ -60,7 +44,7 @@ soldout_is(int64_t product)
 	if (__atomic_load_n(&s->product, __ATOMIC_ACQUIRE) != product)
 		return 0;
 	at = __atomic_load_n(&s->marked_ms, __ATOMIC_ACQUIRE);
-	if (at == 0 || now_ms() - at >= SOLDOUT_TTL_MS)
+	if (at == 0 || mono_ms() - at >= SOLDOUT_TTL_MS)
 		return 0;
 	return __atomic_load_n(&s->product, __ATOMIC_ACQUIRE) == product;
 }
@@ -75,7 +59,7 @@ soldout_mark(int64_t product)
 	s = slot_of(product);
 	__atomic_store_n(&s->marked_ms, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->product, product, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->marked_ms, now_ms(), __ATOMIC_RELEASE);
+	__atomic_store_n(&s->marked_ms, mono_ms(), __ATOMIC_RELEASE);
 }
 
 void

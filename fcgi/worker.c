@@ -20,6 +20,7 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "shared.h"
 #include "worker.h"
 
 #define ARENA_LIMIT	(4u << 20)	/* bytes one request may allocate */
@@ -28,14 +29,7 @@
 
 static volatile sig_atomic_t stop;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 on_stop(int sig)
@@ -235,9 +229,9 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 		/* Take what nginx already queued on the socket: those requests
 		 * were accepted by the kernel on our behalf. Bounded in time, as
 		 * a TCP listener keeps filling while any process holds it. */
-		double until = now_s() + DRAIN_SECONDS;
+		double until = mono_s() + DRAIN_SECONDS;
 
-		while (now_s() < until && FCGX_Accept_r(&rq) >= 0) {
+		while (mono_s() < until && FCGX_Accept_r(&rq) >= 0) {
 			serve_one(&rq, &ctx);
 			FCGX_Finish_r(&rq);
 			arena_reset(&arena);
