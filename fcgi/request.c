@@ -617,6 +617,22 @@ lookup_field(const char *name)
 	return -1;
 }
 
+/* The one check of a value kept byte for byte, not trimmed (K_VERBATIM: a
+ * username, " bob" is not "bob"; K_SECRET: a password): def->min..def->max
+ * bytes of UTF-8 without NUL. Returns NULL when it passes, else the reason,
+ * written into buf: it states the bounds and never quotes the value, so the
+ * same words serve a secret. */
+static const char *
+verbatim_why(const struct field_def *def, const struct raw *raw, char *buf, size_t size)
+{
+	if (raw->len >= (size_t)def->min && raw->len <= (size_t)def->max &&
+	    memchr(raw->val, '\0', raw->len) == NULL && valid_utf8(raw->val, raw->len))
+		return NULL;
+	snprintf(buf, size, "must be %lld to %lld bytes of UTF-8 text without NUL",
+	    (long long)def->min, (long long)def->max);
+	return buf;
+}
+
 static int
 validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 {
@@ -641,6 +657,7 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 		const struct field_def *def;
 		struct field_val *fv;
 		const char *why = NULL;
+		char whybuf[96];
 		int f = lookup_field(raw->name);
 
 		if (f < 0) {
@@ -683,22 +700,8 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 			why = "must be sent as items[N][product] and items[N][quantity]";
 			break;
 		case K_VERBATIM:
-			/* Text kept as sent (a username: " bob" is not "bob"). */
-			if (raw->len < (size_t)def->min || raw->len > (size_t)def->max)
-				why = "has the wrong length";
-			else if (memchr(raw->val, '\0', raw->len) != NULL ||
-			    !valid_utf8(raw->val, raw->len))
-				why = "must be UTF-8 text without NUL";
-			fv->s = raw->val;
-			fv->len = raw->len;
-			break;
 		case K_SECRET:
-			/* Kept byte for byte: a password is not trimmed. */
-			if (raw->len < (size_t)def->min || raw->len > (size_t)def->max)
-				why = "must be 1 to 1024 bytes";
-			else if (memchr(raw->val, '\0', raw->len) != NULL ||
-			    !valid_utf8(raw->val, raw->len))
-				why = "must be UTF-8 text without NUL";
+			why = verbatim_why(def, raw, whybuf, sizeof(whybuf));
 			fv->s = raw->val;
 			fv->len = raw->len;
 			break;

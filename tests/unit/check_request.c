@@ -403,6 +403,81 @@ START_TEST(name_with_markup_is_kept_verbatim)
 }
 END_TEST
 
+/* --- values kept as sent: username, to (K_VERBATIM), password (K_SECRET) --- */
+
+/* The three fields share one check; its 422 names the field and its bounds
+ * in bytes, and never quotes the value (a password's would leak). */
+START_TEST(verbatim_and_secret_422_names_bounds_not_value)
+{
+	static const char user_why[] = "username must be 1 to 64 bytes of UTF-8 text without NUL";
+	static const char to_why[] = "to must be 1 to 64 bytes of UTF-8 text without NUL";
+	static const char pw_why[] = "password must be 1 to 1024 bytes of UTF-8 text without NUL";
+	static const struct {
+		const char *ctype, *field;
+		const char *unit, *kept;	/* the value is unit x count, kept as kept x count */
+		size_t count;
+		const char *detail;		/* NULL: accepted */
+	} c[] = {
+		{ FORM, "username", "a", "a", 64, NULL },
+		{ FORM, "username", "a", "a", 65, user_why },
+		{ FORM, "username", "", "", 0, user_why },
+		{ FORM, "username", "%C3%A9", "\xc3\xa9", 32, NULL },	/* 64 bytes */
+		{ FORM, "username", "%C3%A9", "\xc3\xa9", 33, user_why }, /* 33 characters */
+		{ FORM, "username", "+", " ", 3, NULL },		/* not trimmed */
+		{ JSON, "username", "\\u00e9", "\xc3\xa9", 33, user_why },
+		{ JSON, "username", "", "", 0, user_why },
+		{ FORM, "to", "b", "b", 64, NULL },
+		{ FORM, "to", "b", "b", 65, to_why },
+		{ JSON, "to", " b", " b", 2, NULL },
+		{ JSON, "to", "", "", 0, to_why },
+		{ FORM, "password", "s3cr3t%21", "s3cr3t!", 1, NULL },
+		{ FORM, "password", "x", "x", 1024, NULL },
+		{ FORM, "password", "s3cr3t%21", "s3cr3t!", 147, pw_why },	/* 1029 bytes */
+		{ FORM, "password", "x", "x", 1025, pw_why },
+		{ FORM, "password", "", "", 0, pw_why },
+		{ JSON, "password", "s3cr3t!", "s3cr3t!", 147, pw_why },
+		{ JSON, "password", "", "", 0, pw_why },
+	};
+	size_t i, k;
+
+	for (i = 0; i < NELEM(c); i++) {
+		char body[32 + 1025 * 9], label[64], want[1025 * 7 + 1];
+		size_t n, wn = 0;
+		struct req r;
+		struct problem p;
+		struct req_input in = { .method = "POST", .path = "/auth/login/",
+		    .content_type = c[i].ctype };
+		int json = strcmp(c[i].ctype, JSON) == 0;
+		int f = strcmp(c[i].field, "username") == 0 ? F_USERNAME :
+		    strcmp(c[i].field, "to") == 0 ? F_TO : F_PASSWORD;
+
+		n = (size_t)sprintf(body, json ? "{\"%s\":\"" : "%s=", c[i].field);
+		for (k = 0; k < c[i].count; k++) {
+			n += (size_t)sprintf(body + n, "%s", c[i].unit);
+			wn += (size_t)sprintf(want + wn, "%s", c[i].kept);
+		}
+		if (json)
+			n += (size_t)sprintf(body + n, "\"}");
+		in.body = body;
+		in.body_len = n;
+		snprintf(label, sizeof(label), "%s %s = %zu x '%s'", json ? "JSON" : "form",
+		    c[i].field, c[i].count, c[i].unit);
+		if (c[i].detail == NULL) {
+			expect(label, parse(&in, &r, &p), &p, 0, NULL);
+			ck_assert_msg(r.f[f].set && r.f[f].len == wn &&
+			    memcmp(r.f[f].s, want, wn) == 0, "%s: not kept as sent", label);
+		} else {
+			expect(label, parse(&in, &r, &p), &p, 422, c[i].field);
+			ck_assert_msg(strcmp(p.detail, c[i].detail) == 0,
+			    "%s: detail \"%s\", want \"%s\"", label, p.detail, c[i].detail);
+			ck_assert_msg(strstr(p.detail, "s3cr3t") == NULL,
+			    "%s: the value is echoed", label);
+		}
+		arena_reset(&arena);
+	}
+}
+END_TEST
+
 /* --- field names: unknown, repeated -------------------------------------- */
 
 START_TEST(unknown_field_is_422)
@@ -1361,6 +1436,7 @@ request_suite(void)
 	tcase_add_test(tc, text_field_validation_is_422);
 	tcase_add_test(tc, name_length_is_counted_in_characters);
 	tcase_add_test(tc, name_with_markup_is_kept_verbatim);
+	tcase_add_test(tc, verbatim_and_secret_422_names_bounds_not_value);
 	tcase_add_test(tc, unknown_field_is_422);
 	tcase_add_test(tc, duplicate_field_is_422);
 	suite_add_tcase(s, tc);
