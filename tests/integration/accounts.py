@@ -293,14 +293,18 @@ def check_account(a, user=None, what="account"):
         eq(a["username"], user.username, what + " username")
 
 
-def new_user(prefix="u", password=PASSWORD):
-    """Registers and signs in a fresh user (429s waited out); returns the User."""
+def new_user(prefix="u", password=PASSWORD, credit=0):
+    """Registers and signs in a fresh user (429s waited out) whose balance is
+    credit (an admin credit, checked); returns the User."""
     name = uname(prefix)
     r = register(name, password)
     j = assert_json(r, 201, "POST /auth/register/ %s" % name)
     check(isinstance(j, dict) and isinstance(j.get("user"), dict) and is_int(j["user"].get("id")),
           "register %s: answer %r lacks user.id" % (name, j))
-    return sign_in(name, password, uid=j["user"]["id"])
+    u = sign_in(name, password, uid=j["user"]["id"])
+    if credit:
+        admin().must_credit(u.username, credit)
+    return u
 
 
 def sign_in(name, password=PASSWORD, uid=None):
@@ -374,6 +378,17 @@ def admin():
             eq(a.get("role"), "admin", "role of the admin token's account")
             _admin = User(a["username"], None, a["id"], token, None, "admin")
         return _admin
+
+
+_ample = {}
+
+
+def ample_product(price):
+    """The id of a product at price with stock for any number of small orders
+    (100000), made by the admin once per run and price."""
+    if price not in _ample:
+        _ample[price] = admin().make_product(stock=100000, price=price)["id"]
+    return _ample[price]
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Usage: python3 test_x.py [-k SUBSTRING]... [TEST_NAME]...
 """
 
 import collections
+import datetime
 import http.client
 import itertools
 import json
@@ -86,6 +87,17 @@ def summarize(msgs, examples=12):
     if len(ranked) > examples:
         lines.append("... and %d more kinds" % (len(ranked) - examples))
     return "\n    ".join(lines)
+
+
+def run_cases(cases, fn):
+    """Runs fn(case) for every case of a table; fails once, listing every case that failed."""
+    bad = []
+    for case in cases:
+        try:
+            fn(case)
+        except AssertionError as e:
+            bad.append(str(e))
+    check(not bad, "%d of %d cases failed:\n    %s" % (len(bad), len(cases), "\n    ".join(bad)))
 
 
 # ---------------------------------------------------------------------------
@@ -264,6 +276,37 @@ def post_raw(path, body, ctype, headers=None, **kw):
     return request("POST", path, body, headers, ctype=ctype, **kw)
 
 
+class RawJSON:
+    """A JSON token sent exactly as written (json.dumps would turn 1e3 into 1000.0)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def dump_json(obj):
+    """json.dumps as bytes, except that RawJSON values (in objects and arrays,
+    at any depth) go out verbatim."""
+    raws = {}
+
+    def sub(v):
+        if isinstance(v, RawJSON):
+            key = "@@raw%d@@" % len(raws)
+            raws['"%s"' % key] = v.text
+            return key
+        if isinstance(v, dict):
+            return {k: sub(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [sub(x) for x in v]
+        return v
+    text = json.dumps(sub(obj))
+    for k, v in raws.items():
+        text = text.replace(k, v)
+    return text.encode()
+
+
 def browser_post(path, fields, **kw):
     """A plain browser form post: urlencoded body, Accept preferring HTML."""
     return post_form(path, fields, headers={"Accept": BROWSER_ACCEPT}, **kw)
@@ -336,6 +379,11 @@ def location(r, what="Location"):
     return u.path + ("?" + u.query if u.query else "")
 
 
+def query_of(loc):
+    """The query of a path?query (e.g. a redirect's Location) as {name: [values]}."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query, keep_blank_values=True)
+
+
 def allow_set(r):
     return {m.strip().upper() for m in (r.header("Allow") or "").split(",") if m.strip()}
 
@@ -391,6 +439,32 @@ def make_order(pid, quantity=None):
 
 def get_order(oid):
     return assert_json(get("/order/%d/" % oid), 200, "GET /order/%d/" % oid)
+
+
+def check_order_shape(o, lines, prices, pay_method="cod", what="order"):
+    """o is a new order of the caller: placed, every member of ORDER_KEYS,
+    exactly lines [(product, quantity)] (merged, ascending product) at prices
+    {product: price}, freight and totals to match, created_at a UTC
+    YYYY-MM-DDTHH:MM:SSZ less than 15 minutes from now."""
+    check(isinstance(o, dict), "%s: not an object: %r" % (what, o))
+    for k in ORDER_KEYS:
+        check(k in o, "%s: member %r missing in %r" % (what, k, o))
+    check(is_int(o["id"]) and o["id"] > 0, "%s: id %r" % (what, o["id"]))
+    eq(o["status"], "placed", what + " status")
+    eq(o["pay_method"], pay_method, what + " pay_method")
+    eq(o["user"], caller_id(), what + " user")
+    want = [{"product": p, "quantity": q, "price": prices[p]} for p, q in lines]
+    eq(o["lines"], want, what + " lines (merged, ascending product, price at purchase)")
+    eq(o["total_count"], sum(q for _, q in lines), what + " total_count")
+    eq(o["freight"], FREIGHT, what + " freight")
+    eq(o["total_amount"], sum(q * prices[p] for p, q in lines) + FREIGHT,
+       what + " total_amount (sum quantity*price + freight)")
+    ca = o["created_at"]
+    check(isinstance(ca, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ca),
+          "%s: created_at %r is not YYYY-MM-DDTHH:MM:SSZ" % (what, ca))
+    t = datetime.datetime.strptime(ca, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    skew = abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
+    check(skew < 900, "%s: created_at %s is %.0f s away from UTC now (time zone?)" % (what, ca, skew))
 
 
 ABORT_WAYS = ("put", "post", "form", "override")
@@ -461,6 +535,49 @@ def assert_audit_clean(what="orderd audit"):
             what, rc, len(lines), "\n    ".join(lines[:30])))
 
 
+_AUDIT_ROW = re.compile(r"^(product|goods|order) (\d+):")
+
+
+def audit_rows(pids=(), gids=(), oids=()):
+    """The rows of these ids, as audit_lines_about() and audit_trouble() take them."""
+    return ({("product", i) for i in pids} | {("goods", i) for i in gids} |
+            {("order", i) for i in oids})
+
+
+def audit_lines_about(rows):
+    """Runs the audit: (exit code, its lines naming rows in `rows` (a set of
+    ('product'|'goods'|'order', id)), all its output)."""
+    rc, out = audit()
+    mine = []
+    for line in out.strip().splitlines():
+        m = _AUDIT_ROW.match(line)
+        if m and (m.group(1), int(m.group(2))) in rows:
+            mine.append(line.strip())
+    return rc, mine, out
+
+
+def audit_trouble(rows, wait=20.0):
+    """None when the audit is clean, else why not: at once when it names one of
+    `rows` (see audit_lines_about) or exits other than 0 or 1; violations of
+    other rows only (another client's deliberate, short-lived corruption on a
+    shared stack) are waited out for `wait` s first."""
+    deadline = time.monotonic() + wait
+    while True:
+        rc, mine, out = audit_lines_about(rows)
+        if mine:
+            return ("orderd audit exited %d naming this test's rows:\n    %s"
+                    % (rc, "\n    ".join(mine[:30])))
+        if rc == 0:
+            if "audit: clean" not in out:
+                return "orderd audit exited 0 without 'audit: clean': %r" % out
+            return None
+        lines = out.strip().splitlines()
+        if rc != 1 or time.monotonic() > deadline:
+            return ("orderd audit exited %d with %d line(s):\n    %s"
+                    % (rc, len(lines), "\n    ".join(lines[:30])))
+        time.sleep(1.0)
+
+
 def out_dir():
     d = os.environ.get("ORDERD_TEST_OUT")
     if not d:
@@ -493,14 +610,15 @@ def read_pidfile():
 
 
 def proc_stat(pid):
-    """(state, ppid) of a process from /proc/<pid>/stat, or None if it is gone."""
+    """(state, ppid, pgrp, session) of a process from /proc/<pid>/stat, or None
+    if it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             s = f.read()
     except OSError:
         return None
     rest = s[s.rindex(")") + 2:].split()
-    return rest[0], int(rest[1])
+    return rest[0], int(rest[1]), int(rest[2]), int(rest[3])
 
 
 def alive(pid):
@@ -518,6 +636,37 @@ def children(ppid):
         if st and st[1] == ppid and st[0] not in ("Z", "X"):
             out.append(int(name))
     return sorted(out)
+
+
+def at_once(n, fn, timeout=None):
+    """fn(i) for i in range(n), each in its own thread, released together by a
+    Barrier (n == 1: called directly); the results in order. A ConnError
+    becomes the string "connection error: ..."; a thread still running after
+    `timeout` s (or killed by another exception) leaves None."""
+    out = [None] * n
+
+    def one(i):
+        try:
+            out[i] = fn(i)
+        except ConnError as e:
+            out[i] = "connection error: %s" % e
+    if n == 1:
+        one(0)
+        return out
+    barrier = threading.Barrier(n)
+
+    def released(i):
+        try:
+            barrier.wait(10)
+        except threading.BrokenBarrierError:
+            pass
+        one(i)
+    ts = [threading.Thread(target=released, args=(i,), daemon=True) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -675,22 +824,8 @@ class Storm:
         n = self.aborts
         ways = (["put", "form"] * n)[:n]
         rnd.shuffle(ways)
-        barrier = threading.Barrier(n)
-        results = [None] * n
-
-        def one(i):
-            try:
-                barrier.wait(10)
-            except threading.BrokenBarrierError:
-                pass
-            what = "abort %d of order %d (%s)" % (i + 1, oid, ways[i])
-            results[i] = self._call(what, lambda: abort(oid, ways[i]))
-
-        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
+        results = at_once(n, lambda i: self._call(
+            "abort %d of order %d (%s)" % (i + 1, oid, ways[i]), lambda: abort(oid, ways[i])))
         labels = []
         for i, (r, lost) in enumerate(results):
             what = "abort %d of order %d (%s)" % (i + 1, oid, ways[i])

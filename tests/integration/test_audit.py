@@ -17,48 +17,16 @@ named."""
 import os
 import re
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from orderd_test import (  # noqa: E402
-    FREIGHT, Fail, abort, assert_json, audit, check, db, eq, get_product, log, make_product,
-    post_json, run, test, unique_name)
-
-_ROW = re.compile(r"^(product|goods|order) (\d+):")
+    FREIGHT, Fail, abort, assert_json, audit_lines_about, audit_trouble, check, db, eq,
+    get_product, log, make_product, post_json, run, test, unique_name)
 
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-def audit_lines_about(rows):
-    """Runs the audit: (exit code, its lines naming rows in `rows` (a set of
-    ('product'|'goods'|'order', id)), all its output)."""
-    rc, out = audit()
-    mine = []
-    for line in out.strip().splitlines():
-        m = _ROW.match(line)
-        if m and (m.group(1), int(m.group(2))) in rows:
-            mine.append(line.strip())
-    return rc, mine, out
-
-
-def audit_clean(rows, wait=20.0):
-    """The audit names none of `rows` and exits 0 (violations of other rows
-    only, from another client, are waited out for `wait` s)."""
-    deadline = time.monotonic() + wait
-    while True:
-        rc, mine, out = audit_lines_about(rows)
-        check(not mine, "orderd audit (exit %d) still names this test's rows:\n    %s"
-              % (rc, "\n    ".join(mine)))
-        if rc == 0:
-            check("audit: clean" in out, "orderd audit exited 0 without 'audit: clean': %r" % out)
-            return
-        if rc != 1 or time.monotonic() > deadline:
-            raise Fail("orderd audit exited %d:\n    %s"
-                       % (rc, "\n    ".join(out.strip().splitlines()[:30])))
-        time.sleep(1.0)
 
 
 def expect_stock(pid, should, found):
@@ -160,7 +128,8 @@ def corruption(what, corrupt, repair, expected, fx):
         log("%s: the audit said %s" % (what, " | ".join(mine)))
     finally:
         repair()
-    audit_clean(fx.rows)
+    why = audit_trouble(fx.rows)
+    check(why is None, why)
 
 
 # ---------------------------------------------------------------------------

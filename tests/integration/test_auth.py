@@ -23,41 +23,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import orderd_test as T  # noqa: E402
 from orderd_test import (  # noqa: E402
-    FREIGHT, ORDER_KEYS, assert_json, assert_problem, assert_status, check, db, eq,
-    get_product, is_int, location, log, run, test)
+    FREIGHT, assert_json, assert_problem, assert_status, check, db, eq, get_product, is_int,
+    location, log, run, run_cases, test)
 from accounts import (  # noqa: E402
     CSRF, FORBIDDEN, FUNDS, INVALID, NOT_FOUND, ORDER_STATE, ORIGIN, PASSWORD,
-    RATE_LIMITED, TAKEN, TOKEN_RE, UNAUTHORIZED, admin, anon, check_account, cookie_attrs,
-    db_order_entries, db_user, login, new_user, register, set_cookies, sha256_hex, sign_in,
-    uname, wait_429)
+    RATE_LIMITED, TAKEN, TOKEN_RE, UNAUTHORIZED, admin, ample_product, anon, check_account,
+    cookie_attrs, db_order_entries, db_user, login, new_user, register, set_cookies, sha256_hex,
+    sign_in, uname, wait_429)
 
 BIG_ID = 10 ** 15
-
-_product = None
 
 
 def product():
     """One product with ample stock for this file's orders (price 700)."""
-    global _product
-    if _product is None:
-        _product = admin().make_product(stock=100000, price=700)
-    return _product["id"]
-
-
-def run_cases(cases, fn):
-    bad = []
-    for case in cases:
-        try:
-            fn(case)
-        except AssertionError as e:
-            bad.append(str(e))
-    check(not bad, "%d of %d cases failed:\n    %s" % (len(bad), len(cases), "\n    ".join(bad)))
-
-
-def check_order(o, what="order"):
-    check(isinstance(o, dict), "%s: not an object: %r" % (what, o))
-    for k in ORDER_KEYS:
-        check(k in o, "%s: member %r missing in %r" % (what, k, o))
+    return ample_product(700)
 
 
 def order_as(user, oid):
@@ -429,10 +408,7 @@ def bearer_post_needs_no_csrf_token_nor_origin():
 
 @test
 def other_users_order_is_404_on_read_pay_and_abort_and_unchanged():
-    alice, bob = new_user("al"), new_user("bo")
-    ad = admin()
-    ad.must_credit(alice.username, 100000)
-    ad.must_credit(bob.username, 100000)
+    alice, bob = new_user("al", credit=100000), new_user("bo", credit=100000)
     pid = product()
     placed = alice.checkout([(pid, 1)], "balance")
     cod = alice.order(pid)
@@ -564,10 +540,9 @@ def admin_credit_answers_account_and_validates():
 
 @test
 def pay_then_abort_refunds_exactly_once():
-    u = new_user("pay")
+    u = new_user("pay", credit=50000)
     ad = admin()
     pid = product()
-    ad.must_credit(u.username, 50000)
     o = u.checkout([(pid, 3)], "balance")
     total = o["total_amount"]
     eq(total, 3 * 700 + FREIGHT, "total_amount")
@@ -599,10 +574,9 @@ def pay_then_abort_refunds_exactly_once():
 
 @test
 def pay_with_short_funds_is_409_with_shortfall_and_changes_nothing():
-    u = new_user("sf")
+    u = new_user("sf", credit=1000)
     ad = admin()
     pid = product()
-    ad.must_credit(u.username, 1000)
     o = u.checkout([(pid, 5)], "balance")
     total = o["total_amount"]
     n_led = len(u.ledger()["items"])
@@ -619,10 +593,8 @@ def pay_with_short_funds_is_409_with_shortfall_and_changes_nothing():
 
 @test
 def pay_of_cod_order_or_twice_is_409_order_state():
-    u = new_user("pc")
-    ad = admin()
+    u = new_user("pc", credit=100000)
     pid = product()
-    ad.must_credit(u.username, 100000)
     cod = u.order(pid)
     p = assert_problem(u.pay(cod["id"]), 409, ORDER_STATE, what="pay a cod order")
     eq(p.get("order"), cod["id"], "problem member order")
@@ -640,10 +612,9 @@ def pay_of_cod_order_or_twice_is_409_order_state():
 
 @test
 def ship_moves_cod_placed_and_paid_to_shipped_and_blocks_abort_and_pay():
-    u = new_user("sh")
+    u = new_user("sh", credit=100000)
     ad = admin()
     pid = product()
-    ad.must_credit(u.username, 100000)
     cod = u.order(pid)
     s = assert_json(ad.ship(cod["id"]), 200, "ship a placed cod order")
     eq(s.get("status"), "shipped", "ship answer status")
@@ -671,8 +642,7 @@ def ship_moves_cod_placed_and_paid_to_shipped_and_blocks_abort_and_pay():
 
 @test
 def transfer_moves_money_between_two_accounts():
-    a, b = new_user("ta"), new_user("tb")
-    admin().must_credit(a.username, 10000)
+    a, b = new_user("ta", credit=10000), new_user("tb")
     r = a.transfer(b.username, 2500)
     j = assert_json(r, 200, "transfer 2500")
     check(isinstance(j.get("from"), dict), "transfer answer 'from' %r is not an account" % j.get("from"))
@@ -695,8 +665,7 @@ def transfer_moves_money_between_two_accounts():
 
 @test
 def transfer_to_self_zero_unknown_or_short_is_refused_and_changes_nothing():
-    a, b = new_user("tx"), new_user("ty")
-    admin().must_credit(a.username, 1000)
+    a, b = new_user("tx", credit=1000), new_user("ty")
     p = assert_problem(a.transfer(a.username, 10), 422, INVALID, "to", what="transfer to oneself")
     assert_problem(a.transfer(a.username.upper(), 10), 422, INVALID, "to",
                    what="transfer to oneself, other case")

@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import orderd_test as T  # noqa: E402
 from orderd_test import (  # noqa: E402
-    SEED, ConnError, artifact, check, db, is_int, log, problem_issues, run, summarize, test)
+    SEED, ConnError, artifact, at_once, check, db, is_int, log, problem_issues, run, summarize,
+    test)
 from accounts import (  # noqa: E402
     FUNDS, ORDER_STATE, admin, db_balances, db_ledger_sums, new_users)
 
@@ -150,7 +151,7 @@ class Bank:
             self.violate("%s: bad order %r" % (what, o))
             return
         n = 1 if rnd.random() < 0.6 else rnd.choice((2, 3))
-        results = self.at_once(n, lambda i: self.call("pay", lambda: u.pay(oid)))
+        results = at_once(n, lambda i: self.call("pay", lambda: u.pay(oid)))
         ok = [r for r in results if r is not None and r.status == 200]
         what = "pay x%d of order %d (%d) by %s" % (n, oid, total, u.username)
         if len(ok) > 1:
@@ -186,7 +187,7 @@ class Bank:
             u, oid, total = self.payable.pop(rnd.randrange(len(self.payable)))
         n = rnd.choice((1, 2, 3))
         who = [u if rnd.random() < 0.7 else self.admin for _ in range(n)]
-        results = self.at_once(n, lambda i: self.call("abort-paid", lambda: who[i].abort(oid)))
+        results = at_once(n, lambda i: self.call("abort-paid", lambda: who[i].abort(oid)))
         ok = [r for r in results if r is not None and r.status == 200]
         what = "abort x%d of paid order %d (%d) of %s" % (n, oid, total, u.username)
         if len(ok) != 1 and all(r is not None for r in results):
@@ -225,26 +226,6 @@ class Bank:
             self.violate("GET /account/ as %s: %s" % (u.username, r.describe()))
             return
         self.seen_balance("GET /account/ as %s" % u.username, r.json.get("balance"))
-
-    def at_once(self, n, fn):
-        """fn(i) for i in range(n), released together by a Barrier; the results."""
-        if n == 1:
-            return [fn(0)]
-        barrier = threading.Barrier(n)
-        out = [None] * n
-
-        def one(i):
-            try:
-                barrier.wait(10)
-            except threading.BrokenBarrierError:
-                pass
-            out[i] = fn(i)
-        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        return out
 
     def client(self, idx):
         rnd = random.Random(self.seed * 7919 + idx)

@@ -19,7 +19,6 @@ without lines fails; changes to other rows only are retried a few times and,
 if the stack is never quiet, logged (the comparison is exact on a quiet stack,
 which is how ./stack test runs the suites)."""
 
-import json
 import os
 import re
 import sys
@@ -28,12 +27,11 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from orderd_test import caller_id  # noqa: E402
 from orderd_test import (  # noqa: E402
-    FREIGHT, JSON_CT, ORDER_KEYS, Fail, abort, assert_json, assert_problem, assert_status, audit,
-    browser_post, check, check_product_shape, db, eq, get, get_order, get_product, id_list,
-    is_int, location, log, make_product, post_form, post_json, post_raw, run, test,
-    unique_name)
+    FREIGHT, JSON_CT, Fail, RawJSON, abort, assert_json, assert_problem, assert_status,
+    audit_rows, audit_trouble, browser_post, check, check_order_shape, check_product_shape, db,
+    dump_json, eq, get, get_order, get_product, id_list, is_int, location, log, make_product,
+    post_form, post_json, post_raw, query_of, run, run_cases, test, unique_name)
 
 BIG_ID = 10 ** 15       # far beyond any id this database will hand out
 OUT_OF_STOCK = "/problems/out-of-stock"
@@ -44,36 +42,6 @@ ORDER_STATE = "/problems/order-state"
 
 # ---------------------------------------------------------------------------
 # helpers: requests
-
-
-class RawJSON:
-    """A JSON token sent exactly as written (json.dumps would turn 1e3 into 1000.0)."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-
-def dump_json(obj):
-    """json.dumps, except that RawJSON values go out verbatim."""
-    raws = {}
-
-    def sub(v):
-        if isinstance(v, RawJSON):
-            key = "@@raw%d@@" % len(raws)
-            raws['"%s"' % key] = v.text
-            return key
-        if isinstance(v, dict):
-            return {k: sub(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [sub(x) for x in v]
-        return v
-    text = json.dumps(sub(obj))
-    for k, v in raws.items():
-        text = text.replace(k, v)
-    return text.encode()
 
 
 def checkout_json(obj, **kw):
@@ -99,6 +67,15 @@ def form_items(items, pay_method="cod"):
     return pairs
 
 
+def checkout_lines(items, enc):
+    """POST /checkout/ of a cod cart [(product, quantity)] in one encoding:
+    "json", or "form" (items[N][product], items[N][quantity])."""
+    if enc == "json":
+        return checkout_json({"items": [{"product": p, "quantity": q} for p, q in items],
+                              "pay_method": "cod"})
+    return checkout_form(form_items([(i, p, q) for i, (p, q) in enumerate(items)]))
+
+
 def make_goods(name=None):
     name = name or unique_name("g")
     r = post_json("/goods/", {"name": name})
@@ -122,35 +99,6 @@ def state(pids, gids=()):
     return out
 
 
-def merged(items):
-    """[(product, quantity)] -> sorted merged [(product, total)]."""
-    tot = {}
-    for pid, q in items:
-        tot[pid] = tot.get(pid, 0) + q
-    return sorted(tot.items())
-
-
-def check_order(o, lines, prices, pay_method, what="order"):
-    """o is an order answer holding exactly lines [(product, quantity)] (merged,
-    sorted) at prices {product: price}."""
-    check(isinstance(o, dict), "%s: not an object: %r" % (what, o))
-    for k in ORDER_KEYS:
-        check(k in o, "%s: member %r missing in %r" % (what, k, o))
-    check(is_int(o["id"]) and o["id"] > 0, "%s: id %r" % (what, o["id"]))
-    eq(o["status"], "placed", what + " status")
-    eq(o["pay_method"], pay_method, what + " pay_method")
-    eq(o["user"], caller_id(), what + " user")
-    want = [{"product": p, "quantity": q, "price": prices[p]} for p, q in lines]
-    eq(o["lines"], want, what + " lines (merged, ascending product, price at purchase)")
-    eq(o["total_count"], sum(q for _, q in lines), what + " total_count")
-    eq(o["freight"], FREIGHT, what + " freight")
-    eq(o["total_amount"], sum(q * prices[p] for p, q in lines) + FREIGHT,
-       what + " total_amount (sum quantity*price + freight)")
-    check(isinstance(o["created_at"], str)
-          and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", o["created_at"]),
-          "%s: created_at %r" % (what, o["created_at"]))
-
-
 def created_order(r, what):
     o = assert_json(r, 201, what)
     check(isinstance(o, dict) and is_int(o.get("id")), "%s: no order id in %r" % (what, o))
@@ -169,21 +117,6 @@ def db_order(oid):
                "ORDER BY product_id" % oid)
     return (s[0], s[1], int(s[2]), int(s[3]), int(s[4]), s[5] == "1",
             [tuple(int(x) for x in l) for l in lines])
-
-
-def query_of(loc):
-    return urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query, keep_blank_values=True)
-
-
-def run_cases(cases, fn):
-    """Runs fn(case) for every case; fails once, listing every case that failed."""
-    bad = []
-    for case in cases:
-        try:
-            fn(case)
-        except AssertionError as e:
-            bad.append("%s" % e)
-    check(not bad, "%d of %d cases failed:\n    %s" % (len(bad), len(cases), "\n    ".join(bad)))
 
 
 # ---------------------------------------------------------------------------
@@ -297,35 +230,6 @@ def unchanged_by(fn, what, pids=(), gids=(), tries=3):
                "so no other writer explains it): %s" % (what, noise))
 
 
-# ---------------------------------------------------------------------------
-# helpers: audit
-
-
-_ROW = re.compile(r"^(product|goods|order) (\d+):")
-
-
-def audit_clean(pids=(), gids=(), oids=(), wait=20.0):
-    """orderd audit must exit 0. A violation naming one of the given rows fails
-    at once; violations only on other rows (another client's deliberate,
-    short-lived corruption on a shared stack) are waited out for `wait` s."""
-    mine = {"product": set(pids), "goods": set(gids), "order": set(oids)}
-    deadline = time.monotonic() + wait
-    while True:
-        rc, out = audit()
-        if rc == 0:
-            check("audit: clean" in out, "orderd audit exited 0 without 'audit: clean': %r" % out)
-            return
-        lines = out.strip().splitlines()
-        ours = [l for l in lines if _ROW.match(l) and
-                int(_ROW.match(l).group(2)) in mine[_ROW.match(l).group(1)]]
-        check(not ours, "orderd audit exited %d naming this test's rows:\n    %s"
-              % (rc, "\n    ".join(ours[:30])))
-        if rc != 1 or time.monotonic() > deadline:
-            raise Fail("orderd audit exited %d with %d line(s):\n    %s"
-                       % (rc, len(lines), "\n    ".join(lines[:30])))
-        time.sleep(1.0)
-
-
 # Every row this run makes, for the final audit.
 MINE = {"p": set(), "g": set(), "o": set()}
 
@@ -364,7 +268,7 @@ def checkout_json_merges_repeats_sorts_lines_and_totals():
     o = created_order(r, "POST /checkout/ %r" % body)
     MINE["o"].add(o["id"])
     lines = [(A, 1), (B, 3), (C, 3)]
-    check_order(o, lines, prices, "balance", "checkout answer")
+    check_order_shape(o, lines, prices, "balance", "checkout answer")
     eq(o["total_amount"], 250 + 3 * 1999 + FREIGHT, "total_amount")
     eq(get_order(o["id"]), o, "GET /order/%d/ equals the checkout answer" % o["id"])
     eq(db_order(o["id"]),
@@ -390,14 +294,14 @@ def checkout_form_encoding_with_gaps_repeats_and_default_quantity():
     r = checkout_form(pairs)
     o = created_order(r, "POST /checkout/ form %r" % pairs)
     MINE["o"].add(o["id"])
-    check_order(o, [(A, 2), (B, 3)], {A: 300, B: 700}, "cod", "form checkout answer")
+    check_order_shape(o, [(A, 2), (B, 3)], {A: 300, B: 700}, "cod", "form checkout answer")
     eq(state([A, B], [g["id"]]), {("p", A): (4, 2), ("p", B): (3, 3), ("g", g["id"]): 2},
        "stock, sales after the form checkout")
     # a JSON quantity default too
     r = checkout_json({"items": [{"product": A}], "pay_method": "cod"})
     o = created_order(r, "JSON checkout without quantity")
     MINE["o"].add(o["id"])
-    check_order(o, [(A, 1)], {A: 300}, "cod", "JSON checkout without quantity")
+    check_order_shape(o, [(A, 1)], {A: 300}, "cod", "JSON checkout without quantity")
 
 
 @test
@@ -408,7 +312,7 @@ def checkout_boundaries_1000_elements_100_products_merged_10000_are_accepted():
     r = checkout_json({"items": [{"product": P}] * 1000, "pay_method": "cod"})
     o = created_order(r, "1000 elements of product %d" % P)
     MINE["o"].add(o["id"])
-    check_order(o, [(P, 1000)], {P: 3}, "cod", "1000-element checkout")
+    check_order_shape(o, [(P, 1000)], {P: 3}, "cod", "1000-element checkout")
     eq(get_product(P)["stock"], 0, "stock after 1000 x 1 of a stock of 1000")
     # merged to exactly 10000 units
     q = product(stock=10000, price=1)
@@ -417,7 +321,7 @@ def checkout_boundaries_1000_elements_100_products_merged_10000_are_accepted():
                                  {"product": Q, "quantity": "5000"}], "pay_method": "cod"})
     o = created_order(r, "5000 + 5000 of product %d" % Q)
     MINE["o"].add(o["id"])
-    check_order(o, [(Q, 10000)], {Q: 1}, "cod", "merged 10000 checkout")
+    check_order_shape(o, [(Q, 10000)], {Q: 1}, "cod", "merged 10000 checkout")
     # exactly 100 distinct products, under one goods
     g = goods()
     ps = [product(stock=2, price=10 + i, goods=g["id"]) for i in range(100)]
@@ -427,7 +331,7 @@ def checkout_boundaries_1000_elements_100_products_merged_10000_are_accepted():
     o = created_order(r, "checkout of 100 distinct products")
     MINE["o"].add(o["id"])
     lines = sorted((x["id"], 1 + i % 2) for i, x in enumerate(ps))
-    check_order(o, lines, {x["id"]: x["price"] for x in ps}, "balance", "100-line checkout")
+    check_order_shape(o, lines, {x["id"]: x["price"] for x in ps}, "balance", "100-line checkout")
     eq(get_goods(g["id"])["sales"], sum(q for _, q in lines), "goods sales after 100 lines")
     eq(get_goods(g["id"])["products"], sorted(x["id"] for x in ps), "goods products list")
     eq(get_order(o["id"]), o, "GET /order/%d/ of the 100-line order" % o["id"])
@@ -442,7 +346,7 @@ def checkout_boundaries_1000_elements_100_products_merged_10000_are_accepted():
     r = checkout_form(form_items([(i, P, 1) for i in range(1000)]))
     o = created_order(r, "1000 form elements of product %d" % P)
     MINE["o"].add(o["id"])
-    check_order(o, [(P, 1000)], {P: 2}, "cod", "1000-element form checkout")
+    check_order_shape(o, [(P, 1000)], {P: 2}, "cod", "1000-element form checkout")
     eq(get_product(P)["stock"], 500, "stock after 1000 x 1 of a stock of 1500")
 
 
@@ -644,12 +548,7 @@ def checkout_short_line_is_409_naming_lowest_short_product_and_changes_nothing()
             what = "%s (%s): %r" % (name, enc, items)
 
             def call():
-                if enc == "json":
-                    r = checkout_json({"items": [{"product": p, "quantity": q} for p, q in items],
-                                       "pay_method": "cod"})
-                else:
-                    r = checkout_form(form_items([(i, p, q) for i, (p, q) in enumerate(items)]))
-                assert_short(r, short, avail, what)
+                assert_short(checkout_lines(items, enc), short, avail, what)
             unchanged_by(call, what, pids, gids)
     run_cases(cases, one)
     eq(state(pids, gids), {("p", A): (5, 0), ("p", B): (1, 0), ("p", C): (3, 0),
@@ -659,7 +558,7 @@ def checkout_short_line_is_409_naming_lowest_short_product_and_changes_nothing()
                                  {"product": A, "quantity": 5}], "pay_method": "cod"})
     o = created_order(r, "checkout of the whole stock after the refusals")
     MINE["o"].add(o["id"])
-    check_order(o, [(A, 5), (B, 1), (C, 3)], {A: 100, B: 200, C: 300}, "cod", "whole stock")
+    check_order_shape(o, [(A, 5), (B, 1), (C, 3)], {A: 100, B: 200, C: 300}, "cod", "whole stock")
     eq(state(pids, gids), {("p", A): (0, 5), ("p", B): (0, 1), ("p", C): (0, 3),
                            ("g", g["id"]): 6}, "stock, sales after buying everything")
     what = "one more unit of B after it is sold out"
@@ -686,12 +585,7 @@ def checkout_unknown_product_is_404_and_changes_nothing():
             what = "%s (%s): %r" % (name, enc, items)
 
             def call():
-                if enc == "json":
-                    r = checkout_json({"items": [{"product": p, "quantity": q} for p, q in items],
-                                       "pay_method": "cod"})
-                else:
-                    r = checkout_form(form_items([(i, p, q) for i, (p, q) in enumerate(items)]))
-                p = assert_problem(r, 404, NOT_FOUND, None, what)
+                p = assert_problem(checkout_lines(items, enc), 404, NOT_FOUND, None, what)
                 eq(p.get("product"), missing, what + ": member product")
             unchanged_by(call, what, pids, gids)
     run_cases(cases, one)
@@ -724,7 +618,7 @@ def abort_of_multi_line_order_restores_every_line_once():
     MINE["o"].add(o["id"])
     oid = o["id"]
     lines = [(A, 3), (B, 1), (C, 3), (D, 1)]
-    check_order(o, lines, {A: 100, B: 200, C: 300, D: 400}, "cod", "multi-line order")
+    check_order_shape(o, lines, {A: 100, B: 200, C: 300, D: 400}, "cod", "multi-line order")
     eq(state(pids, gids), {("p", A): (1, 3), ("p", B): (3, 1), ("p", C): (1, 3),
                            ("p", D): (3, 1), ("g", g1["id"]): 4, ("g", g2["id"]): 3},
        "stock, sales after the checkout")
@@ -787,7 +681,7 @@ def line_prices_are_kept_at_time_of_purchase():
                                                 {"product": B}], "pay_method": "cod"}),
                        "first order")
     MINE["o"].add(o1["id"])
-    check_order(o1, [(A, 2), (B, 1)], {A: 250, B: 1999}, "cod", "first order")
+    check_order_shape(o1, [(A, 2), (B, 1)], {A: 250, B: 1999}, "cod", "first order")
     eq(o1["total_amount"], 2 * 250 + 1999 + FREIGHT, "first order total_amount")
     # a restock changes no price
     r = post_json("/product/%d/restock/" % A, {"quantity": 5})
@@ -800,7 +694,7 @@ def line_prices_are_kept_at_time_of_purchase():
     o2 = created_order(checkout_json({"items": [{"product": B}, {"product": A}],
                                       "pay_method": "cod"}), "second order")
     MINE["o"].add(o2["id"])
-    check_order(o2, [(A, 1), (B, 1)], {A: 250, B: 2500}, "cod", "second order (new price)")
+    check_order_shape(o2, [(A, 1), (B, 1)], {A: 250, B: 2500}, "cod", "second order (new price)")
     # both orders' lines as stored
     eq(db_order(o1["id"])[6], [(A, 2, 250), (B, 1, 1999)], "first order's lines in the table")
     eq(db_order(o2["id"])[6], [(A, 1, 250), (B, 1, 2500)], "second order's lines in the table")
@@ -831,7 +725,7 @@ def freight_is_flat_per_order_and_totals_add_up():
     r = post_json("/order/", {"product": B, "quantity": 2})
     one = assert_json(r, 201, "POST /order/")
     MINE["o"].add(one["id"])
-    check_order(one, [(B, 2)], {B: 123456789}, "cod", "POST /order/ answer")
+    check_order_shape(one, [(B, 2)], {B: 123456789}, "cod", "POST /order/ answer")
     eq(state([A, B]), {("p", A): (10, 10), ("p", B): (9, 11)}, "stock, sales after three orders")
 
 
@@ -953,7 +847,7 @@ def browser_checkout_redirects_303_with_ok_or_error():
     check(m, "Location %r, expected /cart/?ok=order-created&id=N" % loc)
     oid = int(m.group(1))
     MINE["o"].add(oid)
-    check_order(get_order(oid), [(A, 2), (B, 1)], {A: 100, B: 200}, "cod", "browser order")
+    check_order_shape(get_order(oid), [(A, 2), (B, 1)], {A: 100, B: 200}, "cod", "browser order")
     eq(state([A, B]), {("p", A): (1, 2), ("p", B): (0, 1)}, "stock, sales after the browser order")
     # short: 303 with the problem's members
     pairs = form_items([(0, A, 1), (1, B, 1)]) + [("next", "/cart/")]
@@ -993,7 +887,8 @@ def browser_checkout_redirects_303_with_ok_or_error():
 
 @test
 def audit_is_clean_after_the_checkouts():
-    audit_clean(MINE["p"], MINE["g"], MINE["o"])
+    why = audit_trouble(audit_rows(MINE["p"], MINE["g"], MINE["o"]))
+    check(why is None, why)
 
 
 if __name__ == "__main__":

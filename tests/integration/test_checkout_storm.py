@@ -28,7 +28,6 @@ import collections
 import json
 import os
 import random
-import re
 import sys
 import threading
 import time
@@ -38,8 +37,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from orderd_test import (  # noqa: E402
     ABORT_WAYS, FORM_CT, FREIGHT, HTTP_TIMEOUT, JSON_CT, PROBLEM_CT, SEED, ConnError, Fail,
-    abort, artifact, assert_json, audit, check, db, eq, get, id_list, is_int, log, make_product,
-    post_json, post_raw, problem_issues, read_pidfile, run, summarize, test, unique_name)
+    abort, artifact, assert_json, at_once, audit_rows, audit_trouble, check, db, eq, get, id_list,
+    is_int, log, make_product, post_json, post_raw, problem_issues, read_pidfile, run, summarize,
+    test, unique_name)
 
 SECONDS = float(os.environ.get("ORDERD_STORM_SECONDS", "20"))
 CLIENTS = int(os.environ.get("ORDERD_STORM_CLIENTS", "24"))
@@ -64,29 +64,6 @@ def pool_lock_strategy():
         return "forupdate (default: no --lock, no ORDERD_LOCK)"
     except (Fail, OSError) as e:
         return "unknown (%s)" % e
-
-
-_ROW = re.compile(r"^(product|goods|order) (\d+):")
-
-
-def audit_clean(pids=(), gids=(), oids=(), wait=20.0):
-    """orderd audit must exit 0. A violation naming one of the given rows fails
-    at once; violations only on other rows (another client's deliberate,
-    short-lived corruption on a shared stack) are waited out for `wait` s."""
-    mine = {"product": set(pids), "goods": set(gids), "order": set(oids)}
-    deadline = time.monotonic() + wait
-    while True:
-        rc, out = audit()
-        if rc == 0:
-            return None
-        lines = out.strip().splitlines()
-        ours = [l for l in lines if _ROW.match(l) and
-                int(_ROW.match(l).group(2)) in mine[_ROW.match(l).group(1)]]
-        if ours:
-            return "orderd audit exited %d naming the storm's rows: %s" % (rc, " | ".join(ours[:20]))
-        if rc != 1 or time.monotonic() > deadline:
-            return "orderd audit exited %d: %s" % (rc, " | ".join(lines[:20]))
-        time.sleep(1.0)
 
 
 def merged(items):
@@ -287,23 +264,12 @@ class CheckoutStorm:
     def _abort_at_once(self, oid, rnd):
         n = rnd.choice((2, 3))
         ways = [rnd.choice(ABORT_WAYS) for _ in range(n)]
-        barrier = threading.Barrier(n)
-        results = [None] * n
         lines = self.orders[oid]["lines"]
 
         def one(i):
-            try:
-                barrier.wait(10)
-            except threading.BrokenBarrierError:
-                pass
             what = "abort %d/%d of order %d (%s)" % (i + 1, n, oid, ways[i])
-            results[i] = (what, self._call("abort", what, lambda: abort(oid, ways[i])))
-
-        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(HTTP_TIMEOUT * 2)
+            return what, self._call("abort", what, lambda: abort(oid, ways[i]))
+        results = at_once(n, one, HTTP_TIMEOUT * 2)
         labels = []
         for res in results:
             if res is None or res[1] is None:
@@ -523,7 +489,7 @@ class CheckoutStorm:
             if gfinal[gid] != s:
                 pv.append("goods %d: sales %d, but its products' sales add up to %d"
                           % (gid, gfinal[gid], s))
-        a = audit_clean(self.pids, self.gids, self.orders)
+        a = audit_trouble(audit_rows(self.pids, self.gids, self.orders))
         if a:
             pv.append(a)
 

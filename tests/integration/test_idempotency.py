@@ -13,42 +13,19 @@ works like the header for a browser form post (303 replayed, same Location)."""
 import json
 import os
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import orderd_test as T  # noqa: E402
 from orderd_test import (  # noqa: E402
-    assert_json, assert_problem, assert_status, check, db, eq, get_product, location, run, test)
+    assert_json, assert_problem, assert_status, at_once, check, db, eq, get_product, location,
+    run, test)
 from accounts import (  # noqa: E402
-    KEY_REUSED, OUT_OF_STOCK, admin, anon, db_order_entries, new_key, new_user)
+    KEY_REUSED, OUT_OF_STOCK, admin, ample_product, anon, db_order_entries, new_key, new_user)
 
 
 def replayed(r):
     return (r.header("Idempotent-Replayed") or "").strip().lower() == "true"
-
-
-def at_once(n, fn):
-    """fn(i) for i in range(n), released together by a Barrier; the answers
-    (a ConnError becomes a string)."""
-    barrier = threading.Barrier(n)
-    out = [None] * n
-
-    def one(i):
-        try:
-            barrier.wait(10)
-        except threading.BrokenBarrierError:
-            pass
-        try:
-            out[i] = fn(i)
-        except T.ConnError as e:
-            out[i] = "connection error: %s" % e
-    ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return out
 
 
 def same_answers(rs, status, what, min_replayed=None):
@@ -76,16 +53,11 @@ def user_orders_db(uid):
     return [int(x[0]) for x in db("SELECT id FROM orders WHERE user_id = %d ORDER BY id" % uid)]
 
 
-_product = {}
-
-
 def product(stock=100000, price=900, fresh=False):
-    if fresh or "p" not in _product:
-        p = admin().make_product(stock=stock, price=price)
-        if fresh:
-            return p["id"]
-        _product["p"] = p
-    return _product["p"]["id"]
+    """A new product (fresh), or the one this file shares (stock 100000)."""
+    if fresh:
+        return admin().make_product(stock=stock, price=price)["id"]
+    return ample_product(price)
 
 
 @test
@@ -190,10 +162,8 @@ def failed_request_leaves_the_key_unused():
 
 @test
 def idempotent_pay_and_abort_replay_and_move_money_once():
-    u = new_user("idp")
-    ad = admin()
+    u = new_user("idp", credit=100000)
     pid = product()
-    ad.must_credit(u.username, 100000)
     o = u.checkout([(pid, 2)], "balance")
     total = o["total_amount"]
     kp = new_key("pay")
@@ -220,8 +190,7 @@ def idempotent_pay_and_abort_replay_and_move_money_once():
 
 @test
 def idempotent_transfer_moves_money_once():
-    a, b = new_user("ita"), new_user("itb")
-    admin().must_credit(a.username, 10000)
+    a, b = new_user("ita", credit=10000), new_user("itb")
     k = new_key("tr")
     r1 = a.transfer(b.username, 1500, key=k)
     assert_json(r1, 200, "transfer with a key")

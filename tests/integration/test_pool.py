@@ -22,7 +22,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from orderd_test import (  # noqa: E402
-    Fail, alive, assert_audit_clean, check, children, eq, log, run, test, unique_name)
+    Fail, alive, assert_audit_clean, check, children, eq, log, proc_stat, run, test,
+    unique_name)
 from fcgi_client import FcgiError, fcgi_json, fcgi_request  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,26 +41,13 @@ def orderd_cmd():
 # processes
 
 
-def proc_ids(pid):
-    """(pgrp, session) of a live process, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            s = f.read()
-    except OSError:
-        return None
-    rest = s[s.rindex(")") + 2:].split()
-    if rest[0] in ("Z", "X"):
-        return None
-    return int(rest[2]), int(rest[3])
-
-
 def session_members(sid):
     """Live processes of session sid."""
     out = []
     for name in os.listdir("/proc"):
         if name.isdigit() and int(name) != os.getpid():
-            ids = proc_ids(int(name))
-            if ids and ids[1] == sid:
+            st = proc_stat(int(name))
+            if st and st[0] not in ("Z", "X") and st[3] == sid:
                 out.append(int(name))
     return sorted(out)
 
