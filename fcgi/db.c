@@ -27,15 +27,16 @@ static const char *const sql[ST__MAX] = {
 	    "INSERT INTO products (goods_id, name, price, stock, initial_stock)"
 	    " VALUES (?, ?, ?, ?, ?)",
 	[ST_PRODUCT_LOCK] =
-	    "SELECT price, stock, goods_id, version FROM products WHERE id = ? FOR UPDATE",
+	    "SELECT price, stock, goods_id FROM products WHERE id = ? FOR UPDATE",
 	[ST_PRODUCT_READ] =
-	    "SELECT price, stock, goods_id, version FROM products WHERE id = ?",
+	    "SELECT price, stock, goods_id FROM products WHERE id = ?",
+	[ST_TAKE_LINE] = "CALL orderd_take_line(?, ?, ?, ?)",	/* db/migrations/003 */
 	[ST_PRODUCT_TAKE] =
 	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
 	    " WHERE id = ?",
-	[ST_PRODUCT_TAKE_VERSIONED] =
+	[ST_PRODUCT_TAKE_IF] =
 	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
-	    " WHERE id = ? AND version = ? AND stock >= ?",
+	    " WHERE id = ? AND stock >= ? AND price = ?",
 	[ST_PRODUCT_GIVE] =
 	    "UPDATE products SET stock = stock + ?, sales = sales - ?, version = version + 1"
 	    " WHERE id = ?",
@@ -283,7 +284,7 @@ db_connect(struct db *db)
 	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
 	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
 	if (mysql_real_connect(db->my, c->db_host, c->db_user, c->db_password, c->db_name,
-	    c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
+	    c->db_port, c->db_socket, 0) == NULL) {
 		note_error(db, mysql_errno(db->my), mysql_error(db->my));
 		mysql_close(db->my);
 		db->my = NULL;
@@ -494,10 +495,6 @@ db_end(struct db *db, enum stmt id)
 	if (st == NULL)
 		return;
 	mysql_stmt_free_result(st);
-	/* A CALL ends with a status result after its rows: consume it, or the
-	 * connection is out of sync for the next statement. */
-	while (mysql_stmt_next_result(st) == 0)
-		mysql_stmt_free_result(st);
 }
 
 /* Random back-off before retry k (1-based): up to 2^k ms, at most 64 ms. */

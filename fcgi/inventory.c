@@ -1,14 +1,17 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <mysqld_error.h>
 
 #include "inventory.h"
 #include "log.h"
 #include "soldout.h"
 #include "response.h"
 
-#define OPTIMISTIC_TRIES	64	/* re-reads of one row before giving up */
+#define OPTIMISTIC_TRIES	8	/* conditional UPDATEs of one row before giving up */
 
 static int
 line_cmp(const void *a, const void *b)
@@ -48,28 +51,117 @@ inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t 
 	problem_add_int(p, "available", available);
 }
 
-/* Reads price, stock, goods and version of one product, locking it when
- * lock is set. DB_ABORT with a 404 when there is no such product. */
+/* Price and goods of each product this worker has seen. No statement
+ * changes either once the product exists, so an order can be priced and
+ * its order row inserted before any product row is locked: the rows then
+ * stay locked only for the stock UPDATE, the line INSERTs and COMMIT
+ * (design.md rule 7). Both lock paths still check the price under the
+ * lock, so a stale entry costs one retry, never a wrong price. */
+#define PRICE_SLOTS	4096
+#define PRICE_UNKNOWN	(-1)	/* inv_price() found no such product */
+
+static struct priced {
+	int64_t product;	/* 0 = empty */
+	int64_t price;
+	int64_t goods;
+} prices[PRICE_SLOTS];
+
+static struct priced *
+price_slot(int64_t product)
+{
+	return &prices[(uint64_t)product % PRICE_SLOTS];
+}
+
+static void
+price_note(int64_t product, int64_t price, int64_t goods)
+{
+	struct priced *e = price_slot(product);
+
+	e->product = product;
+	e->price = price;
+	e->goods = goods;
+}
+
+/* Reads price, stock and goods of one product, locking it when lock is
+ * set; *found = 0 when there is none. */
 static enum db_rc
-read_row(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock,
-    int64_t *goods, int64_t *version, struct problem *p)
+lookup(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock, int64_t *goods,
+    int *found)
 {
 	enum stmt st = lock ? ST_PRODUCT_LOCK : ST_PRODUCT_READ;
 	struct db_val in[] = { DBV_I64(id) };
-	struct db_col out[] = { DBC_I64(price), DBC_I64(stock), DBC_I64(goods), DBC_I64(version) };
+	struct db_col out[] = { DBC_I64(price), DBC_I64(stock), DBC_I64(goods) };
+	enum db_rc rc;
+
+	if ((rc = db_one(db, st, in, 1, out, 3, found)) != DB_OK || !*found)
+		return rc;
+	if (out[2].is_null)
+		*goods = 0;
+	price_note(id, *price, *goods);
+	return DB_OK;
+}
+
+static enum db_rc
+no_product(struct problem *p, int64_t id)
+{
+	problem_set(p, PROB_NOT_FOUND, "no product %lld", (long long)id);
+	problem_add_int(p, "product", id);
+	return DB_ABORT;
+}
+
+/* lookup(), with DB_ABORT and a 404 when there is no such product. */
+static enum db_rc
+read_row(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock,
+    int64_t *goods, struct problem *p)
+{
 	enum db_rc rc;
 	int found;
 
-	if ((rc = db_one(db, st, in, 1, out, 4, &found)) != DB_OK)
+	if ((rc = lookup(db, id, lock, price, stock, goods, &found)) != DB_OK)
 		return rc;
-	if (!found) {
-		problem_set(p, PROB_NOT_FOUND, "no product %lld", (long long)id);
-		problem_add_int(p, "product", id);
-		return DB_ABORT;
+	return found ? DB_OK : no_product(p, id);
+}
+
+enum db_rc
+inv_price(struct db *db, struct line *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct line *l = &lines[i];
+		const struct priced *e = price_slot(l->product);
+		int64_t stock;
+		enum db_rc rc;
+		int found;
+
+		if (e->product == l->product) {
+			l->price = e->price;
+			l->goods = e->goods;
+			continue;
+		}
+		if ((rc = lookup(db, l->product, 0, &l->price, &stock, &l->goods, &found)) != DB_OK)
+			return rc;
+		if (!found) {
+			/* inv_take() answers 404 when it comes to this line:
+			 * a short product with a lower id is named first. */
+			l->price = PRICE_UNKNOWN;
+			l->goods = 0;
+		}
 	}
-	if (out[2].is_null)
-		*goods = 0;
 	return DB_OK;
+}
+
+/* The row's price or goods differ from what the order was priced with:
+ * remember the row's and start the transaction again. */
+static enum db_rc
+repriced(struct db *db, const struct line *l)
+{
+	log_info("product %lld: price or goods changed while ordering; retrying",
+	    (long long)l->product);
+	db->last_errno = 0;
+	snprintf(db->last_error, sizeof(db->last_error), "product %lld was repriced",
+	    (long long)l->product);
+	return DB_RETRY;
 }
 
 /* Adds delta to the sales of each goods row the lines belong to, in
@@ -103,63 +195,86 @@ goods_sales(struct db *db, const struct line *lines, size_t n, int sign)
 }
 
 static enum db_rc
-take_forupdate(struct db *db, struct line *l, struct problem *p)
+insert_line(struct db *db, int64_t order, const struct line *l)
 {
-	int64_t stock, version;
-	enum db_rc rc;
+	struct db_val in[] = { DBV_I64(order), DBV_I64(l->product), DBV_I64(l->quantity),
+	    DBV_I64(l->price) };
 
-	if ((rc = read_row(db, l->product, 1, &l->price, &stock, &l->goods, &version, p)) != DB_OK)
-		return rc;
-	if (stock < l->quantity) {
-		inv_out_of_stock(p, l->product, stock, l->quantity);
-		return DB_ABORT;
-	}
-	{
-		struct db_val in[] = { DBV_I64(l->quantity), DBV_I64(l->quantity), DBV_I64(l->product) };
-
-		return db_exec(db, ST_PRODUCT_TAKE, in, 3);
-	}
+	return db_exec(db, ST_LINE_INSERT, in, 4);
 }
 
+/* orderd_take_line (db/migrations/003) locks the row FOR UPDATE, checks
+ * price and stock, takes the stock and inserts the line in one round trip;
+ * what stops it comes back as a SIGNAL naming the reason. */
 static enum db_rc
-take_optimistic(struct db *db, struct line *l, struct problem *p)
+take_forupdate(struct db *db, int64_t order, const struct line *l, struct problem *p)
 {
-	int64_t stock, version;
+	struct db_val in[] = { DBV_I64(order), DBV_I64(l->product), DBV_I64(l->quantity),
+	    DBV_I64(l->price) };
+	long long product, available;
+	enum db_rc rc;
+
+	if ((rc = db_exec(db, ST_TAKE_LINE, in, 4)) != DB_ERR || db->last_errno != ER_SIGNAL_EXCEPTION)
+		return rc;
+	if (sscanf(db->last_error, "orderd:out-of-stock:%lld:%lld", &product, &available) == 2) {
+		inv_out_of_stock(p, l->product, available, l->quantity);
+		return DB_ABORT;
+	}
+	if (sscanf(db->last_error, "orderd:not-found:%lld", &product) == 1)
+		return no_product(p, l->product);
+	if (sscanf(db->last_error, "orderd:repriced:%lld", &product) == 1) {
+		int64_t price, stock, goods;
+
+		/* Read the row's price (and remember it) for the next attempt. */
+		if ((rc = read_row(db, l->product, 0, &price, &stock, &goods, p)) != DB_OK)
+			return rc;
+		return repriced(db, l);
+	}
+	return rc;
+}
+
+/* One conditional UPDATE locks, checks and takes; only when it changes no
+ * row does a plain read tell why (gone, short, repriced, or restocked in
+ * between: then the UPDATE runs again). */
+static enum db_rc
+take_optimistic(struct db *db, int64_t order, const struct line *l, struct problem *p)
+{
+	int64_t price, stock, goods;
 	enum db_rc rc;
 	int tries;
 
 	for (tries = 0; tries < OPTIMISTIC_TRIES; tries++) {
-		if ((rc = read_row(db, l->product, 0, &l->price, &stock, &l->goods, &version, p)) != DB_OK)
+		struct db_val in[] = { DBV_I64(l->quantity), DBV_I64(l->quantity),
+		    DBV_I64(l->product), DBV_I64(l->quantity), DBV_I64(l->price) };
+
+		if ((rc = db_exec(db, ST_PRODUCT_TAKE_IF, in, 5)) != DB_OK)
 			return rc;
+		if (db->affected == 1)
+			return insert_line(db, order, l);
+		if ((rc = read_row(db, l->product, 0, &price, &stock, &goods, p)) != DB_OK)
+			return rc;
+		if (price != l->price || goods != l->goods)
+			return repriced(db, l);
 		if (stock < l->quantity) {
 			inv_out_of_stock(p, l->product, stock, l->quantity);
 			return DB_ABORT;
 		}
-		{
-			struct db_val in[] = { DBV_I64(l->quantity), DBV_I64(l->quantity),
-			    DBV_I64(l->product), DBV_I64(version), DBV_I64(l->quantity) };
-
-			if ((rc = db_exec(db, ST_PRODUCT_TAKE_VERSIONED, in, 5)) != DB_OK)
-				return rc;
-		}
-		if (db->affected == 1)
-			return DB_OK;
-		/* Someone changed the row since we read it: read it again. */
 	}
 	db->last_errno = 0;
-	strcpy(db->last_error, "optimistic update kept losing the race");
+	strcpy(db->last_error, "the stock of a product kept changing under the conditional update");
 	return DB_RETRY;
 }
 
 enum db_rc
-inv_take(struct db *db, enum lock_mode mode, struct line *lines, size_t n, struct problem *p)
+inv_take(struct db *db, enum lock_mode mode, int64_t order, const struct line *lines,
+    size_t n, struct problem *p)
 {
 	enum db_rc rc;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		rc = mode == LOCK_OPTIMISTIC ? take_optimistic(db, &lines[i], p) :
-		    take_forupdate(db, &lines[i], p);
+		rc = mode == LOCK_OPTIMISTIC ? take_optimistic(db, order, &lines[i], p) :
+		    take_forupdate(db, order, &lines[i], p);
 		if (rc != DB_OK)
 			return rc;
 	}
@@ -206,6 +321,7 @@ inv_get(struct db *db, int64_t id, struct product *pr, struct problem *p)
 	}
 	if (out[1].is_null)
 		pr->goods = 0;
+	price_note(pr->id, pr->price, pr->goods);
 	return DB_OK;
 }
 

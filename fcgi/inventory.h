@@ -27,7 +27,7 @@ struct product {
 };
 
 /* One order line. product and quantity come from the caller; price (at the
- * time of purchase) and goods are filled by inv_take(). */
+ * time of purchase) and goods are filled by inv_price(). */
 struct line {
 	int64_t product;
 	int64_t quantity;
@@ -39,15 +39,27 @@ struct line {
  * count, or -1 when a merged quantity exceeds max_quantity. */
 long	inv_merge_lines(struct line *lines, size_t n, int64_t max_quantity);
 
-/* Takes quantity of every line (sorted, merged) from stock and adds it to
- * product and goods sales, inside the caller's transaction. forupdate: lock
- * each product row with SELECT ... FOR UPDATE, then UPDATE stock = stock - n.
- * optimistic: read the row's version, UPDATE ... WHERE version = ? AND
- * stock >= ?, re-read and retry (bounded) when no row changed.
- * Returns DB_OK; DB_ABORT with p = 404 (no such product) or 409
- * /problems/out-of-stock naming the first short product; or a db_rc. */
-enum db_rc inv_take(struct db *, enum lock_mode, struct line *lines, size_t n,
-	    struct problem *p);
+/* Fills in price and goods of every line without locking anything: from
+ * what this worker has already read (a product's price and goods never
+ * change), else with a plain read. A product that does not exist gets a
+ * price no row has, for inv_take() to answer 404 in its turn. DB_OK or a
+ * db_rc. */
+enum db_rc inv_price(struct db *, struct line *lines, size_t n);
+
+/* Takes quantity of every line (priced, sorted, merged) from stock, adds
+ * it to product and goods sales and inserts the lines of order, inside the
+ * caller's transaction. forupdate: per line, one CALL orderd_take_line
+ * (db/migrations/003) locks the row with SELECT ... FOR UPDATE, checks price
+ * and stock, UPDATEs stock = stock - n and inserts the line. optimistic:
+ * per line, one conditional UPDATE ... WHERE id = ? AND stock >= ? AND
+ * price = ? locks, checks and takes at once (when it changes nothing a plain
+ * read says why), then the line is inserted. Either way a row whose price
+ * differs from the line's gives DB_RETRY (the caller's transaction starts
+ * again, priced anew). Returns DB_OK; DB_ABORT with p = 404 (no such
+ * product) or 409 /problems/out-of-stock naming the first short product;
+ * or a db_rc. */
+enum db_rc inv_take(struct db *, enum lock_mode, int64_t order, const struct line *lines,
+	    size_t n, struct problem *p);
 
 /* Gives back stock and sales of every line (sorted) inside the caller's
  * transaction, which already holds the order row's lock. */

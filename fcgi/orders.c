@@ -108,6 +108,10 @@ struct create_ctx {
 	struct order *o;
 };
 
+/* The order row goes in first, priced from inv_price(): it is a new row
+ * nobody else can want, so the product rows, locked next by inv_take(),
+ * stay locked only for taking the stock, inserting the lines and COMMIT
+ * (design.md rule 7). */
 static enum db_rc
 create_txn(struct db *db, void *arg, struct problem *p)
 {
@@ -116,7 +120,7 @@ create_txn(struct db *db, void *arg, struct problem *p)
 	enum db_rc rc;
 	size_t i;
 
-	if ((rc = inv_take(db, c->conf->lock, c->lines, c->n, p)) != DB_OK)
+	if ((rc = inv_price(db, c->lines, c->n)) != DB_OK)
 		return rc;
 	o->total_count = 0;
 	o->total_amount = o->freight = c->conf->freight;
@@ -134,14 +138,7 @@ create_txn(struct db *db, void *arg, struct problem *p)
 			return rc;
 		o->id = (int64_t)db->last_insert_id;
 	}
-	for (i = 0; i < c->n; i++) {
-		struct db_val in[] = { DBV_I64(o->id), DBV_I64(c->lines[i].product),
-		    DBV_I64(c->lines[i].quantity), DBV_I64(c->lines[i].price) };
-
-		if ((rc = db_exec(db, ST_LINE_INSERT, in, 4)) != DB_OK)
-			return rc;
-	}
-	return DB_OK;
+	return inv_take(db, c->conf->lock, o->id, c->lines, c->n, p);
 }
 
 int

@@ -704,6 +704,31 @@ def line_prices_are_kept_at_time_of_purchase():
 
 
 @test
+def every_worker_prices_at_the_row_after_a_price_change():
+    # Workers remember prices (a product's price never changes through the
+    # API): one changed in the table must still be what every order pays, in
+    # both lock strategies (the locked read or the conditional UPDATE checks).
+    c = product(stock=100, price=300)
+    C = c["id"]
+    n = 12       # more orders than workers, so that each worker has seen C
+    for k in range(n):
+        o = created_order(checkout_json({"items": [{"product": C}], "pay_method": "cod"}),
+                          "order %d before the change" % (k + 1))
+        MINE["o"].add(o["id"])
+        eq(o["lines"][0]["price"], 300, "order %d before the change: price" % (k + 1))
+    db("UPDATE products SET price = 3100 WHERE id = %d" % C)
+    for k in range(n):
+        o = created_order(checkout_json({"items": [{"product": C}], "pay_method": "cod"}),
+                          "order %d after the change" % (k + 1))
+        MINE["o"].add(o["id"])
+        eq(o["lines"][0]["price"], 3100, "order %d after the change: price" % (k + 1))
+        eq(o["total_amount"], 3100 + FREIGHT, "order %d after the change: total" % (k + 1))
+        eq(db_order(o["id"])[6], [(C, 1, 3100)], "order %d after the change: line in the table"
+           % (k + 1))
+    eq(state([C]), {("p", C): (100 - 2 * n, 2 * n)}, "stock, sales of C")
+
+
+@test
 def freight_is_flat_per_order_and_totals_add_up():
     a = product(stock=20, price=0)
     b = product(stock=20, price=123456789)
