@@ -25,7 +25,9 @@
 
 #define ARENA_LIMIT	(4u << 20)	/* bytes one request may allocate */
 
-#define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued requests */
+#define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
+#define KEPT_SECONDS	5.0	/* how long it waits for nginx to close kept ones */
+#define CONNS_MAX	512	/* FastCGI connections one worker keeps open */
 
 static volatile sig_atomic_t stop;
 
@@ -141,16 +143,36 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
 }
 
+/* Takes the next request on rq (a kept connection, or a new one from the
+ * listening socket when rq has none) and answers it. Returns 1 when a
+ * request was served. */
+static int
+take(FCGX_Request *rq, struct api_ctx *ctx)
+{
+	/* Non-blocking accept: another worker may have taken it. */
+	if (FCGX_Accept_r(rq) < 0)
+		return 0;
+	serve_one(rq, ctx);
+	FCGX_Finish_r(rq);
+	arena_reset(ctx->arena);
+	return 1;
+}
+
 int
 worker_run(const struct conf *c, int listen_fd, pid_t master)
 {
-	FCGX_Request rq;
+	static struct pollfd pfd[CONNS_MAX + 1];
+	FCGX_Request *slot[CONNS_MAX];	/* open connections first: [0, nopen) */
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	struct arena arena;
 	struct db db;
 	struct api_ctx ctx;
 	long served = 0;
+	size_t nopen = 0, i;
+	double kept_until = 0, accept_until = 0;
+	int accepting = 1;	/* polling the listening socket */
+	int recycle = 0;
 
 	/* Signals arrive only while waiting for a connection (ppoll below), so
 	 * a request in hand is never interrupted. */
@@ -184,10 +206,12 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 		return 1;
 	}
 	FCGX_Init();
-	if (FCGX_InitRequest(&rq, listen_fd, 0) != 0) {
-		log_error("FCGX_InitRequest failed");
-		return 1;
-	}
+	for (i = 0; i < CONNS_MAX; i++)
+		if ((slot[i] = malloc(sizeof(**slot))) == NULL ||
+		    FCGX_InitRequest(slot[i], listen_fd, 0) != 0) {
+			log_error("FCGX_InitRequest failed");
+			return 1;
+		}
 	arena_init(&arena, ARENA_LIMIT);
 	db_init(&db, c);
 	if (db_connect(&db) != DB_OK)
@@ -197,47 +221,83 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 	ctx.conf = c;
 	ctx.arena = &arena;
 
-	while (!stop) {
-		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+	for (;;) {
 		struct timespec tick = { 1, 0 };
+		sigset_t pending;
+		nfds_t np = 0;
+		double now = mono_s();
+		int polled_listen, ready;
 
 		if (getppid() != master)
 			break;
-		int ready = ppoll(&pfd, 1, &tick, &waitmask);
-		sigset_t pending;
-
-		/* ppoll() returns at once when the socket is readable, without
+		if ((stop || recycle) && kept_until == 0) {
+			/* Stopping: take only what nginx already queued on the
+			 * socket (the kernel accepted it on our behalf), and keep
+			 * answering on kept connections until nginx has closed
+			 * them. Recycling: the next worker takes the socket. */
+			kept_until = now + KEPT_SECONDS;
+			accept_until = now + DRAIN_SECONDS;
+			if (recycle)
+				accepting = 0;
+		}
+		if (kept_until > 0 && now >= kept_until)
+			break;
+		if (kept_until > 0 && !accepting && nopen == 0)
+			break;
+		polled_listen = accepting && nopen < CONNS_MAX;
+		np = 0;
+		if (polled_listen)
+			pfd[np++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		for (i = 0; i < nopen; i++)
+			pfd[np++] = (struct pollfd){ .fd = slot[i]->ipcFd, .events = POLLIN };
+		if (kept_until > 0)
+			tick = (struct timespec){ 0, 100 * 1000 * 1000 };
+		ready = ppoll(pfd, np, &tick, &waitmask);
+		/* ppoll() returns at once when a socket is readable, without
 		 * delivering a pending signal: under steady load SIGTERM would
 		 * wait for ever. Look for it ourselves. */
 		if (sigpending(&pending) == 0 &&
 		    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)))
 			stop = 1;
-		if (stop || ready <= 0 || !(pfd.revents & POLLIN))
+		/* A stopping worker stops taking new connections once none is
+		 * queued, and after DRAIN_SECONDS at most (a TCP listener keeps
+		 * filling while any process holds it). */
+		if (kept_until > 0 && polled_listen &&
+		    (ready <= 0 || !(pfd[0].revents & POLLIN) || now >= accept_until))
+			accepting = 0;
+		if (ready <= 0)
 			continue;
-		/* Non-blocking accept: another worker may have taken it. */
-		if (FCGX_Accept_r(&rq) < 0)
-			continue;
-		serve_one(&rq, &ctx);
-		FCGX_Finish_r(&rq);
-		arena_reset(&arena);
-		if (c->max_requests > 0 && ++served >= c->max_requests) {
-			log_info("served %ld requests, recycling", served);
-			break;
-		}
-	}
-	if (stop) {
-		/* Take what nginx already queued on the socket: those requests
-		 * were accepted by the kernel on our behalf. Bounded in time, as
-		 * a TCP listener keeps filling while any process holds it. */
-		double until = mono_s() + DRAIN_SECONDS;
+		/* Kept connections first, each at most once a round; one that
+		 * nginx closed leaves the open set (swapped with the last, which
+		 * this downward walk has already seen). */
+		for (i = nopen; i-- > 0;) {
+			if (!(pfd[(polled_listen ? 1 : 0) + i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			served += take(slot[i], &ctx);
+			if (slot[i]->ipcFd < 0) {
+				FCGX_Request *t = slot[i];
 
-		while (mono_s() < until && FCGX_Accept_r(&rq) >= 0) {
-			serve_one(&rq, &ctx);
-			FCGX_Finish_r(&rq);
-			arena_reset(&arena);
+				slot[i] = slot[--nopen];
+				slot[nopen] = t;
+			}
+		}
+		if (polled_listen && accepting && (pfd[0].revents & POLLIN)) {
+			if (take(slot[nopen], &ctx))
+				served++;
+			else if (kept_until > 0)
+				accepting = 0;	/* the queue is empty */
+			if (slot[nopen]->ipcFd >= 0)
+				nopen++;
+		}
+		if (c->max_requests > 0 && served >= c->max_requests && !recycle) {
+			log_info("served %ld requests, recycling", served);
+			recycle = 1;
 		}
 	}
-	FCGX_Free(&rq, 1);
+	for (i = 0; i < CONNS_MAX; i++) {
+		FCGX_Free(slot[i], 1);
+		free(slot[i]);
+	}
 	db_close(&db);
 	arena_free(&arena);
 	mysql_library_end();

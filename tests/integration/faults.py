@@ -377,6 +377,12 @@ class Rec:
                 and self.json.get("status") == 503 and bool(self.retry_after)
                 and str(self.retry_after).strip().isdigit())
 
+    def soldout_refusal(self):
+        """409 out-of-stock with nothing available: what a sold-out mark answers."""
+        return (self.status == 409 and self.ctype == PROBLEM_CT and isinstance(self.json, dict)
+                and self.json.get("type") == "/problems/out-of-stock"
+                and self.json.get("available") == 0)
+
     def label(self):
         if self.err is not None:
             return "conn-error"

@@ -1,7 +1,8 @@
 """fcgi_client: a minimal FastCGI (responder) client, standard library only.
 
-One request per connection (keep_conn=0), the way nginx talks to orderd by
-default. Used by test_pool.py to talk to an orderd pool directly, without nginx.
+One request per connection (keep_conn=0), or many on a KeptConnection (the
+way nginx talks to orderd with fastcgi_keep_conn on). Used by test_pool.py to
+talk to an orderd pool directly, without nginx.
 
     r = fcgi_request("/tmp/x/o.sock", "GET", "/product/1/")
     r.status, r.headers["Content-Type"], r.body, r.json
@@ -35,6 +36,7 @@ FCGI_STDIN = 5
 FCGI_STDOUT = 6
 FCGI_STDERR = 7
 FCGI_RESPONDER = 1
+FCGI_KEEP_CONN = 1          # BEGIN_REQUEST flag: leave the connection open
 FCGI_REQUEST_COMPLETE = 0
 
 _HEADER = struct.Struct("!BBHHBx")
@@ -131,7 +133,7 @@ def encode_params(params):
 
 
 def build_request(method, uri, body=b"", content_type=None, accept="application/json",
-                  extra_params=None):
+                  extra_params=None, keep_conn=False):
     """The bytes of one complete FastCGI request."""
     path, _, query = uri.partition("?")
     params = {
@@ -159,7 +161,7 @@ def build_request(method, uri, body=b"", content_type=None, accept="application/
     if token:
         params["HTTP_AUTHORIZATION"] = "Bearer " + token
     params.update(extra_params or {})
-    begin = struct.pack("!HB5x", FCGI_RESPONDER, 0)   # keep_conn = 0
+    begin = struct.pack("!HB5x", FCGI_RESPONDER, FCGI_KEEP_CONN if keep_conn else 0)
     parts = [_record(FCGI_BEGIN_REQUEST, begin),
              _record(FCGI_PARAMS, encode_params(params)),
              _record(FCGI_PARAMS, b"")]
@@ -310,6 +312,40 @@ def _exchange(s, data, method, uri, deadline, timeout, t_connected):
                 raise Truncated("%s %s: connection closed after %d bytes without END_REQUEST: %r"
                                 % (method, uri, len(got), bytes(got[:200])))
             got += chunk
+
+
+class KeptConnection:
+    """One connection that carries request after request (FCGI_KEEP_CONN, as
+    nginx with fastcgi_keep_conn on): the server must leave it open; only
+    this side closes it."""
+
+    def __init__(self, addr, timeout=10.0):
+        self.timeout = timeout
+        self.sock = _connect(addr, timeout)
+
+    def request(self, method, uri, body=b"", content_type=None, accept="application/json",
+                extra_params=None):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        data = build_request(method, uri, body, content_type, accept, extra_params,
+                             keep_conn=True)
+        t = time.monotonic()
+        return _exchange(self.sock, data, method, uri, t + self.timeout, self.timeout, t)
+
+    def closed_by_server(self):
+        """True once the server has closed its end (EOF is waiting)."""
+        self.sock.setblocking(False)
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        finally:
+            self.sock.setblocking(True)
+
+    def close(self):
+        self.sock.close()
 
 
 def fcgi_json(addr, method, uri, obj, **kw):

@@ -70,6 +70,7 @@ KILL_INTERVAL = float(os.environ.get("ORDERD_FAULT_KILL_INTERVAL", "2"))
 HANG_SECONDS = 5.0      # no answer may take longer while MariaDB is down or coming back
 RECOVER_SECONDS = 5.0   # after MariaDB answers ping, requests must succeed within this
 LOCK_BOUND = 12.0       # a request waiting on a row lock gives up within this
+SOLDOUT_TTL = 1.0       # how long the pool believes a sold-out mark (fcgi/soldout.h)
 
 
 # ---------------------------------------------------------------------------
@@ -372,7 +373,11 @@ def mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged():
     nginx503 = [r for r in recs if r.status == 503 and r.source == "nginx"]
     slow = [r for r in recs if r.secs > HANG_SECONDS]
     down = [r for r in recs if r.t0 >= t_kill + 0.2 and r.t1 <= t_restart]
-    down_bad = [r for r in down if not (r.unavailable() and r.source == "orderd")]
+    # A product marked sold out is refused from the pool's shared mark, without
+    # the database, for SOLDOUT_TTL (fcgi/soldout.h) after the mark was made:
+    # an order for it may still get that 409 in the first second of the outage.
+    down_bad = [r for r in down if not (r.unavailable() and r.source == "orderd")
+                and not (r.t0 < t_kill + SOLDOUT_TTL and r.soldout_refusal())]
     late = [r for r in recs if r.t0 >= t_back + RECOVER_SECONDS]
     late_bad = [r for r in late if r.status is None or r.status >= 500]
     after_ok = [r for r in recs if r.t0 >= t_back and r.ok()]
@@ -774,15 +779,19 @@ def workers_killed_every_two_seconds_during_storm():
     v = []
     if conn:
         v.append("nginx could not connect to the pool %d time(s): %s" % (len(conn), conn[:3]))
-    if len(upstream) > len(killed):
-        v.append("nginx logged %d upstream errors for %d killed workers (one request each at "
-                 "most): %s" % (len(upstream), len(killed), " | ".join(upstream[:5])))
+    # A killed worker loses the request in hand and those nginx had already
+    # sent on the worker's kept connections (never read, so never done): at
+    # most one per client, as each client has one request in flight.
+    most = len(killed) * CLIENTS
+    if len(upstream) > most:
+        v.append("nginx logged %d upstream errors for %d killed workers (at most %d: one per "
+                 "client in flight at each kill): %s"
+                 % (len(upstream), len(killed), most, " | ".join(upstream[:5])))
     if orderd503:
         v.append("orderd itself answered 503 %d time(s) (database busy?): %s"
                  % (len(orderd503), fmt_recs(orderd503, recs[0].t0)))
-    # only the request in hand of a killed worker may be lost: one per kill
     try:
-        storm.verify(max_lost=len(killed))
+        storm.verify(max_lost=most)
     except Fail as e:
         v.append(str(e))
     if v:

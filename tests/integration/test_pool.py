@@ -8,6 +8,8 @@ over FastCGI directly (fcgi_client.py); the shared pool behind ORDERD_URL is
 not touched. Every process a test starts is killed in a finally.
 See orderd_test.py for the environment."""
 
+import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from orderd_test import (  # noqa: E402
     Fail, alive, assert_audit_clean, check, children, eq, log, proc_stat, run, test,
     unique_name)
-from fcgi_client import FcgiError, fcgi_json, fcgi_request  # noqa: E402
+from fcgi_client import FcgiError, KeptConnection, fcgi_json, fcgi_request  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBLEM_CT = "application/problem+json"
@@ -485,6 +487,113 @@ def max_requests_recycles_workers():
         if slow:
             log("max-requests: requests slower than 0.5 s (waiting for a recycled worker's "
                 "replacement): %r" % slow)
+
+
+@contextlib.contextmanager
+def kept_connections(pool, n):
+    """n KeptConnections to pool, closed (by this side) at the end."""
+    conns = [KeptConnection(pool.addr) for _ in range(n)]
+    try:
+        yield conns
+    finally:
+        for c in conns:
+            c.close()
+
+
+@test
+def one_worker_serves_many_kept_connections_in_turn():
+    # nginx with fastcgi_keep_conn leaves connections open; a worker must
+    # answer on all it holds, and on new ones, not only on the first.
+    with Pool(workers=1) as pool:
+        pid = pool.make_product()
+        worker = pool.workers()
+        with kept_connections(pool, 3) as conns:
+            serve_in_turn(pool, pid, conns)
+        eq(pool.workers(), worker, "the one worker")
+
+
+def serve_in_turn(pool, pid, conns):
+    for rnd in range(4):
+        for k, c in enumerate(conns):
+            try:
+                r = c.request("GET", "/product/%d/" % pid)
+            except FcgiError as e:
+                raise Fail("round %d, kept connection %d: %s; %s"
+                           % (rnd + 1, k + 1, e, pool.output())) from None
+            eq(r.status, 200, "round %d, kept connection %d: %s"
+               % (rnd + 1, k + 1, r.describe()))
+        # a one-request connection meanwhile is served too
+        r = pool.request("GET", "/product/%d/" % pid, timeout=5)
+        eq(r.status, 200, "round %d, a new connection beside the kept ones" % (rnd + 1))
+    for k, c in enumerate(conns):
+        check(not c.closed_by_server(), "the worker closed kept connection %d" % (k + 1))
+
+
+@test
+def sigterm_serves_kept_connections_until_closed():
+    # A stopping worker keeps answering on its kept connections (nginx may be
+    # sending on them) until the other side closes them; then it exits.
+    with Pool(workers=1) as pool:
+        pid = pool.make_product()
+        with kept_connections(pool, 2) as conns:
+            drain_kept(pool, pid, conns)
+
+
+def drain_kept(pool, pid, conns):
+    calls = [lambda c: c.request("GET", "/product/%d/" % pid),
+             lambda c: c.request("POST", "/order/", json.dumps({"product": pid}),
+                                 content_type="application/json")]
+    for c in conns:
+        eq(calls[0](c).status, 200, "before SIGTERM")
+    pool.signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < 1.5:
+        for k, c in enumerate(conns):
+            try:
+                r = calls[n % 2](c)
+            except FcgiError as e:
+                raise Fail("kept connection %d, %.2fs after SIGTERM: %s; %s"
+                           % (k + 1, time.monotonic() - t0, e, pool.output())) from None
+            check(r.status in (200, 201), "kept connection %d after SIGTERM: %s"
+                  % (k + 1, r.describe()))
+            n += 1
+        time.sleep(0.05)
+    check(alive(pool.master), "the pool exited while its kept connections were open")
+    for c in conns:
+        c.close()
+    t1 = time.monotonic()
+    try:
+        pool.proc.wait(3)
+    except subprocess.TimeoutExpired:
+        raise Fail("the pool still runs 3 s after its last kept connection closed; %s"
+                   % pool.output()) from None
+    log("SIGTERM with kept connections: %d requests answered on them after the signal; "
+        "exited %.2fs after they closed" % (n, time.monotonic() - t1))
+
+
+@test
+def sigterm_gives_up_on_kept_connections_left_open():
+    # ... but not for ever: a peer that never closes is dropped after 5 s.
+    with Pool(workers=1) as pool:
+        pid = pool.make_product()
+        with kept_connections(pool, 1) as (c,):
+            give_up_on_kept(pool, pid, c)
+
+
+def give_up_on_kept(pool, pid, c):
+    eq(c.request("GET", "/product/%d/" % pid).status, 200, "before SIGTERM")
+    pool.signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    try:
+        pool.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Fail("the pool still runs 10 s after SIGTERM with one idle kept "
+                   "connection; %s" % pool.output()) from None
+    took = time.monotonic() - t0
+    check(4.0 <= took <= 8.0, "the pool exited %.1fs after SIGTERM with an idle kept "
+          "connection open, expected about 5 s" % took)
+    check(c.closed_by_server(), "the kept connection is still open after the exit")
 
 
 @test
