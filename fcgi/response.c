@@ -212,7 +212,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 	}
 	cJSON_AddStringToObject(o, "type", problem_type(p->kind));
 	cJSON_AddStringToObject(o, "title", problem_title(p->kind));
-	cJSON_AddNumberToObject(o, "status", status);
+	resp_add_int(o, "status", status);
 	cJSON_AddStringToObject(o, "detail", p->detail);
 	for (i = 0; i < PROBLEM_EXTRA_MAX; i++) {
 		const struct problem_extra *e = &p->extra[i];

@@ -28,6 +28,7 @@
 #define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
 #define KEPT_SECONDS	5.0	/* how long it waits for nginx to close kept ones */
 #define CONNS_MAX	512	/* FastCGI connections one worker keeps open */
+#define ACCEPTS_PER_ROUND 8	/* new connections taken between rounds of kept ones */
 
 static volatile sig_atomic_t stop;
 
@@ -281,13 +282,20 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 				slot[nopen] = t;
 			}
 		}
-		if (polled_listen && accepting && (pfd[0].revents & POLLIN)) {
-			if (take(slot[nopen], &ctx))
-				served++;
-			else if (kept_until > 0)
-				accepting = 0;	/* the queue is empty */
+		/* New connections, several a round: nginx opens one whenever
+		 * it has none idle, each with a request already on it. */
+		for (i = 0; polled_listen && accepting && (pfd[0].revents & POLLIN) &&
+		    i < ACCEPTS_PER_ROUND && nopen < CONNS_MAX; i++) {
+			int got = take(slot[nopen], &ctx);
+
+			served += got;
 			if (slot[nopen]->ipcFd >= 0)
 				nopen++;
+			if (!got) {
+				if (kept_until > 0)
+					accepting = 0;	/* the queue is empty */
+				break;
+			}
 		}
 		if (c->max_requests > 0 && served >= c->max_requests && !recycle) {
 			log_info("served %ld requests, recycling", served);

@@ -5,8 +5,9 @@
 # issuing the order transaction straight to MariaDB), the scenarios (a)-(f)
 # with wrk at 64 connections under both --lock strategies, the knee curves of
 # (b) and (c) over 1..256 connections, the workers' memory and `orderd audit`.
-# Prints a table and writes under $ORDERD_BENCH_OUT: bench.md, bench.csv,
-# knee.csv, dbcurve.csv, workers.csv, knee.png (and raw/ with every tool's
+# Then (b), (c), (d) and the DB ceilings again for other pool sizes (the
+# worker sweep). Prints a table and writes under $ORDERD_BENCH_OUT: bench.md,
+# bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png (and raw/ with every tool's
 # output). Last line `bench: done`; exit 0 unless something failed to run (or
 # the audit found a violation).
 #
@@ -25,6 +26,8 @@
 #   ORDERD_BENCH_QUICK=1  fewer points (a smoke run, about 3 minutes)
 #   ORDERD_BENCH_USERS    signed-in users (default 64)
 #   ORDERD_BENCH_LOCKS    strategies to run (default "forupdate optimistic")
+#   ORDERD_BENCH_SWEEP    pool sizes for the worker sweep of (b), (c), (d) with
+#                         their DB ceilings (default "2 3 4 6"; none with QUICK)
 #   ORDERD_LOCK           the strategy the pool is left with (default forupdate)
 #
 # Tools: wrk, sysbench (1.0), gnuplot (gnuplot-nox), curl, python3.
@@ -77,6 +80,7 @@ else
     CURVE_THREADS="1 2 4 8 16 32 64"
 fi
 CURVE_SECS=$(( SECS / 2 > 3 ? SECS / 2 : 3 ))
+if ((QUICK)); then SWEEP=${ORDERD_BENCH_SWEEP-}; else SWEEP=${ORDERD_BENCH_SWEEP-2 3 4 6}; fi
 PRODUCT_PRICE=100
 BIG_STOCK=1000000000
 CREDIT=1000000000000
@@ -98,7 +102,7 @@ fi
 OUT=${ORDERD_BENCH_OUT:-$VAR/bench}
 mkdir -p "$OUT/raw" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd -P)
-rm -f "$OUT"/raw/* "$OUT"/bench.md "$OUT"/bench.csv "$OUT"/knee.* "$OUT"/dbcurve.* "$OUT"/workers.csv
+rm -f "$OUT"/raw/* "$OUT"/bench.md "$OUT"/bench.csv "$OUT"/knee.* "$OUT"/dbcurve.* "$OUT"/sweep.csv "$OUT"/workers.csv
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/orderd-bench.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$DATA"' EXIT
 trap 'exit 130' INT
@@ -225,10 +229,10 @@ run_sysbench() { # NAME THREADS SECONDS --products=FILE|--product=ID
     return 0
 }
 
-restart_pool() { # LOCK
-    local lock=$1 deadline code
-    msg "restarting the pool with --lock $lock"
-    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$WORKERS "$ORDERD_STACK" restart-pool \
+restart_pool() { # LOCK [WORKERS]
+    local lock=$1 workers=${2:-$WORKERS} deadline code
+    msg "restarting the pool with --lock $lock, $workers workers"
+    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$workers "$ORDERD_STACK" restart-pool \
             >>"$OUT/raw/restart-pool.txt" 2>&1; then
         tail -n 10 "$OUT/raw/restart-pool.txt" | sed 's/^/    /' >&2
         return 1
@@ -441,8 +445,31 @@ for lock in $LOCKS; do
     worker_rss "$lock"
 done
 
+# ---------------------------------------------------------------- worker sweep
+
+# The pool size as a lever: (b), (c) and (d) under the final lock strategy,
+# each beside the DB ceilings measured with as many sysbench threads.
+SWEEP_ROWS=()   # "workers|db_spread|db_hot|b|b_p50|b_p99|c|c_p50|c_p99|d"
+printf 'workers,db_spread_tps,db_hot_tps,b_rps,b_p99_ms,c_rps,c_p99_ms,d_rps,b_ratio,c_ratio,d_ratio\n' >"$OUT/sweep.csv"
+for w in $SWEEP; do
+    restart_pool "$FINAL_LOCK" "$w" || { fail "restarting the pool with $w workers"; continue; }
+    run_wrk "sweep-warmup-w$w" "$CONNS" 2 order.lua /order/ "${TOK[@]}" products="$DATA/spread.txt" >/dev/null
+    ds= dh= b= bp5= bp9= c= cp5= cp9= d=
+    run_sysbench "sweep-db-spread-w$w" "$w" "$SECS" --products="$DATA/spread.txt" && ds=$S_tps
+    run_sysbench "sweep-db-hot-w$w" "$w" "$SECS" --product="$HOT" && dh=$S_tps
+    run_wrk "sweep-b-w$w" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" products="$DATA/spread.txt" &&
+        b=$W_rps bp5=$W_p50_ms bp9=$W_p99_ms
+    run_wrk "sweep-c-w$w" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" product="$HOT" &&
+        c=$W_rps cp5=$W_p50_ms cp9=$W_p99_ms
+    run_wrk "sweep-d-w$w" "$CONNS" "$SECS" order.lua /order/ "${TOK[@]}" product="$SOLDOUT" && d=$W_rps
+    SWEEP_ROWS+=("$w|$ds|$dh|$b|$bp5|$bp9|$c|$cp5|$cp9|$d")
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$w" "$ds" "$dh" "$b" "$bp9" "$c" "$cp9" "$d" \
+        "$(ratio "$b" "$ds")" "$(ratio "$c" "$dh")" "$(ratio "$d" "$b")" >>"$OUT/sweep.csv"
+    msg "  $w workers: DB spread $(fmt1 "$ds"), hot $(fmt1 "$dh"); (b) $(fmt1 "$b") = $(ratio "$b" "$ds") x, p99 $(fmt2 "$bp9") ms; (c) $(fmt1 "$c") = $(ratio "$c" "$dh") x, p99 $(fmt2 "$cp9") ms; (d) $(fmt1 "$d") = $(ratio "$d" "$b") x (b)"
+done
+
 # Leave the pool as the caller runs it.
-if [[ $lock != "$FINAL_LOCK" ]]; then
+if [[ -n $SWEEP || $lock != "$FINAL_LOCK" ]]; then
     restart_pool "$FINAL_LOCK" || fail "restarting the pool with --lock $FINAL_LOCK at the end"
 fi
 
@@ -538,6 +565,18 @@ ELAPSED=$((SECONDS - T0))
     for th in $(printf '%s\n' $CURVE_THREADS "$WORKERS" | sort -n | uniq); do
         printf '| %s | %s | %s |\n' "$th" "$(fmt1 "${CURVE_SPREAD[$th]:-}")" "$(fmt1 "${CURVE_HOT[$th]:-}")"
     done
+    if ((${#SWEEP_ROWS[@]})); then
+        printf '\nWorker sweep (--lock %s, %s connections; DB ceilings with as many sysbench threads as workers):\n\n' "$FINAL_LOCK" "$CONNS"
+        printf '| workers | DB spread | DB hot | (b) req/s | (b) ratio | (b) p50/p99 ms | (c) req/s | (c) ratio | (c) p50/p99 ms | (d) req/s | (d) / (b) |\n'
+        printf '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n'
+        for r in "${SWEEP_ROWS[@]}"; do
+            IFS='|' read -r w ds dh b bp5 bp9 c cp5 cp9 d <<<"$r"
+            printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s |\n' "$w" \
+                "$(fmt1 "$ds")" "$(fmt1 "$dh")" "$(fmt1 "$b")" "$(ratio "$b" "$ds")" "$(fmt2 "$bp5")" \
+                "$(fmt2 "$bp9")" "$(fmt1 "$c")" "$(ratio "$c" "$dh")" "$(fmt2 "$cp5")" "$(fmt2 "$cp9")" \
+                "$(fmt1 "$d")" "$(ratio "$d" "$b")"
+        done
+    fi
     printf '\n![requests/s against connections](knee.png)\n\n'
     printf 'Worker memory (VmRSS of each pool worker, from /proc, at the end of each run):\n\n'
     for w in "${WORKER_RSS[@]}"; do printf -- '- %s\n' "$w"; done
@@ -562,7 +601,7 @@ msg "results ($MACHINE; load average at start $LOAD_START):"
 echo
 for w in "${WORKER_RSS[@]}"; do msg "worker memory: $w"; done
 msg "audit: $AUDIT"
-msg "written: $OUT/bench.md, bench.csv, knee.csv, dbcurve.csv, workers.csv, knee.png (raw/: tool output)"
+msg "written: $OUT/bench.md, bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png (raw/: tool output)"
 msg "total time: $ELAPSED s"
 if ((FAILED)); then
     msg "some steps failed (see above)"
