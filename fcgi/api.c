@@ -15,6 +15,7 @@
 #include "response.h"
 #include "orders.h"
 #include "router.h"
+#include "prodcache.h"
 #include "soldout.h"
 
 #define LIST_LIMIT_DEFAULT	50
@@ -267,10 +268,15 @@ product_get(struct call *c)
 	struct product pr;
 	enum db_rc rc;
 
-	if ((rc = inv_get(c->ctx->db, c->route->id, &pr, &c->p)) != DB_OK) {
-		if (rc != DB_ABORT)
-			db_problem(c->ctx->db, rc, &c->p);
-		return -1;
+	if (!prodcache_get(c->route->id, &pr)) {
+		uint64_t version = prodcache_version(c->route->id);
+
+		if ((rc = inv_get(c->ctx->db, c->route->id, &pr, &c->p)) != DB_OK) {
+			if (rc != DB_ABORT)
+				db_problem(c->ctx->db, rc, &c->p);
+			return -1;
+		}
+		prodcache_put(&pr, version);
 	}
 	answer(c, 200, inv_product_json(&pr), NULL, 0);
 	return 0;
@@ -380,7 +386,11 @@ product_restock_txn(struct db *db, void *arg, struct problem *p)
 static int
 restock_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
-	return db_txn_hooked(c->ctx->db, product_restock_txn, ctx, h, &c->p);
+	struct product_ctx *x = ctx;
+	int r = db_txn_hooked(c->ctx->db, product_restock_txn, ctx, h, &c->p);
+
+	prodcache_changed(x->id);
+	return r;
 }
 
 static void

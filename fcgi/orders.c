@@ -7,6 +7,7 @@
 #include "accounts.h"
 #include "log.h"
 #include "orders.h"
+#include "prodcache.h"
 #include "response.h"
 
 /* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
@@ -148,6 +149,8 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 {
 	struct create_ctx c;
 	long merged;
+	size_t i;
+	int r;
 
 	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
 		problem_set(p, PROB_FIELD, "the quantity of one product, added up over the "
@@ -177,7 +180,10 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	 * the lines are the order's from the start. */
 	o->lines = lines;
 	o->nlines = c.n;
-	return db_txn_hooked(db, create_txn, &c, h, p);
+	r = db_txn_hooked(db, create_txn, &c, h, p);
+	for (i = 0; i < c.n; i++)
+		prodcache_changed(lines[i].product);
+	return r;
 }
 
 /* --- state changes -------------------------------------------------------- */
@@ -310,7 +316,12 @@ int
 order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	return state_change(db, a, id, owner, abort_txn, h, o, p);
+	int r = state_change(db, a, id, owner, abort_txn, h, o, p);
+	size_t i;
+
+	for (i = 0; o->lines != NULL && i < o->nlines; i++)
+		prodcache_changed(o->lines[i].product);
+	return r;
 }
 
 int

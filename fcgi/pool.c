@@ -21,6 +21,7 @@
 #include "pool.h"
 #include "sesscache.h"
 #include "shared.h"
+#include "prodcache.h"
 #include "soldout.h"
 #include "worker.h"
 
@@ -316,6 +317,9 @@ pool_run(const struct conf *c)
 		    "is calling", strerror(errno));
 	if (soldout_init() != 0)
 		log_warn("no shared sold-out marks (%s): every order asks the database",
+		    strerror(errno));
+	if (prodcache_init() != 0)
+		log_warn("no shared product cache (%s): every product read asks the database",
 		    strerror(errno));
 	nslots = c->workers * 2;
 	for (i = 0; i < c->workers; i++)

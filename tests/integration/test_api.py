@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -243,6 +244,48 @@ def product_list_bad_limit_or_after_is_422():
 
 # ---------------------------------------------------------------------------
 # restock
+
+
+@test
+def product_reads_follow_every_write_at_once():
+    # GET /product/{id}/ may be answered from the pool's shared product cache
+    # (fcgi/prodcache.c): every order, checkout, abort and restock must make
+    # the next read see its change, however warm the cache is.
+    p = make_product(stock=50)
+    pid = p["id"]
+    stock, sales = 50, 0
+    for k in range(6):
+        for _ in range(3):      # warm: these may all be served from memory
+            eq(product_state(pid), (stock, sales), "round %d: stock, sales before" % k)
+        o = make_order(pid, 2)
+        stock, sales = stock - 2, sales + 2
+        eq(product_state(pid), (stock, sales), "round %d: right after an order" % k)
+        r = post_json("/checkout/", {"items": [{"product": pid}], "pay_method": "cod"})
+        assert_json(r, 201, "round %d: checkout" % k)
+        stock, sales = stock - 1, sales + 1
+        eq(product_state(pid), (stock, sales), "round %d: right after a checkout" % k)
+        assert_json(abort(o["id"]), 200, "round %d: abort" % k)
+        stock, sales = stock + 2, sales - 2
+        eq(product_state(pid), (stock, sales), "round %d: right after an abort" % k)
+        assert_json(post_json("/product/%d/restock/" % pid, {"quantity": 1}), 200,
+                    "round %d: restock" % k)
+        stock += 1
+        eq(product_state(pid), (stock, sales), "round %d: right after a restock" % k)
+
+
+@test
+def product_changed_behind_orderds_back_shows_within_a_second():
+    # A row changed without orderd (by hand, another pool) is seen once the
+    # cache entry ages out (PRODCACHE_TTL_MS, 250 ms).
+    pid = make_product(stock=7)["id"]
+    eq(product_state(pid), (7, 0), "before")
+    db("UPDATE products SET stock = 9, initial_stock = initial_stock + 2 WHERE id = %d" % pid)
+    t0 = time.monotonic()
+    while product_state(pid) != (9, 0):
+        check(time.monotonic() - t0 < 1.0, "a changed row still not seen after 1 s: %r"
+              % (product_state(pid),))
+        time.sleep(0.02)
+    log("a row changed by hand was seen after %.2fs" % (time.monotonic() - t0))
 
 
 @test

@@ -1,0 +1,92 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "prodcache.h"
+#include "shared.h"
+
+struct slot {
+	uint32_t seq;		/* odd while a process writes the entry */
+	uint64_t changes;	/* prodcache_changed() calls for this slot */
+	uint64_t version;	/* changes when the entry was read */
+	int64_t stored_ms;	/* mono_ms() when it was stored */
+	struct product pr;	/* pr.id 0 = empty */
+};
+
+static struct slot *table;
+
+static struct slot *
+slot_of(int64_t product)
+{
+	uint64_t h = (uint64_t)product * 0x9e3779b97f4a7c15ULL;
+
+	return &table[h >> 54 & (PRODCACHE_SLOTS - 1)];
+}
+
+int
+prodcache_init(void)
+{
+	table = shared_alloc(PRODCACHE_SLOTS * sizeof(struct slot));
+	return table != NULL ? 0 : -1;
+}
+
+/* A seqlock reader: copy, then check no writer began or ended meanwhile. A
+ * change count that moves during the copy only makes the entry look stale
+ * (a miss), or was made after this read began (the read comes first). */
+int
+prodcache_get(int64_t product, struct product *out)
+{
+	struct slot *s;
+	uint32_t seq;
+	uint64_t version;
+	int64_t stored;
+
+	if (table == NULL)
+		return 0;
+	s = slot_of(product);
+	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1)
+		return 0;
+	memcpy(out, &s->pr, sizeof(*out));
+	version = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
+	stored = __atomic_load_n(&s->stored_ms, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
+		return 0;
+	return out->id == product &&
+	    version == __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE) &&
+	    mono_ms() - stored < PRODCACHE_TTL_MS;
+}
+
+uint64_t
+prodcache_version(int64_t product)
+{
+	return table != NULL ? __atomic_load_n(&slot_of(product)->changes, __ATOMIC_ACQUIRE) : 0;
+}
+
+void
+prodcache_put(const struct product *pr, uint64_t version)
+{
+	struct slot *s;
+	uint32_t seq;
+
+	if (table == NULL || pr->id <= 0)
+		return;
+	s = slot_of(pr->id);
+	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&s->pr, pr, sizeof(*pr));
+	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->stored_ms, mono_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void
+prodcache_changed(int64_t product)
+{
+	if (table != NULL)
+		__atomic_add_fetch(&slot_of(product)->changes, 1, __ATOMIC_ACQ_REL);
+}

@@ -1,0 +1,156 @@
+/* check_prodcache.c - the shared product cache: hits, invalidation by
+ * prodcache_changed() (also from another process), versions, age, slots. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "prodcache.h"
+
+static struct product
+product(int64_t id, int64_t stock)
+{
+	struct product p;
+
+	memset(&p, 0, sizeof(p));
+	p.id = id;
+	p.price = 100;
+	p.stock = stock;
+	snprintf(p.name, sizeof(p.name), "product %lld", (long long)id);
+	return p;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(prodcache_init(), 0);
+}
+
+START_TEST(miss_then_hit_with_the_same_answer)
+{
+	struct product in = product(41, 7), out;
+
+	ck_assert_int_eq(prodcache_get(41, &out), 0);
+	prodcache_put(&in, prodcache_version(41));
+	ck_assert_int_eq(prodcache_get(41, &out), 1);
+	ck_assert_int_eq(out.id, 41);
+	ck_assert_int_eq(out.stock, 7);
+	ck_assert_str_eq(out.name, "product 41");
+	ck_assert_int_eq(prodcache_get(42, &out), 0);
+}
+END_TEST
+
+START_TEST(a_change_hides_what_was_read_before_it)
+{
+	struct product in = product(51, 3), out;
+	uint64_t v = prodcache_version(51);
+
+	prodcache_put(&in, v);
+	ck_assert_int_eq(prodcache_get(51, &out), 1);
+	prodcache_changed(51);
+	ck_assert_int_eq(prodcache_get(51, &out), 0);
+	/* a read that began before the change is not remembered as fresh */
+	prodcache_put(&in, v);
+	ck_assert_int_eq(prodcache_get(51, &out), 0);
+	/* one that began after it is */
+	in.stock = 2;
+	prodcache_put(&in, prodcache_version(51));
+	ck_assert_int_eq(prodcache_get(51, &out), 1);
+	ck_assert_int_eq(out.stock, 2);
+}
+END_TEST
+
+START_TEST(a_change_in_another_process_is_seen)
+{
+	struct product in = product(61, 9), out;
+	pid_t pid;
+	int st;
+
+	prodcache_put(&in, prodcache_version(61));
+	ck_assert_int_eq(prodcache_get(61, &out), 1);
+	if ((pid = fork()) == 0) {
+		prodcache_changed(61);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(prodcache_get(61, &out), 0);
+}
+END_TEST
+
+START_TEST(an_entry_is_served_for_its_ttl_only)
+{
+	struct product in = product(71, 1), out;
+
+	prodcache_put(&in, prodcache_version(71));
+	ck_assert_int_eq(prodcache_get(71, &out), 1);
+	sleep_ms(PRODCACHE_TTL_MS + 50);
+	ck_assert_int_eq(prodcache_get(71, &out), 0);
+}
+END_TEST
+
+START_TEST(products_sharing_a_slot_replace_each_other)
+{
+	struct product a, b, out;
+	int64_t other = 0, id;
+
+	/* find a second id that maps to 81's slot: a change to it bumps 81's */
+	for (id = 82; id < 82 + 64 * PRODCACHE_SLOTS && other == 0; id++) {
+		uint64_t before = prodcache_version(81);
+
+		prodcache_changed(id);
+		if (prodcache_version(81) != before)
+			other = id;
+	}
+	ck_assert_int_ne(other, 0);
+	a = product(81, 5);
+	b = product(other, 6);
+	prodcache_put(&a, prodcache_version(81));
+	prodcache_put(&b, prodcache_version(other));
+	ck_assert_int_eq(prodcache_get(81, &out), 0);
+	ck_assert_int_eq(prodcache_get(other, &out), 1);
+	ck_assert_int_eq(out.stock, 6);
+}
+END_TEST
+
+static Suite *
+prodcache_suite(void)
+{
+	Suite *s = suite_create("prodcache");
+	TCase *tc = tcase_create("cache");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, miss_then_hit_with_the_same_answer);
+	tcase_add_test(tc, a_change_hides_what_was_read_before_it);
+	tcase_add_test(tc, a_change_in_another_process_is_seen);
+	tcase_add_test(tc, an_entry_is_served_for_its_ttl_only);
+	tcase_add_test(tc, products_sharing_a_slot_replace_each_other);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(prodcache_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}
