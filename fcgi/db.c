@@ -26,14 +26,9 @@ static const char *const sql[ST__MAX] = {
 	[ST_PRODUCT_INSERT] =
 	    "INSERT INTO products (goods_id, name, price, stock, initial_stock)"
 	    " VALUES (?, ?, ?, ?, ?)",
-	[ST_PRODUCT_LOCK] =
-	    "SELECT price, stock, goods_id FROM products WHERE id = ? FOR UPDATE",
 	[ST_PRODUCT_READ] =
 	    "SELECT price, stock, goods_id FROM products WHERE id = ?",
 	[ST_TAKE_LINE] = "CALL orderd_take_line(?, ?, ?, ?)",	/* db/migrations/003 */
-	[ST_PRODUCT_TAKE] =
-	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
-	    " WHERE id = ?",
 	[ST_PRODUCT_TAKE_IF] =
 	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
 	    " WHERE id = ? AND stock >= ? AND price = ?",

@@ -82,18 +82,16 @@ price_note(int64_t product, int64_t price, int64_t goods)
 	e->goods = goods;
 }
 
-/* Reads price, stock and goods of one product, locking it when lock is
- * set; *found = 0 when there is none. */
+/* Reads price, stock and goods of one product without a lock (the locking
+ * read is orderd_take_line's); *found = 0 when there is none. */
 static enum db_rc
-lookup(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock, int64_t *goods,
-    int *found)
+lookup(struct db *db, int64_t id, int64_t *price, int64_t *stock, int64_t *goods, int *found)
 {
-	enum stmt st = lock ? ST_PRODUCT_LOCK : ST_PRODUCT_READ;
 	struct db_val in[] = { DBV_I64(id) };
 	struct db_col out[] = { DBC_I64(price), DBC_I64(stock), DBC_I64(goods) };
 	enum db_rc rc;
 
-	if ((rc = db_one(db, st, in, 1, out, 3, found)) != DB_OK || !*found)
+	if ((rc = db_one(db, ST_PRODUCT_READ, in, 1, out, 3, found)) != DB_OK || !*found)
 		return rc;
 	if (out[2].is_null)
 		*goods = 0;
@@ -111,13 +109,13 @@ no_product(struct problem *p, int64_t id)
 
 /* lookup(), with DB_ABORT and a 404 when there is no such product. */
 static enum db_rc
-read_row(struct db *db, int64_t id, int lock, int64_t *price, int64_t *stock,
-    int64_t *goods, struct problem *p)
+read_row(struct db *db, int64_t id, int64_t *price, int64_t *stock, int64_t *goods,
+    struct problem *p)
 {
 	enum db_rc rc;
 	int found;
 
-	if ((rc = lookup(db, id, lock, price, stock, goods, &found)) != DB_OK)
+	if ((rc = lookup(db, id, price, stock, goods, &found)) != DB_OK)
 		return rc;
 	return found ? DB_OK : no_product(p, id);
 }
@@ -139,7 +137,7 @@ inv_price(struct db *db, struct line *lines, size_t n)
 			l->goods = e->goods;
 			continue;
 		}
-		if ((rc = lookup(db, l->product, 0, &l->price, &stock, &l->goods, &found)) != DB_OK)
+		if ((rc = lookup(db, l->product, &l->price, &stock, &l->goods, &found)) != DB_OK)
 			return rc;
 		if (!found) {
 			/* inv_take() answers 404 when it comes to this line:
@@ -226,7 +224,7 @@ take_forupdate(struct db *db, int64_t order, const struct line *l, struct proble
 		int64_t price, stock, goods;
 
 		/* Read the row's price (and remember it) for the next attempt. */
-		if ((rc = read_row(db, l->product, 0, &price, &stock, &goods, p)) != DB_OK)
+		if ((rc = read_row(db, l->product, &price, &stock, &goods, p)) != DB_OK)
 			return rc;
 		return repriced(db, l);
 	}
@@ -251,7 +249,7 @@ take_optimistic(struct db *db, int64_t order, const struct line *l, struct probl
 			return rc;
 		if (db->affected == 1)
 			return insert_line(db, order, l);
-		if ((rc = read_row(db, l->product, 0, &price, &stock, &goods, p)) != DB_OK)
+		if ((rc = read_row(db, l->product, &price, &stock, &goods, p)) != DB_OK)
 			return rc;
 		if (price != l->price || goods != l->goods)
 			return repriced(db, l);
