@@ -1,4 +1,4 @@
-/* api.h - the HTTP API of ../shared/api.md: one request in, one response out.
+/* api.h - the HTTP API of docs/api.md: one request in, one response out.
  *
  * api_handle() parses and validates the request, routes it, runs the
  * handler (whose writes are each one transaction) and fills resp. It never

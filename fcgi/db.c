@@ -520,7 +520,7 @@ db_check_durability(struct db *db)
 	db_end(db, ST_CHECK_FLUSH);
 	if (r == 1 && flush != 1) {
 		log_warn("innodb_flush_log_at_trx_commit is %lld, not 1: the server may lose "
-		    "commits it acknowledged if it crashes (design.md rule 8)", (long long)flush);
+		    "commits it acknowledged if it crashes (docs/design.md rule 8)", (long long)flush);
 		warnings++;
 	}
 	if (db_query(db, ST_CHECK_ENGINES, NULL, 0, t, 2) != DB_OK)
@@ -531,6 +531,8 @@ db_check_durability(struct db *db)
 		warnings++;
 	}
 	db_end(db, ST_CHECK_ENGINES);
+	log_info("durability checked: flush at commit = %lld, %d warning(s)",
+	    (long long)flush, warnings);
 	return warnings;
 }
 

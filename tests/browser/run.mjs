@@ -603,6 +603,11 @@ async function main() {
     }
   }
   await browser.close();
+  if (passed + failed === 0) {
+    // A name filter that selects nothing is a mistake, never a pass.
+    console.log(`FAIL selection: no test name contains ${JSON.stringify(ONLY)}`);
+    failed = 1;
+  }
   console.log(`browser: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${OUT}`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

@@ -1093,6 +1093,17 @@ def run(argv=None):
             names.append(a)
     tests = [t for t in _TESTS if (not names or t.__name__ in names)
              and all(s in t.__name__ for s in subs)]
+    known = {t.__name__ for t in _TESTS}
+    unknown = [n for n in names if n not in known]
+    if unknown or not tests:
+        # A filter that selects nothing (or names a test that does not
+        # exist) is a mistake, never a pass.
+        for n in unknown:
+            print("FAIL %s: no such test in %s" % (n, sys.argv[0]), flush=True)
+        if not tests and not unknown:
+            print("FAIL selection: no test matches %r" % (argv,), flush=True)
+        print("0 passed, %d failed" % max(1, len(unknown)), flush=True)
+        sys.exit(2)
     script = os.path.splitext(os.path.basename(sys.argv[0] or "tests"))[0]
     _log_file = open(os.path.join(out_dir(), script + ".log"), "a")
     log("%s against %s, seed %d (ORDERD_SEED), artifacts in %s"
