@@ -144,6 +144,13 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
 	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE user_id = ? AND id < ?"
 	    " ORDER BY id DESC LIMIT ?",
+	/* The lines of one user's orders lo..hi (the user's list reads no
+	 * other user's lines), in the order the list walks them. */
+	[ST_ORDER_LINES_USER] =
+	    "SELECT l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    " FROM orders o JOIN order_lines l ON l.order_id = o.id"
+	    " JOIN products p ON p.id = l.product_id"
+	    " WHERE o.user_id = ? AND o.id BETWEEN ? AND ? ORDER BY l.order_id DESC, l.product_id",
 	[ST_AUDIT_BALANCE] =
 	    "SELECT u.id, COALESCE(l.s, 0), u.balance FROM users u"
 	    " LEFT JOIN (SELECT user_id, SUM(amount) s FROM ledger GROUP BY user_id) l"
