@@ -480,7 +480,7 @@ def rows_read():
     return int(rows[0][1])
 
 
-def rows_read_by(fn, repeats=5):
+def rows_read_by(fn, repeats=7):
     """The fewest rows MariaDB read while fn() ran, over `repeats` runs (the
     minimum drops whatever else touched the server meanwhile)."""
     best = None
