@@ -541,7 +541,10 @@ def order_list_reads_only_the_callers_lines_however_many_others_order():
         % (quiet, busy))
     check(busy - quiet < 60, "listing a2's 4 orders read %d rows, a1's (the same orders, none of "
           "others between) %d: a2's list reads other users' lines" % (busy, quiet))
-    check(quiet < 400, "listing 4 orders of 3 lines read %d rows" % quiet)
+    # 4 orders, 12 lines, their 12 products and the session: about 35 rows;
+    # a plan that scans a table (every product, every order) reads hundreds
+    for who, n in (("a1", quiet), ("a2", busy)):
+        check(n < 100, "listing %s's 4 orders of 3 lines read %d rows (a table scan?)" % (who, n))
 
 
 @test
