@@ -426,6 +426,7 @@ struct order_write {
 	const char *what;	/* browser outcome: order-created, order-aborted ... */
 	int (*change)(struct db *, struct arena *, int64_t, int64_t, const struct db_hooks *,
 	    struct order *, struct problem *);
+	int64_t product;	/* abort: the product the client named, or 0 */
 };
 
 static int
@@ -556,15 +557,52 @@ order_change(struct call *c, const char *what,
 }
 
 static int
+abort_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct order_write *w = ctx;
+
+	return order_abort(c->ctx->db, c->ctx->arena, c->route->id, owner(c), w->product, h,
+	    &w->o, &c->p);
+}
+
+/* The original client sends the product it ordered with its cancel
+ * (product=<id>&_method=PUT): accepted when it is one of the order's
+ * products, which the abort checks against the order it has locked. */
+static int
 order_abort_h(struct call *c)
 {
-	return order_change(c, "order-aborted", order_abort);
+	struct order_write w;
+
+	if (fields(c, BIT(F_PRODUCT), 0) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.status = 200;
+	w.what = "order-aborted";
+	w.product = c->req->f[F_PRODUCT].set ? c->req->f[F_PRODUCT].i : 0;
+	return write_call(c, abort_run, order_render, &w);
+}
+
+/* Pay is the owner's alone: the caller's own id, an administrator's too
+ * (someone else's order is a 404 as for any owner-only call). */
+static int
+pay_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct order_write *w = ctx;
+
+	return order_pay(c->ctx->db, c->ctx->arena, c->route->id, c->who.id, h, &w->o, &c->p);
 }
 
 static int
 order_pay_h(struct call *c)
 {
-	return order_change(c, "order-paid", order_pay);
+	struct order_write w;
+
+	if (fields(c, 0, 0) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.status = 200;
+	w.what = "order-paid";
+	return write_call(c, pay_run, order_render, &w);
 }
 
 static int

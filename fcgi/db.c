@@ -61,11 +61,11 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
 	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
 	[ST_ORDER_LINES] =
-	    "SELECT l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    "SELECT STRAIGHT_JOIN l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
 	    " FROM order_lines l JOIN products p ON p.id = l.product_id"
 	    " WHERE l.order_id = ? ORDER BY l.product_id",
 	[ST_ORDER_LINES_RANGE] =
-	    "SELECT l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    "SELECT STRAIGHT_JOIN l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
 	    " FROM order_lines l JOIN products p ON p.id = l.product_id"
 	    " WHERE l.order_id BETWEEN ? AND ? ORDER BY l.order_id DESC, l.product_id",
 	[ST_SNAPSHOT_ISOLATION] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
@@ -142,8 +142,19 @@ static const char *const sql[ST__MAX] = {
 	    " WHERE id = ? AND status IN ('placed', 'paid')",
 	[ST_ORDER_LIST_USER] =
 	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
-	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE user_id = ? AND id < ?"
-	    " ORDER BY id DESC LIMIT ?",
+	    " UNIX_TIMESTAMP(created_at) FROM orders FORCE INDEX (orders_user)"
+	    " WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+	/* The lines of one user's orders lo..hi (the user's list reads no
+	 * other user's lines), in the order the list walks them. The plan is
+	 * fixed - the user's orders by orders_user, then their lines, then
+	 * each line's product - as statistics that lag fresh rows made the
+	 * optimizer scan every product instead. */
+	[ST_ORDER_LINES_USER] =
+	    "SELECT STRAIGHT_JOIN l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
+	    " FROM orders o FORCE INDEX (orders_user)"
+	    " JOIN order_lines l FORCE INDEX (PRIMARY) ON l.order_id = o.id"
+	    " JOIN products p FORCE INDEX (PRIMARY) ON p.id = l.product_id"
+	    " WHERE o.user_id = ? AND o.id BETWEEN ? AND ? ORDER BY l.order_id DESC, l.product_id",
 	[ST_AUDIT_BALANCE] =
 	    "SELECT u.id, COALESCE(l.s, 0), u.balance FROM users u"
 	    " LEFT JOIN (SELECT user_id, SUM(amount) s FROM ledger GROUP BY user_id) l"

@@ -48,25 +48,31 @@ read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct prob
 	return DB_OK;
 }
 
-/* Reads the lines of orders lo..hi (newest order first, products
- * ascending) and hands them to the orders in os[0..n) by id. */
+/* Reads the lines of the orders os[0..n) - newest first, as a list holds
+ * them - and hands each line to its order in one walk: the lines come
+ * ordered by order id descending (products ascending within an order).
+ * owner: the user whose orders these all are (only that user's lines are
+ * read), or 0 when os is a run of consecutive orders of everyone (an
+ * administrator's list: the ids lo..hi are exactly the listed orders). A
+ * line of an order not in os (one committed after the list was read) is
+ * skipped. */
 static enum db_rc
-read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct problem *p)
+read_lines(struct db *db, struct arena *a, struct order *os, size_t n, int64_t owner,
+    struct problem *p)
 {
 	struct line l;
 	int64_t oid, lo, hi;
 	struct db_col c[] = { DBC_I64(&oid), DBC_I64(&l.product), DBC_I64(&l.quantity),
 	    DBC_I64(&l.price), DBC_I64(&l.goods) };
-	size_t i, k;
+	struct db_val in[3];
+	size_t i, k, nin;
+	enum stmt st;
 	enum db_rc rc;
 	int r;
 
 	if (n == 0)
 		return DB_OK;
-	lo = hi = os[0].id;
 	for (i = 0; i < n; i++) {
-		lo = os[i].id < lo ? os[i].id : lo;
-		hi = os[i].id > hi ? os[i].id : hi;
 		os[i].nlines = 0;
 		/* total_count bounds the number of lines: each has quantity >= 1 */
 		k = os[i].total_count > ORDER_LINES_MAX ? ORDER_LINES_MAX : (size_t)os[i].total_count;
@@ -75,26 +81,40 @@ read_lines(struct db *db, struct arena *a, struct order *os, size_t n, struct pr
 			return DB_ABORT;
 		}
 	}
-	{
-		struct db_val in[] = { DBV_I64(lo), DBV_I64(hi) };
-		enum stmt st = lo == hi ? ST_ORDER_LINES : ST_ORDER_LINES_RANGE;
-
-		if ((rc = db_query(db, st, in, lo == hi ? 1 : 2, c, 5)) != DB_OK)
-			return rc;
-		while ((r = db_fetch(db, st)) == 1) {
-			if (c[4].is_null)
-				l.goods = 0;
-			for (k = 0; k < n; k++)
-				if (os[k].id == oid && os[k].nlines <= ORDER_LINES_MAX &&
-				    (int64_t)os[k].nlines < os[k].total_count) {
-					os[k].lines[os[k].nlines++] = l;
-					break;
-				}
-		}
-		db_end(db, st);
-		if (r < 0)
-			return db_failure(db);
+	/* newest first: os[0] has the highest id */
+	hi = os[0].id;
+	lo = os[n - 1].id;
+	if (n == 1) {
+		st = ST_ORDER_LINES;
+		in[0] = DBV_I64(hi);
+		nin = 1;
+	} else if (owner != 0) {
+		st = ST_ORDER_LINES_USER;
+		in[0] = DBV_I64(owner);
+		in[1] = DBV_I64(lo);
+		in[2] = DBV_I64(hi);
+		nin = 3;
+	} else {
+		st = ST_ORDER_LINES_RANGE;
+		in[0] = DBV_I64(lo);
+		in[1] = DBV_I64(hi);
+		nin = 2;
 	}
+	if ((rc = db_query(db, st, in, nin, c, 5)) != DB_OK)
+		return rc;
+	k = 0;
+	while ((r = db_fetch(db, st)) == 1) {
+		if (c[4].is_null)
+			l.goods = 0;
+		while (k < n && os[k].id > oid)
+			k++;
+		if (k < n && os[k].id == oid && os[k].nlines <= ORDER_LINES_MAX &&
+		    (int64_t)os[k].nlines < os[k].total_count)
+			os[k].lines[os[k].nlines++] = l;
+	}
+	db_end(db, st);
+	if (r < 0)
+		return db_failure(db);
 	return DB_OK;
 }
 
@@ -192,6 +212,7 @@ struct state_ctx {
 	struct arena *a;
 	int64_t id;
 	int64_t owner;
+	int64_t product;	/* abort: a product the client named, or 0 */
 	struct order *o;
 };
 
@@ -250,13 +271,27 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 	enum db_rc rc;
 	int paid;
 
+	size_t i;
+
 	if ((rc = lock_order(db, c, p)) != DB_OK)
 		return rc;
+	if ((rc = read_lines(db, c->a, o, 1, 0, p)) != DB_OK)
+		return rc;
+	/* The original client names the product it ordered: checked against
+	 * the lines of the order we hold, before anything changes. */
+	if (c->product != 0) {
+		for (i = 0; i < o->nlines && o->lines[i].product != c->product; i++)
+			;
+		if (i == o->nlines) {
+			problem_set(p, PROB_FIELD, "product %lld is not in order %lld",
+			    (long long)c->product, (long long)o->id);
+			problem_add_str(p, "field", "product");
+			return DB_ABORT;
+		}
+	}
 	if (strcmp(o->status, "placed") != 0 && strcmp(o->status, "paid") != 0)
 		return wrong_state(p, o, "aborted");
 	paid = strcmp(o->status, "paid") == 0;
-	if ((rc = read_lines(db, c->a, o, 1, p)) != DB_OK)
-		return rc;
 	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
 		return rc;
 	/* Rule 4: the account after the products. */
@@ -282,7 +317,7 @@ pay_txn(struct db *db, void *arg, struct problem *p)
 		return rc;
 	if ((rc = transition(db, ST_ORDER_PAY, o, "paid")) != DB_OK)
 		return rc;
-	return read_lines(db, c->a, o, 1, p);
+	return read_lines(db, c->a, o, 1, 0, p);
 }
 
 static enum db_rc
@@ -299,24 +334,24 @@ ship_txn(struct db *db, void *arg, struct problem *p)
 		return wrong_state(p, o, "shipped");
 	if ((rc = transition(db, ST_ORDER_SHIP, o, "shipped")) != DB_OK)
 		return rc;
-	return read_lines(db, c->a, o, 1, p);
+	return read_lines(db, c->a, o, 1, 0, p);
 }
 
 static int
-state_change(struct db *db, struct arena *a, int64_t id, int64_t owner, db_txn_fn fn,
-    const struct db_hooks *h, struct order *o, struct problem *p)
+state_change(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t product,
+    db_txn_fn fn, const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	struct state_ctx c = { a, id, owner, o };
+	struct state_ctx c = { a, id, owner, product, o };
 
 	memset(o, 0, sizeof(*o));
 	return db_txn_hooked(db, fn, &c, h, p);
 }
 
 int
-order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner,
+order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t product,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	int r = state_change(db, a, id, owner, abort_txn, h, o, p);
+	int r = state_change(db, a, id, owner, product, abort_txn, h, o, p);
 	size_t i;
 
 	for (i = 0; o->lines != NULL && i < o->nlines; i++)
@@ -328,14 +363,20 @@ int
 order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	return state_change(db, a, id, owner, pay_txn, h, o, p);
+	/* Pay is the owner's alone: no "any order" scope for it. */
+	if (owner <= 0) {
+		memset(o, 0, sizeof(*o));
+		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
+		return -1;
+	}
+	return state_change(db, a, id, owner, 0, pay_txn, h, o, p);
 }
 
 int
 order_ship(struct db *db, struct arena *a, int64_t id, const struct db_hooks *h,
     struct order *o, struct problem *p)
 {
-	return state_change(db, a, id, 0, ship_txn, h, o, p);
+	return state_change(db, a, id, 0, 0, ship_txn, h, o, p);
 }
 
 /* --- read ---------------------------------------------------------------- */
@@ -353,7 +394,7 @@ order_get(struct db *db, struct arena *a, int64_t id, int64_t owner, struct orde
 		rc = DB_ABORT;
 	}
 	if (rc == DB_OK)
-		rc = read_lines(db, a, o, 1, p);
+		rc = read_lines(db, a, o, 1, 0, p);
 	if (rc == DB_OK)
 		return 0;
 	if (rc != DB_ABORT)
@@ -398,7 +439,7 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 		rc = db_failure(db);
 		goto fail;
 	}
-	if ((rc = read_lines(db, a, os, (size_t)n, p)) != DB_OK)
+	if ((rc = read_lines(db, a, os, (size_t)n, owner, p)) != DB_OK)
 		goto fail;
 	*out = os;
 	return n;

@@ -45,13 +45,17 @@ int	order_create(struct db *, const struct conf *, struct arena *a, struct line 
 
 /* Aborts order id: locks the order row, checks its state, gives back the
  * stock of every line and, when it was paid, refunds the owner - all once.
- * Returns 0 and fills o; -1 with p: 404, 409 /problems/order-state (already
- * aborted, or shipped). */
-int	order_abort(struct db *, struct arena *a, int64_t id, int64_t owner,
+ * product: 0, or a product the client names (the original client sends the
+ * one it ordered); it must be one of the locked order's lines, else 422
+ * (field "product") and nothing changes. Returns 0 and fills o; -1 with p:
+ * 404, 422, 409 /problems/order-state (already aborted, or shipped). */
+int	order_abort(struct db *, struct arena *a, int64_t id, int64_t owner, int64_t product,
 	    const struct db_hooks *h, struct order *o, struct problem *p);
 
-/* Pays a placed balance order from its owner's balance. 0, or -1 with p:
- * 404, 409 /problems/order-state (not placed, or cash on delivery), 409
+/* Pays a placed balance order from its owner's balance. owner is the
+ * caller's id, never 0: nobody else pays it, an administrator included
+ * (owner 0 is refused with a 404). 0, or -1 with p: 404, 409
+ * /problems/order-state (not placed, or cash on delivery), 409
  * /problems/insufficient-funds. */
 int	order_pay(struct db *, struct arena *a, int64_t id, int64_t owner,
 	    const struct db_hooks *h, struct order *o, struct problem *p);

@@ -472,6 +472,112 @@ def order_list_holds_only_the_callers_orders_newest_first():
     eq([x["id"] for x in page["items"]], [a2], "second page ids")
 
 
+def rows_read():
+    """MariaDB's count of rows read by every connection (SHOW GLOBAL STATUS
+    Rows_read: base tables, not temporary ones)."""
+    rows = db("SHOW GLOBAL STATUS LIKE 'Rows_read'")
+    check(rows and len(rows[0]) == 2, "SHOW GLOBAL STATUS LIKE 'Rows_read': %r" % rows)
+    return int(rows[0][1])
+
+
+def rows_read_by(fn, repeats=7):
+    """The fewest rows MariaDB read while fn() ran, over `repeats` runs (the
+    minimum drops whatever else touched the server meanwhile)."""
+    best = None
+    for _ in range(repeats):
+        before = rows_read()
+        fn()
+        n = rows_read() - before
+        best = n if best is None else min(best, n)
+    return best
+
+
+def list_pages(user, limit):
+    """Every order of GET /order/?limit=..., page after page (after=next)."""
+    out, after, pages = [], None, 0
+    while True:
+        path = "/order/?limit=%d" % limit + ("&after=%d" % after if after is not None else "")
+        page = assert_json(user.get(path), 200, "GET %s as %s" % (path, user.username))
+        items = page.get("items") or []
+        out.extend(items)
+        pages += 1
+        check(pages < 1000, "order pages of %s never end" % user.username)
+        after = page.get("next")
+        if after is None:
+            return out
+        eq(after, items[-1]["id"] if items else None, "next = the last id of the page")
+
+
+def interleaved_shop(lines_between=60):
+    """Users a1, a2 and b. a1 places 4 orders of 3 lines one after another;
+    a2 places 4 orders of 3 lines (the same products) with b's checkouts of 5
+    lines each between them, lines_between of b's lines in each gap. Returns
+    (a1, a2, b, products)."""
+    ad = admin()
+    ps = [ad.make_product(stock=100000, price=100 + 10 * i)["id"] for i in range(6)]
+    a1, a2, b = new_user("la1"), new_user("la2"), new_user("lb")
+    shape = [(ps[2], 1), (ps[0], 2), (ps[4], 3)]      # given unsorted: lines come back sorted
+    for _ in range(4):
+        a1.checkout(shape, "cod")
+    for k in range(4):
+        a2.checkout(shape, "cod")
+        if k < 3:
+            for _ in range(lines_between // 5):
+                b.checkout([(p, 1) for p in ps[1:]], "cod")
+    return a1, a2, b, ps
+
+
+@test
+def order_list_reads_only_the_callers_lines_however_many_others_order():
+    """GET /order/ used to read every line of every order between the caller's
+    oldest and newest listed order, other users' lines included: a user's
+    list got slower with everyone else's orders. a1 and a2 have the same
+    orders; between a2's lie 180 lines of b's. Listing a2 may not read more
+    rows than listing a1."""
+    a1, a2, b, ps = interleaved_shop(60)
+    quiet = rows_read_by(lambda: a1.get("/order/"))
+    busy = rows_read_by(lambda: a2.get("/order/"))
+    log("rows read: a1's list (contiguous) %d, a2's list (180 of b's lines between) %d"
+        % (quiet, busy))
+    check(busy - quiet < 60, "listing a2's 4 orders read %d rows, a1's (the same orders, none of "
+          "others between) %d: a2's list reads other users' lines" % (busy, quiet))
+    # 4 orders, 12 lines, their 12 products and the session: about 35 rows;
+    # a plan that scans a table (every product, every order) reads hundreds
+    for who, n in (("a1", quiet), ("a2", busy)):
+        check(n < 100, "listing %s's 4 orders of 3 lines read %d rows (a table scan?)" % (who, n))
+
+
+@test
+def order_list_gives_each_order_its_own_lines_on_every_page():
+    """The list's lines, read apart from the orders and matched in one walk,
+    are exactly each order's own (as GET /order/<id>/ shows them), products
+    ascending, orders newest first, whatever the page size."""
+    a1, a2, b, ps = interleaved_shop(20)
+    ad = admin()
+    for u in (a2, b):
+        want = [order_as(u, x["id"]) for x in u.orders()]
+        check(want, "%s has no orders" % u.username)
+        for limit in (1, 2, 3, 200):
+            eq(list_pages(u, limit), want, "%s's list in pages of %d against GET /order/<id>/"
+               % (u.username, limit))
+        for o in want:
+            eq([l["product"] for l in o["lines"]], sorted(l["product"] for l in o["lines"]),
+               "order %d lines by ascending product" % o["id"])
+            eq(o["user"], u.id, "order %d user" % o["id"])
+    eq([[l["product"] for l in o["lines"]] for o in a2.orders()], [[ps[0], ps[2], ps[4]]] * 4,
+       "a2's orders' products")
+    # an administrator's list: everyone's orders, each with its own lines
+    mine = {o["id"] for u in (a1, a2, b) for o in u.orders()}
+    page = assert_json(ad.get("/order/?limit=200"), 200, "admin GET /order/?limit=200")
+    got = [o for o in page["items"] if o["id"] in mine]
+    eq(len(got), len(mine), "the admin's newest 200 orders hold these users' orders")
+    for o in got:
+        eq(o, order_as(ad, o["id"]), "admin list entry of order %d" % o["id"])
+    small = assert_json(ad.get("/order/?limit=3&after=%d" % max(mine)), 200, "admin page after=")
+    for o in small["items"]:
+        eq(o, order_as(ad, o["id"]), "admin page entry of order %d" % o["id"])
+
+
 @test
 def order_user_is_the_owner_id():
     u = new_user("ow")
@@ -608,6 +714,36 @@ def pay_of_cod_order_or_twice_is_409_order_state():
     eq(u.balance(), 100000 - o["total_amount"], "balance after paying once and refused again")
     eq(db_order_entries(o["id"]), {"payment": [-o["total_amount"]]}, "ledger rows of the order")
     assert_problem(u.pay(BIG_ID), 404, NOT_FOUND, what="pay a missing order")
+
+
+@test
+def admin_paying_a_users_order_is_404_and_moves_no_money():
+    """Pay is the owner's alone: an administrator, who may read, abort and
+    ship any order, may not pay one from its owner's balance."""
+    u = new_user("ap", credit=100000)
+    ad = admin()
+    pid = product()
+    o = u.checkout([(pid, 2)], "balance")
+    admin_balance = ad.balance()
+    missing = assert_problem(ad.pay(BIG_ID), 404, NOT_FOUND, what="admin pays a missing order")
+    for what, r in (("POST", ad.pay(o["id"])),
+                    ("POST no slash", ad.post("/order/%d/pay" % o["id"])),
+                    ("with Idempotency-Key", ad.pay(o["id"], key=T.unique_name("adpay")))):
+        p = assert_problem(r, 404, NOT_FOUND, what="admin pays the user's order (%s)" % what)
+        eq(p.get("title"), missing.get("title"), "title of 404 for someone else's vs a missing order")
+    eq(order_as(u, o["id"])["status"], "placed", "the user's order after the admin's pays")
+    eq(u.balance(), 100000, "the user's balance after the admin's pays")
+    eq(ad.balance(), admin_balance, "the admin's balance after its pays")
+    eq(db_order_entries(o["id"]), {}, "ledger rows of the order after the admin's pays")
+    # the owner still pays it, once
+    eq(assert_json(u.pay(o["id"]), 200, "the owner pays").get("status"), "paid", "status")
+    eq(u.balance(), 100000 - o["total_amount"], "balance after the owner's pay")
+    # an administrator pays its own order like anyone else (reaches the funds check)
+    mine = ad.checkout([(pid, 1)], "balance")
+    r = ad.pay(mine["id"])
+    check(r.status == 200 or (r.status == 409 and (r.json or {}).get("type") == FUNDS),
+          "the admin pays its own order: %s" % r.describe())
+    assert_status(ad.abort(mine["id"]), 200, "the admin aborts its own order")
 
 
 @test
