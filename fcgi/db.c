@@ -670,28 +670,33 @@ db_check_durability(struct db *db)
 void
 db_problem(struct db *db, enum db_rc rc, struct problem *p)
 {
+	/* Not at COMMIT (db_txn() answers that itself): nothing was done. */
+	enum problem_kind k = db_problem_kind(rc, DB_STAGE_OUTSIDE);
+
+	if (k == PROB_NONE)
+		k = PROB_INTERNAL;
 	switch (rc) {
 	case DB_LOST:
 		if (db->last_errno == DB_ER_SUSPECT) {
 			/* Refused without asking: the connection is as it was. */
 			log_debug("database suspect: refused without asking");
-			problem_set(p, PROB_UNAVAILABLE, "the database is not answering; "
-			    "nothing was done; try again shortly");
+			problem_set(p, k, "the database is not answering; nothing was done; "
+			    "try again shortly");
 			break;
 		}
 		log_warn("database unreachable: %u %s", db->last_errno, db->last_error);
 		db_close(db);
-		problem_set(p, PROB_UNAVAILABLE, db->timed_out ?
+		problem_set(p, k, db->timed_out ?
 		    "the database is not answering; nothing was done; try again shortly" :
 		    "the database is not reachable; nothing was done; try again shortly");
 		break;
 	case DB_RETRY:
 		log_warn("database busy: %u %s", db->last_errno, db->last_error);
-		problem_set(p, PROB_UNAVAILABLE, "the database is busy; try again shortly");
+		problem_set(p, k, "the database is busy; nothing was done; try again shortly");
 		break;
 	default:
 		log_error("database error: %u %s", db->last_errno, db->last_error);
-		problem_set(p, PROB_INTERNAL, "a database operation failed");
+		problem_set(p, k, "a database operation failed");
 		break;
 	}
 }
