@@ -380,12 +380,12 @@ class Rec:
 
     def outcome_unknown(self):
         """A well-formed 503 /problems/outcome-unknown (the COMMIT went out and no
-        answer came) with Retry-After; an order create names its order."""
+        answer came) with Retry-After; an order create or abort names its order."""
         return (self.status == 503 and self.ctype == PROBLEM_CT and isinstance(self.json, dict)
                 and self.json.get("type") == "/problems/outcome-unknown"
                 and self.json.get("status") == 503 and bool(self.retry_after)
                 and str(self.retry_after).strip().isdigit()
-                and (self.kind != "order" or T.is_int(self.json.get("order"))))
+                and (self.kind not in ("order", "abort") or T.is_int(self.json.get("order"))))
 
     def soldout_refusal(self):
         """409 out-of-stock with nothing available: what a sold-out mark answers."""
