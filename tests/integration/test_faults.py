@@ -859,21 +859,49 @@ def orders_holding(pid):
         "WHERE l.product_id = %d AND o.status <> 'aborted'" % pid))
 
 
+UNKNOWN_ROUNDS = 4
+
+
 @test
 def commit_unanswered_is_outcome_unknown_and_the_key_settles_it():
     """Every COMMIT is held in the server (BACKUP STAGE BLOCK_COMMIT) while
     orders with Idempotency-Keys arrive, one product each: of the COMMITs
     waiting, some connections are killed (the COMMIT never happens), the
-    others time out in the worker (and happen once the block ends). Every
+    others time out in the worker (and happen once the block ends, unless
+    the server noticed the client go first). Every
     such answer must be 503 /problems/outcome-unknown with Retry-After naming
     its order (a browser form post: 303 with error=outcome-unknown&order=);
     a 503 /problems/unavailable must mean nothing was done. Then the README's
     settle procedure: GET /order/<id>/ says whether it happened, the repeat
     with the same key gives the first answer back if it did and places the
-    order now if it did not, and each key ends as exactly one order."""
+    order now if it did not, and each key ends as exactly one order. Rounds
+    repeat (at most UNKNOWN_ROUNDS) until both outcomes were seen."""
     master, workers = ensure_up()
-    n = len(workers)
     user = A.new_user("unk")
+    v, done, not_done = [], 0, 0
+    for rnd in range(1, UNKNOWN_ROUNDS + 1):
+        d, nd = unknown_round(user, len(workers), v)
+        done, not_done = done + d, not_done + nd
+        log("round %d: %d outcome-unknown orders had happened, %d had not" % (rnd, d, nd))
+        if v or (done and not_done):
+            break
+    # Killed COMMITs never happen; a COMMIT whose worker timed out happens
+    # when the block ends unless the server saw the client go first (it
+    # checks while it waits): a round shows both about 15 times in 16.
+    if not not_done:
+        v.append("no outcome-unknown order had not happened (the killed COMMITs)")
+    if not done:
+        v.append("in %d rounds no outcome-unknown order had happened (the timed-out COMMITs)"
+                 % UNKNOWN_ROUNDS)
+    eq(T.read_pidfile(), master, "pool master")
+    if v:
+        raise Fail("unknown outcomes: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+    assert_audit_clean()
+
+
+def unknown_round(user, n, v):
+    """One round of the test above with n workers; appends violations to v;
+    returns (outcome-unknown orders that had happened, those that had not)."""
     pids = [make_product(stock=100, price=400, name=unique_name("unk"))["id"] for _ in range(n + 4)]
     keys = [A.new_key("unk") for _ in pids]
     answers = [None] * len(pids)
@@ -916,8 +944,13 @@ def commit_unanswered_is_outcome_unknown_and_the_key_settles_it():
     finally:
         block.end()
     t_end = time.monotonic()
+    # The COMMITs whose workers gave up run now, on connections nobody reads
+    # any more; settle once they are through (README: read after the
+    # database answers again).
+    check(F.wait_for(lambda: F.root_sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                        "WHERE INFO = 'COMMIT'")[0][0] == "0", 15, 0.1),
+          "COMMITs still running 15 s after the block ended")
     check(all(not t.is_alive() for t in threads), "an order request never returned")
-    v = []
     first = [_outcome(r) for r in answers]
     log("answers while COMMITs were held (%.1fs): %s" % (
         t_end - t_block, ["%s %s in %.2fs" % (o[0], o[1] if o[0] != "other" else "", r.secs)
@@ -968,18 +1001,15 @@ def commit_unanswered_is_outcome_unknown_and_the_key_settles_it():
         if held != [again[1]]:
             v.append("order %d (product %d, key %s): orders %r hold the product, expected exactly "
                      "[%s]" % (i, pids[i], keys[i], held, again[1]))
+    by_i = {int(r.kind.split()[1]): r for r in recs}
+    log("settled: %s" % ", ".join("order %d (%.2fs): %s" % (i, by_i[i].secs, "happened" if h else
+                                                             "did not happen")
+                                  for i, h in sorted(happened.items())))
     n_done = sum(1 for x in happened.values() if x)
     log("outcome-unknown: %d (%d had happened, %d had not); unavailable: %d; killed %d COMMITs"
         % (len(unknown), n_done, len(happened) - n_done,
            sum(1 for o in first if o[0] == "unavailable"), len(killed)))
-    if len(happened) - n_done < 1:
-        v.append("no outcome-unknown order had not happened (the killed COMMITs %r)" % killed)
-    if n_done < 1:
-        v.append("no outcome-unknown order had happened (the timed-out COMMITs)")
-    eq(T.read_pidfile(), master, "pool master")
-    if v:
-        raise Fail("unknown outcomes: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
-    assert_audit_clean()
+    return n_done, len(happened) - n_done
 
 
 # ---------------------------------------------------------------------------
@@ -1058,29 +1088,36 @@ def frozen_mariadb_gives_503_within_5s_and_recovers_after_sigcont():
     v = []
     fmt = lambda rs: fmt_recs(rs, t_stop)
     for r in early:
+        # from the shared caches while they are fresh; a machine too slow to
+        # ask within their TTL asks the database instead: a bounded 503
         fresh = r.t0 - t_fill < (PRODCACHE_TTL if r.kind == "GET product" else SOLDOUT_TTL) - 0.05
         want = 200 if r.kind == "GET product" else 409
-        if r.secs > FAST or not ((fresh and r.status == want) or r.unavailable()):
+        if fresh and (r.status != want or r.secs > FAST):
             v.append("%s right after the freeze (%.2fs after the cache was filled): expected %d "
-                     "from the shared cache%s within %.1f s: %s"
-                     % (r.kind, r.t0 - t_fill, want, "" if fresh else " or a 503", FAST, r))
+                     "from the shared cache within %.1f s: %s" % (r.kind, r.t0 - t_fill, want,
+                                                                 FAST, r))
+        if not fresh:
+            log("%s sent %.2fs after the cache was filled (past its TTL): checked as a request "
+                "that needs the database" % (r.kind, r.t0 - t_fill))
+            if not r.unavailable() or r.secs > FROZEN_BOUND:
+                v.append("%s while frozen, past its cache's TTL: expected 503 with Retry-After "
+                         "within %.0f s: %s" % (r.kind, FROZEN_BOUND, r))
     if static.status != 200 or static.secs > FAST:
         v.append("a static page through nginx while frozen: %s" % static)
     for r in wave + later:
-        if r.kind in ("POST order", "GET account"):
-            if not r.unavailable() and not r.outcome_unknown():
-                v.append("%s while frozen: expected 503 with Retry-After: %s" % (r.kind, r))
-            if r.secs > FROZEN_BOUND:
-                v.append("%s while frozen answered after %.2fs (more than %.0f s)"
-                         % (r.kind, r.secs, FROZEN_BOUND))
-        elif r.kind == "GET /style.css (nginx)":
+        if r.kind == "GET /style.css (nginx)":
             if r.status != 200 or r.secs > FAST:
                 v.append("a static page through nginx while frozen: %s" % r)
-        elif r.secs > FAST or not (r.unavailable() or r.status in (200, 409)):
-            v.append("%s (needs no database within its TTL) while frozen: expected an answer "
-                     "within %.1f s: %s" % (r.kind, FAST, r))
-    quick = [r for r in later if r.kind in ("POST order", "GET account") and r.secs < FAST]
-    slow = [r for r in later if r.kind in ("POST order", "GET account") and r.secs >= FAST]
+            continue
+        # past the caches' TTL every other request needs the database (the
+        # session too, after 2 s): a 503 with Retry-After, within the bound
+        if not (r.unavailable() or r.outcome_unknown()):
+            v.append("%s while frozen: expected 503 with Retry-After: %s" % (r.kind, r))
+        if r.secs > FROZEN_BOUND:
+            v.append("%s while frozen answered after %.2fs (more than %.0f s)"
+                     % (r.kind, r.secs, FROZEN_BOUND))
+    quick = [r for r in later if "nginx" not in r.kind and r.secs < FAST]
+    slow = [r for r in later if "nginx" not in r.kind and r.secs >= FAST]
     if len(quick) < len(slow):
         v.append("after the first timeout most requests must be refused at once (one probe at "
                  "a time may wait): %d quick, %d slow: %s" % (len(quick), len(slow), fmt(slow)))
