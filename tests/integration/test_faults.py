@@ -36,6 +36,21 @@ environment, working directory and user read from /proc before the kill).
    every ~2 s for ~12 s during an order/abort storm: the pool is back to its
    size, at most one request lost per kill (as nginx's 503, never a 500),
    the storm's tally and invariants hold, audit clean.
+6. commit_unanswered_is_outcome_unknown_and_the_key_settles_it: every COMMIT
+   held in the server (BACKUP STAGE BLOCK_COMMIT, as MariaDB's root); orders
+   with Idempotency-Keys whose COMMIT waits are killed (never happen) or time
+   out in the worker (happen, or not): each answer is 503
+   /problems/outcome-unknown naming its order (a browser form post: the 303
+   says so), a /problems/unavailable left nothing; GET /order/<id>/ and the
+   repeat with the key settle each one, and each key ends as one order.
+   abort_commit_unanswered_names_the_order: the same for an abort.
+7. frozen_mariadb_gives_503_within_5s_and_recovers_after_sigcont: mariadbd
+   gets SIGSTOP for ~12 s: requests that need it (orders, the account) get a
+   503 with Retry-After within 5 s each, most at once once the first timed
+   out; a product read and a sold-out order within their caches' TTL and a
+   static file through nginx answer at once; after SIGCONT an order succeeds
+   within seconds, no worker died, every order refused while frozen left its
+   key free. The test always sends SIGCONT.
 
 Knobs: ORDERD_FAULT_CLIENTS (16), ORDERD_FAULT_DB_DOWN (4 s),
 ORDERD_FAULT_KILLS (6), ORDERD_FAULT_KILL_INTERVAL (2 s)."""
@@ -1010,6 +1025,51 @@ def unknown_round(user, n, v):
         % (len(unknown), n_done, len(happened) - n_done,
            sum(1 for o in first if o[0] == "unavailable"), len(killed)))
     return n_done, len(happened) - n_done
+
+
+@test
+def abort_commit_unanswered_names_the_order():
+    """An abort whose COMMIT is held and its connection killed: 503
+    outcome-unknown naming the order (not /problems/unavailable, which would
+    say nothing was done); the order is still placed, and the repeat with the
+    same key cancels it now, once."""
+    ensure_up()
+    user = A.new_user("unka")
+    pid = make_product(stock=10, price=400, name=unique_name("unka"))["id"]
+    oid = user.order(pid)["id"]
+    key = A.new_key("unka")
+    box = {}
+    block = F.CommitBlock()
+    block.start()
+    try:
+        t = threading.Thread(target=lambda: box.update(r=user.request(
+            "PUT", "/order/%d/abort/" % oid, key=key)), daemon=True)
+        t.start()
+        waiting = F.wait_for(F.waiting_commits, 3.5, 0.05)
+        check(waiting, "the abort's COMMIT does not wait for the held lock after 3.5 s")
+        for cid in waiting:
+            F.kill_connection(cid)
+        t.join(T.HTTP_TIMEOUT + 5)
+    finally:
+        block.end()
+    r = box.get("r")
+    check(r is not None, "the abort never returned")
+    T.assert_problem(r, 503, "/problems/outcome-unknown", what="abort whose COMMIT was killed")
+    check(str(r.header("Retry-After") or "").isdigit(), "no Retry-After: %s" % r.describe())
+    eq(r.json.get("order"), oid, "member order of the outcome-unknown answer")
+    g = settle(lambda: user.get("/order/%d/" % oid))
+    eq(assert_json(g, 200, "GET /order/%d/" % oid)["status"], "placed",
+       "status of order %d after its killed abort" % oid)
+    again = settle(lambda: user.request("PUT", "/order/%d/abort/" % oid, key=key))
+    eq(assert_json(again, 200, "abort of %d repeated with its key" % oid)["status"], "aborted",
+       "status after the repeat")
+    check(again.header("Idempotent-Replayed") != "true", "the repeat replayed an abort that "
+          "did not happen: %s" % again.describe())
+    third = user.request("PUT", "/order/%d/abort/" % oid, key=key)
+    assert_json(third, 200, "abort of %d repeated once more" % oid)
+    eq(third.header("Idempotent-Replayed"), "true", "Idempotent-Replayed of the second repeat")
+    eq(get_product(pid)["stock"], 10, "stock of product %d (given back once)" % pid)
+    assert_audit_clean()
 
 
 # ---------------------------------------------------------------------------
