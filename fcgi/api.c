@@ -75,6 +75,16 @@ store_answer(struct db *db, void *arg, struct problem *p)
 	return idem_store(db, &w->c->idem, w->c->resp);
 }
 
+/* A write whose COMMIT went out unanswered (503 /problems/outcome-unknown)
+ * names what it acted on, so that the client can read it and settle the
+ * outcome (README: "An unknown outcome"). */
+static void
+name_unknown(struct call *c, const char *member, int64_t id)
+{
+	if (c->p.kind == PROB_OUTCOME_UNKNOWN && id > 0)
+		problem_add_int(&c->p, member, id);
+}
+
 /* Runs a write: run() performs it (one transaction, given the hooks), and
  * render() fills the answer. With an Idempotency-Key, the key is claimed
  * first in that transaction and the answer stored last; a request whose
@@ -97,8 +107,11 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx)
 		c->idem.taken = 0;
 		if (run(c, ctx, &h) == 0)
 			return 0;
-		if (!c->idem.taken)
+		if (!c->idem.taken) {
+			/* The answer rendered for the key is not the answer. */
+			resp_init(c->resp);
 			return -1;
+		}
 		resp_init(c->resp);
 		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, c->resp, &c->p)) != 0)
 			return r > 0 ? 0 : -1;
@@ -325,7 +338,12 @@ product_create_txn(struct db *db, void *arg, struct problem *p)
 static int
 product_create_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
-	return db_txn_hooked(c->ctx->db, product_create_txn, ctx, h, &c->p);
+	struct product_ctx *x = ctx;
+	int r = db_txn_hooked(c->ctx->db, product_create_txn, ctx, h, &c->p);
+
+	if (r != 0)
+		name_unknown(c, "product", x->id);
+	return r;
 }
 
 static void
@@ -390,6 +408,8 @@ restock_run(struct call *c, void *ctx, const struct db_hooks *h)
 	int r = db_txn_hooked(c->ctx->db, product_restock_txn, ctx, h, &c->p);
 
 	prodcache_changed(x->id);
+	if (r != 0)
+		name_unknown(c, "product", x->id);
 	return r;
 }
 
@@ -433,9 +453,13 @@ static int
 create_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
-
-	return order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, w->lines, w->n,
+	int r = order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, w->lines, w->n,
 	    w->pay_method, c->who.id, h, &w->o, &c->p);
+
+	/* The order row is inserted first: its id is known at COMMIT. */
+	if (r != 0)
+		name_unknown(c, "order", w->o.id);
+	return r;
 }
 
 static void
@@ -528,8 +552,11 @@ static int
 change_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
+	int r = w->change(c->ctx->db, c->ctx->arena, c->route->id, owner(c), h, &w->o, &c->p);
 
-	return w->change(c->ctx->db, c->ctx->arena, c->route->id, owner(c), h, &w->o, &c->p);
+	if (r != 0)
+		name_unknown(c, "order", c->route->id);
+	return r;
 }
 
 static int
@@ -695,8 +722,10 @@ goods_create(struct call *c)
 
 	if (fields(c, 0, BIT(F_NAME)) != 0)
 		return -1;
-	if (db_txn(c->ctx->db, goods_create_txn, &x, &c->p) != 0)
+	if (db_txn(c->ctx->db, goods_create_txn, &x, &c->p) != 0) {
+		name_unknown(c, "goods", x.id);
 		return -1;
+	}
 	set_location(c, "goods", x.id);
 	answer(c, 201, goods_json(x.id, c->req->f[F_NAME].s, 0), "goods-created", x.id);
 	return 0;

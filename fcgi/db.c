@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "shared.h"
 
 /* Every statement orderd runs, prepared once per connection. Lock order
  * (design.md rule 4): order row, then products by ascending id, then goods. */
@@ -208,12 +209,79 @@ db_init(struct db *db, const struct conf *c)
 	db->conf = c;
 }
 
+/* --- health: the pool's shared "database suspect" mark --------------------- */
+
+struct health {
+	int64_t suspect_ms;	/* mono_ms() of the last timeout; 0 = healthy */
+	int64_t probe_ms;	/* no new probe before this (a probe's lease, or
+				 * the gap after a failed one) */
+};
+
+static struct health *health;
+
+int
+db_health_init(void)
+{
+	health = shared_alloc(sizeof(*health));
+	return health != NULL ? 0 : -1;
+}
+
+int
+db_health_is_suspect(void)
+{
+	return health != NULL && __atomic_load_n(&health->suspect_ms, __ATOMIC_ACQUIRE) != 0;
+}
+
+int
+db_health_admit(int64_t now_ms, int *probing)
+{
+	int64_t next;
+
+	if (health == NULL || __atomic_load_n(&health->suspect_ms, __ATOMIC_ACQUIRE) == 0)
+		return 1;
+	if (*probing)
+		return 1;
+	/* One probe at a time: whoever moves probe_ms past now first. A
+	 * prober that dies holding it loses it after DB_PROBE_LEASE_MS. */
+	next = __atomic_load_n(&health->probe_ms, __ATOMIC_ACQUIRE);
+	if (now_ms < next || !__atomic_compare_exchange_n(&health->probe_ms, &next,
+	    now_ms + DB_PROBE_LEASE_MS, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
+	*probing = 1;
+	return 1;
+}
+
+void
+db_health_suspect(int64_t now_ms)
+{
+	if (health == NULL)
+		return;
+	if (__atomic_exchange_n(&health->suspect_ms, now_ms, __ATOMIC_ACQ_REL) == 0)
+		log_warn("the database stopped answering: answering 503 until a probe gets "
+		    "through");
+	__atomic_store_n(&health->probe_ms, now_ms + DB_PROBE_GAP_MS, __ATOMIC_RELEASE);
+}
+
+void
+db_health_ok(void)
+{
+	if (health == NULL || __atomic_load_n(&health->suspect_ms, __ATOMIC_ACQUIRE) == 0)
+		return;
+	if (__atomic_exchange_n(&health->suspect_ms, 0, __ATOMIC_ACQ_REL) != 0)
+		log_warn("the database answers again");
+	__atomic_store_n(&health->probe_ms, 0, __ATOMIC_RELEASE);
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
 enum db_rc
 db_classify(unsigned err)
 {
 	switch (err) {
 	case 0:
 		return DB_OK;
+	case DB_ER_SUSPECT:
+		return DB_LOST;
 	case ER_LOCK_DEADLOCK:		/* 1213 */
 	case ER_LOCK_WAIT_TIMEOUT:	/* 1205 */
 	case ER_CHECKREAD:		/* 1020 */
@@ -230,6 +298,27 @@ db_classify(unsigned err)
 		return DB_LOST;
 	default:
 		return DB_ERR;
+	}
+}
+
+enum problem_kind
+db_problem_kind(enum db_rc rc, enum db_stage stage)
+{
+	switch (rc) {
+	case DB_OK:
+	case DB_ABORT:
+		return PROB_NONE;
+	case DB_LOST:
+		/* Only a COMMIT that went out unanswered may have happened; a
+		 * connection lost before it rolls the transaction back. */
+		return stage == DB_STAGE_COMMIT ? PROB_OUTCOME_UNKNOWN : PROB_UNAVAILABLE;
+	case DB_RETRY:
+		/* The server answered with an error: the transaction is rolled
+		 * back, also when the answer was to COMMIT. */
+		return PROB_UNAVAILABLE;
+	case DB_ERR:
+	default:
+		return PROB_INTERNAL;
 	}
 }
 
@@ -262,14 +351,50 @@ db_close(struct db *db)
 		mysql_close(db->my);
 		db->my = NULL;
 	}
+	db->in_txn = 0;
+}
+
+/* After a call that reached for the server (began at t0): a timeout marks
+ * the database suspect, an answer clears the mark. */
+static enum db_rc
+after_call(struct db *db, int64_t t0, enum db_rc rc)
+{
+	int64_t now = mono_ms();
+
+	if (rc == DB_LOST && now - t0 >= DB_SLOW_FAIL_MS) {
+		db->timed_out = 1;
+		db->probing = 0;
+		db_health_suspect(now);
+	} else if (rc != DB_LOST) {
+		db->probing = 0;
+		db_health_ok();
+	} else if (db->probing) {
+		/* The probe failed at once (a server that is down): the next
+		 * one after the gap. */
+		db->probing = 0;
+		db_health_suspect(now);
+	}
+	return rc;
+}
+
+/* Before a statement outside a transaction (or its START TRANSACTION):
+ * while the database is suspect, refuse unless this request probes. */
+static enum db_rc
+gate(struct db *db)
+{
+	if (db_health_admit(mono_ms(), &db->probing))
+		return DB_OK;
+	note_error(db, DB_ER_SUSPECT, "the database stopped answering; not asked");
+	return DB_LOST;
 }
 
 enum db_rc
 db_connect(struct db *db)
 {
 	const struct conf *c = db->conf;
-	unsigned timeout = 2, rw_timeout = 30;
+	unsigned timeout = DB_CONNECT_TIMEOUT_S, rw_timeout = DB_READ_TIMEOUT_S;
 	my_bool off = 0;
+	int64_t t0;
 
 	if (db->my != NULL)
 		return DB_OK;
@@ -289,12 +414,13 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
 	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
+	t0 = mono_ms();
 	if (mysql_real_connect(db->my, c->db_host, c->db_user, c->db_password, c->db_name,
 	    c->db_port, c->db_socket, 0) == NULL) {
 		note_error(db, mysql_errno(db->my), mysql_error(db->my));
 		mysql_close(db->my);
 		db->my = NULL;
-		return DB_LOST;
+		return after_call(db, t0, DB_LOST);
 	}
 	db->connects++;
 	return DB_OK;
@@ -344,11 +470,16 @@ run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_
 	MYSQL_STMT *st;
 	enum db_rc rc;
 	unsigned i;
+	int64_t t0;
 
 	if (n > DB_PARAMS_MAX)
 		return DB_ERR;
-	if ((rc = prepare(db, id, &st)) != DB_OK)
+	db->timed_out = 0;
+	if ((id == ST_BEGIN || !db->in_txn) && (rc = gate(db)) != DB_OK)
 		return rc;
+	t0 = mono_ms();
+	if ((rc = prepare(db, id, &st)) != DB_OK)
+		return after_call(db, t0, rc);
 	if (mysql_stmt_param_count(st) != n) {
 		log_error("statement %d takes %lu parameters, given %u", (int)id,
 		    mysql_stmt_param_count(st), n);
@@ -375,9 +506,9 @@ run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_
 		}
 	}
 	if ((n > 0 && mysql_stmt_bind_param(st, b) != 0) || mysql_stmt_execute(st) != 0)
-		return stmt_fail(db, st);
+		return after_call(db, t0, stmt_fail(db, st));
 	*out = st;
-	return DB_OK;
+	return after_call(db, t0, DB_OK);
 }
 
 enum db_rc
@@ -401,6 +532,7 @@ db_query(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
 	MYSQL_STMT *st;
 	enum db_rc rc;
 	unsigned i;
+	int64_t t0;
 
 	if (ncols > DB_COLS_MAX)
 		return DB_ERR;
@@ -437,8 +569,9 @@ db_query(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
 	db->ncols[id] = ncols;
 	/* Buffer the whole result: the connection is free for the next
 	 * statement, and rows are small and few. */
+	t0 = mono_ms();
 	if (mysql_stmt_store_result(st) != 0) {
-		rc = stmt_fail(db, st);
+		rc = after_call(db, t0, stmt_fail(db, st));
 		mysql_stmt_free_result(st);
 		return rc;
 	}
@@ -550,19 +683,33 @@ db_check_durability(struct db *db)
 void
 db_problem(struct db *db, enum db_rc rc, struct problem *p)
 {
+	/* Not at COMMIT (db_txn() answers that itself): nothing was done. */
+	enum problem_kind k = db_problem_kind(rc, DB_STAGE_OUTSIDE);
+
+	if (k == PROB_NONE)
+		k = PROB_INTERNAL;
 	switch (rc) {
 	case DB_LOST:
+		if (db->last_errno == DB_ER_SUSPECT) {
+			/* Refused without asking: the connection is as it was. */
+			log_debug("database suspect: refused without asking");
+			problem_set(p, k, "the database is not answering; nothing was done; "
+			    "try again shortly");
+			break;
+		}
 		log_warn("database unreachable: %u %s", db->last_errno, db->last_error);
 		db_close(db);
-		problem_set(p, PROB_UNAVAILABLE, "the database is not reachable; try again shortly");
+		problem_set(p, k, db->timed_out ?
+		    "the database is not answering; nothing was done; try again shortly" :
+		    "the database is not reachable; nothing was done; try again shortly");
 		break;
 	case DB_RETRY:
 		log_warn("database busy: %u %s", db->last_errno, db->last_error);
-		problem_set(p, PROB_UNAVAILABLE, "the database is busy; try again shortly");
+		problem_set(p, k, "the database is busy; nothing was done; try again shortly");
 		break;
 	default:
 		log_error("database error: %u %s", db->last_errno, db->last_error);
-		problem_set(p, PROB_INTERNAL, "a database operation failed");
+		problem_set(p, k, "a database operation failed");
 		break;
 	}
 }
@@ -582,6 +729,15 @@ db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
 	return db_txn_hooked(db, fn, ctx, NULL, p);
 }
 
+/* Whether a transaction that lost its connection before COMMIT may run
+ * again on a new one: once, and not after a timeout or a refusal (the
+ * database is not answering; a second try would only double the wait). */
+static int
+may_reconnect(const struct db *db, int attempt)
+{
+	return attempt < 2 && !db->timed_out && db->last_errno != DB_ER_SUSPECT;
+}
+
 int
 db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
     struct problem *p)
@@ -596,12 +752,14 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			if (rc == DB_LOST) {
 				/* Nothing was sent inside a transaction: reconnect
 				 * once and try again; a second failure is a 503. */
-				db_close(db);
-				if (attempt < 2)
+				if (db->last_errno != DB_ER_SUSPECT)
+					db_close(db);
+				if (may_reconnect(db, attempt))
 					continue;
 			}
 			break;
 		}
+		db->in_txn = 1;
 		memset(p, 0, sizeof(*p));
 		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
 		if (rc == DB_OK)
@@ -610,33 +768,38 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			rc = h->last(db, h->arg, p);
 		if (rc == DB_OK) {
 			rc = db_exec(db, ST_COMMIT, NULL, 0);
+			db->in_txn = 0;
 			if (rc == DB_OK)
 				return 0;
 			if (rc == DB_LOST) {
 				/* Rule 6: the COMMIT may or may not have happened;
-				 * never retry blindly. */
-				log_warn("connection lost during COMMIT: %u %s",
+				 * never retry blindly, and never say "nothing was
+				 * done". The caller adds what was acted on. */
+				log_warn("connection lost during COMMIT, outcome unknown: %u %s",
 				    db->last_errno, db->last_error);
 				db_close(db);
-				problem_set(p, PROB_UNAVAILABLE,
-				    "the database connection was lost while committing; "
-				    "check the outcome before retrying");
+				problem_set(p, db_problem_kind(rc, DB_STAGE_COMMIT),
+				    "the database connection was lost while committing: this "
+				    "request may or may not have been carried out; read what it "
+				    "acted on, or repeat it with the same Idempotency-Key");
 				return -1;
 			}
 		}
 		if (rc == DB_ABORT) {
 			rollback(db);
+			db->in_txn = 0;
 			return -1;
 		}
 		if (rc == DB_LOST) {
 			/* Lost before COMMIT was sent: nothing committed. The
 			 * next attempt reconnects and prepares again. */
 			db_close(db);
-			if (attempt < 2)
+			if (may_reconnect(db, attempt))
 				continue;
 			break;
 		}
 		rollback(db);
+		db->in_txn = 0;
 		if (rc != DB_RETRY)
 			break;
 		if (db->last_errno == ER_LOCK_WAIT_TIMEOUT && ++lockwaits >= LOCKWAIT_MAX)
@@ -644,6 +807,7 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		log_info("transaction retry %d after %u %s", attempt, db->last_errno,
 		    db->last_error);
 	}
+	db->in_txn = 0;
 	db_problem(db, rc == DB_OK ? DB_ERR : rc, p);
 	return -1;
 }

@@ -84,6 +84,31 @@ enum db_rc {
 			 * (a domain problem such as out of stock); roll back, no retry */
 };
 
+/* Where a failed call stood: what a lost connection means depends on it. */
+enum db_stage {
+	DB_STAGE_OUTSIDE = 0,	/* a statement outside any transaction (a read) */
+	DB_STAGE_BODY,		/* in a transaction, before COMMIT was sent: nothing
+				 * is committed when the connection goes */
+	DB_STAGE_COMMIT		/* COMMIT sent and no answer: it may have committed */
+};
+
+/* last_errno of a call refused without asking the server because the
+ * database is suspect (it stopped answering; another request is probing
+ * it). Classified DB_LOST. */
+#define DB_ER_SUSPECT	9001
+
+/* Timeouts (seconds; libmariadb applies each once per read/write, no
+ * retries, measured: a frozen server gives 2013 after exactly the read
+ * timeout, and a connect to one gives 2013 "handshake" after the connect
+ * timeout). A legitimate lock wait lasts up to innodb_lock_wait_timeout = 3 s,
+ * so the read timeout is 4 s: a statement that takes longer than that is a
+ * server that stopped answering. */
+#define DB_CONNECT_TIMEOUT_S	2
+#define DB_READ_TIMEOUT_S	4
+/* A failed call that took this long was a timeout: the database is marked
+ * suspect (db_health_*) and the request is not retried. */
+#define DB_SLOW_FAIL_MS		1500
+
 enum db_type { DB_NULL = 0, DB_I64, DB_STR, DB_BLOB };
 
 /* A bound parameter. */
@@ -128,6 +153,9 @@ struct db {
 	uint64_t last_insert_id;
 	uint64_t affected;
 	long connects;			/* successful connects, for logs and tests */
+	int in_txn;			/* between START TRANSACTION and its end */
+	int timed_out;			/* the last failure was a timeout (slow) */
+	int probing;			/* this worker holds the probe of a suspect database */
 };
 
 void	db_init(struct db *, const struct conf *);
@@ -155,6 +183,32 @@ enum db_rc db_one(struct db *, enum stmt, const struct db_val *params, unsigned 
 	    struct db_col *cols, unsigned ncols, int *found);
 
 enum db_rc db_classify(unsigned err);
+/* The problem a failure at a stage maps to (pure): PROB_NONE for DB_OK and
+ * DB_ABORT (the body set its own), /problems/outcome-unknown for a
+ * connection lost (or timed out) at COMMIT, /problems/unavailable for a
+ * connection lost anywhere else and for a busy database (nothing was done),
+ * /problems/internal for any other error. */
+enum problem_kind db_problem_kind(enum db_rc, enum db_stage);
+
+/* The pool's shared view of the database's health, so that a frozen
+ * server costs one timeout, not one per worker. db_health_init() maps it
+ * (the master, before forking; without it nothing is ever refused). A
+ * call that times out marks the database suspect; while it is, a request
+ * is refused at once (DB_ER_SUSPECT, a 503 with Retry-After) unless it takes
+ * the one probe: one request at a time, at most every DB_PROBE_GAP_MS, asks
+ * the server; any answered call clears the mark. */
+#define DB_PROBE_GAP_MS		1000
+#define DB_PROBE_LEASE_MS	((DB_READ_TIMEOUT_S + DB_CONNECT_TIMEOUT_S) * 1000 + 1000)
+int	db_health_init(void);
+/* 1 = ask the server (healthy, or *probing set: this caller took the
+ * probe), 0 = refuse. now_ms is mono_ms(). */
+int	db_health_admit(int64_t now_ms, int *probing);
+/* A call timed out at now_ms: suspect; the next probe waits DB_PROBE_GAP_MS. */
+void	db_health_suspect(int64_t now_ms);
+/* A call was answered: healthy. */
+void	db_health_ok(void);
+/* Whether the database is marked suspect. */
+int	db_health_is_suspect(void);
 /* The db_rc of the last failed call (db->last_errno); never DB_OK. */
 enum db_rc db_failure(const struct db *);
 
@@ -164,10 +218,12 @@ typedef enum db_rc (*db_txn_fn)(struct db *, void *ctx, struct problem *p);
 
 /* Runs fn inside START TRANSACTION ... COMMIT. Retries the whole
  * transaction on DB_RETRY (bounded, with random back-off) and on DB_LOST
- * before COMMIT (after reconnecting: nothing was committed). Returns 0 when
- * committed; -1 with p set otherwise: fn's problem on DB_ABORT, 503
- * /problems/unavailable when the server is unreachable, busy past the retry
- * budget or the COMMIT's outcome is unknown, 500 on any other error. */
+ * before COMMIT (after reconnecting: nothing was committed; not after a
+ * timeout). Returns 0 when committed; -1 with p set otherwise: fn's problem
+ * on DB_ABORT, 503 /problems/unavailable when the server is unreachable or
+ * busy past the retry budget (nothing was done), 503
+ * /problems/outcome-unknown when the connection was lost after COMMIT was
+ * sent, 500 on any other error. */
 int	db_txn(struct db *, db_txn_fn fn, void *ctx, struct problem *p);
 
 /* Steps run around every attempt's body: first right after START

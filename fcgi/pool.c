@@ -318,6 +318,9 @@ pool_run(const struct conf *c)
 	if (soldout_init() != 0)
 		log_warn("no shared sold-out marks (%s): every order asks the database",
 		    strerror(errno));
+	if (db_health_init() != 0)
+		log_warn("no shared database health mark (%s): a frozen database holds "
+		    "every worker for its read timeout", strerror(errno));
 	if (prodcache_init() != 0)
 		log_warn("no shared product cache (%s): every product read asks the database",
 		    strerror(errno));

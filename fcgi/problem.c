@@ -28,6 +28,8 @@ static const struct {
 	[PROB_USERNAME_TAKEN] =	{ 409, "username-taken", "Username taken" },
 	[PROB_FUNDS] =		{ 409, "insufficient-funds", "Insufficient funds" },
 	[PROB_IDEM_REUSED] =	{ 422, "idempotency-key-reused", "Idempotency key reused" },
+	[PROB_OUTCOME_UNKNOWN] = { 503, "outcome-unknown",
+	    "The request may or may not have been carried out" },
 };
 
 /* "/problems/<slug>" for every kind, built once at compile time. */
@@ -49,6 +51,7 @@ static const char *const types[PROB__MAX] = {
 	[PROB_USERNAME_TAKEN] = "/problems/username-taken",
 	[PROB_FUNDS] = "/problems/insufficient-funds",
 	[PROB_IDEM_REUSED] = "/problems/idempotency-key-reused",
+	[PROB_OUTCOME_UNKNOWN] = "/problems/outcome-unknown",
 };
 
 static int

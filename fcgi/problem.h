@@ -29,6 +29,8 @@ enum problem_kind {
 	PROB_USERNAME_TAKEN,	/* 409 /problems/username-taken */
 	PROB_FUNDS,		/* 409 /problems/insufficient-funds */
 	PROB_IDEM_REUSED,	/* 422 /problems/idempotency-key-reused */
+	PROB_OUTCOME_UNKNOWN,	/* 503 /problems/outcome-unknown: the COMMIT was sent
+				 * and no answer came; it may or may not have happened */
 	PROB__MAX
 };
 

@@ -280,6 +280,11 @@ document.documentElement.classList.add('js');
         return { text: 'This form was already sent with other values. Reload the page and try again.' };
       case 'rate-limited':
         return { text: 'Too many attempts just now. Wait a moment and try again.' };
+      case 'outcome-unknown':
+        return {
+          text: `We could not confirm whether that went through${p.order != null ? ` (order ${p.order})` : ''}: it may or may not have happened. Sending this form again will not do it twice.`,
+          link: { href: '/orders.html', text: 'See my orders' },
+        };
       case 'unavailable':
         return { text: 'The shop is busy or briefly unavailable. Nothing was changed; please try again in a moment.' };
       case 'not-found':

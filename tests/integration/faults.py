@@ -21,6 +21,7 @@ import collections
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import threading
@@ -377,6 +378,15 @@ class Rec:
                 and self.json.get("status") == 503 and bool(self.retry_after)
                 and str(self.retry_after).strip().isdigit())
 
+    def outcome_unknown(self):
+        """A well-formed 503 /problems/outcome-unknown (the COMMIT went out and no
+        answer came) with Retry-After; an order create or abort names its order."""
+        return (self.status == 503 and self.ctype == PROBLEM_CT and isinstance(self.json, dict)
+                and self.json.get("type") == "/problems/outcome-unknown"
+                and self.json.get("status") == 503 and bool(self.retry_after)
+                and str(self.retry_after).strip().isdigit()
+                and (self.kind not in ("order", "abort") or T.is_int(self.json.get("order"))))
+
     def soldout_refusal(self):
         """409 out-of-stock with nothing available: what a sold-out mark answers."""
         return (self.status == 409 and self.ctype == PROBLEM_CT and isinstance(self.json, dict)
@@ -387,7 +397,8 @@ class Rec:
         if self.err is not None:
             return "conn-error"
         if self.status == 503:
-            return "503-%s%s" % (self.source, "" if self.unavailable() else "-MALFORMED")
+            return "503-%s%s" % (self.source, "" if self.unavailable() else
+                                 "-outcome-unknown" if self.outcome_unknown() else "-MALFORMED")
         return str(self.status)
 
     def __repr__(self):
@@ -458,6 +469,79 @@ class Load:
             for r in self.recs:
                 c["%s %s" % (r.kind, r.label())] += 1
         return dict(sorted(c.items()))
+
+
+# ---------------------------------------------------------------------------
+# MariaDB as root (the stack's server lets the OS user that made it in as
+# root through its socket): commits held, connections killed, the server frozen
+
+
+def root_cmd():
+    return ["mariadb", "--defaults-file=" + mycnf(), "-uroot", "-N", "-B"]
+
+
+def root_sql(sql):
+    """Runs sql as MariaDB's root; the rows as lists of strings."""
+    try:
+        p = subprocess.run(root_cmd() + ["-e", sql], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Fail("root_sql(%r): %s" % (sql, e)) from None
+    if p.returncode != 0:
+        raise Fail("root_sql(%r) failed (exit %d): %s" % (sql, p.returncode, p.stderr.strip()))
+    return [line.split("\t") for line in p.stdout.splitlines()]
+
+
+class CommitBlock:
+    """A root session holding BACKUP STAGE BLOCK_COMMIT: every COMMIT of a
+    transaction that wrote waits in the server (its statements before COMMIT
+    run as usual) until end(). Measured: an INSERT goes through at once, the
+    COMMIT waits until BACKUP STAGE END."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(root_cmd() + ["--unbuffered"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  bufsize=1)
+        self.ended = False
+
+    def start(self, seconds=10):
+        self.p.stdin.write("BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT; SELECT 'blocked';\n")
+        self.p.stdin.flush()
+        ready, _, _ = select.select([self.p.stdout], [], [], seconds)
+        line = self.p.stdout.readline() if ready else ""
+        if not line.startswith("blocked"):
+            self.end()
+            raise Fail("could not block commits (BACKUP STAGE BLOCK_COMMIT as root): %r" % line)
+
+    def end(self):
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if self.p.poll() is None:
+                self.p.stdin.write("BACKUP STAGE END;\n")
+                self.p.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()       # its connection closes: the backup lock goes with it
+            self.p.wait(5)
+
+
+def waiting_commits():
+    """Connection ids whose COMMIT waits for the backup lock."""
+    rows = root_sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO = 'COMMIT' "
+                    "AND STATE LIKE 'Waiting for backup lock%' ORDER BY ID")
+    return [int(r[0]) for r in rows]
+
+
+def kill_connection(cid):
+    try:
+        root_sql("KILL CONNECTION %d" % cid)
+    except Fail as e:
+        if "Unknown thread" not in str(e):
+            raise
 
 
 def count_units(pid):

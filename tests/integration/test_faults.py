@@ -36,6 +36,21 @@ environment, working directory and user read from /proc before the kill).
    every ~2 s for ~12 s during an order/abort storm: the pool is back to its
    size, at most one request lost per kill (as nginx's 503, never a 500),
    the storm's tally and invariants hold, audit clean.
+6. commit_unanswered_is_outcome_unknown_and_the_key_settles_it: every COMMIT
+   held in the server (BACKUP STAGE BLOCK_COMMIT, as MariaDB's root); orders
+   with Idempotency-Keys whose COMMIT waits are killed (never happen) or time
+   out in the worker (happen, or not): each answer is 503
+   /problems/outcome-unknown naming its order (a browser form post: the 303
+   says so), a /problems/unavailable left nothing; GET /order/<id>/ and the
+   repeat with the key settle each one, and each key ends as one order.
+   abort_commit_unanswered_names_the_order: the same for an abort.
+7. frozen_mariadb_gives_503_within_5s_and_recovers_after_sigcont: mariadbd
+   gets SIGSTOP for ~12 s: requests that need it (orders, the account) get a
+   503 with Retry-After within 5 s each, most at once once the first timed
+   out; a product read and a sold-out order within their caches' TTL and a
+   static file through nginx answer at once; after SIGCONT an order succeeds
+   within seconds, no worker died, every order refused while frozen left its
+   key free. The test always sends SIGCONT.
 
 Knobs: ORDERD_FAULT_CLIENTS (16), ORDERD_FAULT_DB_DOWN (4 s),
 ORDERD_FAULT_KILLS (6), ORDERD_FAULT_KILL_INTERVAL (2 s)."""
@@ -158,9 +173,10 @@ class FaultStorm(Storm):
                 self.recs.append(rec)
             if rec.err is not None:
                 self.violate("%s: no HTTP answer (nginx is up): %s" % (what, rec.err))
-            elif rec.status == 503 and not rec.unavailable():
-                self.violate("%s: 503 that is not a problem+json /problems/unavailable with "
-                             "Retry-After: %s" % (what, rec.desc))
+            elif rec.status == 503 and not (rec.unavailable() or rec.outcome_unknown()):
+                self.violate("%s: 503 that is not a problem+json /problems/unavailable or "
+                             "/problems/outcome-unknown (with its order) with Retry-After: %s"
+                             % (what, rec.desc))
         if res[1] is not None:
             time.sleep(0.05)
         return res
@@ -370,7 +386,7 @@ def mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged():
     t0 = recs[0].t0 if recs else t_kill
     no_answer = [r for r in recs if r.err is not None]
     server_err = [r for r in recs if r.status is not None and r.status >= 500 and r.status != 503]
-    bad503 = [r for r in recs if r.status == 503 and not r.unavailable()]
+    bad503 = [r for r in recs if r.status == 503 and not (r.unavailable() or r.outcome_unknown())]
     nginx503 = [r for r in recs if r.status == 503 and r.source == "nginx"]
     slow = [r for r in recs if r.secs > HANG_SECONDS]
     down = [r for r in recs if r.t0 >= t_kill + 0.2 and r.t1 <= t_restart]
@@ -394,7 +410,8 @@ def mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged():
     if server_err:
         v.append("%d answer(s) 5xx other than 503: %s" % (len(server_err), fmt_recs(server_err, t0)))
     if bad503:
-        v.append("%d 503(s) not problem+json /problems/unavailable with Retry-After: %s"
+        v.append("%d 503(s) not problem+json /problems/unavailable or /problems/outcome-unknown "
+                 "with Retry-After: %s"
                  % (len(bad503), fmt_recs(bad503, t0)))
     if nginx503:
         v.append("%d 503(s) came from nginx (the pool did not answer: a worker died or hung): %s"
@@ -802,6 +819,397 @@ def workers_killed_every_two_seconds_during_storm():
     if v:
         raise Fail("workers killed under a storm: %d problem(s):\n    %s"
                    % (len(v), "\n    ".join(v)))
+
+
+# ---------------------------------------------------------------------------
+# 6. a COMMIT that goes out unanswered: /problems/outcome-unknown, settled by the key
+
+
+def _ptype(r):
+    return r.json.get("type") if isinstance(r.json, dict) else None
+
+
+def _outcome(r):
+    """What an answer to POST /order/ says: ("created", id), ("unknown", id),
+    ("unavailable", None) or ("other", description). A browser form post's
+    303 says the same in its Location's query."""
+    if r is None:
+        return ("other", "no answer")
+    if r.status == 303:
+        q = T.query_of(r.header("Location") or "")
+        one = lambda k: (q.get(k) or [None])[0]
+        if one("ok") == "order-created" and (one("id") or "").isdigit():
+            return ("created", int(one("id")))
+        if one("error") == "outcome-unknown" and one("status") == "503":
+            return ("unknown", int(one("order")) if (one("order") or "").isdigit() else None)
+        if one("error") == "unavailable" and one("status") == "503":
+            return ("unavailable", None)
+        return ("other", r.describe())
+    if r.status == 201 and isinstance(r.json, dict) and T.is_int(r.json.get("id")):
+        return ("created", r.json["id"])
+    if r.status == 503 and r.media_type() == T.PROBLEM_CT and str(r.header("Retry-After") or "").isdigit():
+        if _ptype(r) == "/problems/outcome-unknown":
+            return ("unknown", r.json.get("order") if T.is_int(r.json.get("order")) else None)
+        if _ptype(r) == "/problems/unavailable":
+            return ("unavailable", None)
+    return ("other", r.describe())
+
+
+def settle(fn, seconds=30.0):
+    """What a client does with a 503 /problems/unavailable (nothing was done):
+    waits Retry-After (at most 1 s here) and asks again, for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r = fn()
+        if _outcome(r)[0] == "unavailable" and time.monotonic() < deadline:
+            time.sleep(min(float(r.header("Retry-After") or 1), 1.0) if r.status == 503 else 0.5)
+            continue
+        return r
+
+
+def orders_holding(pid):
+    """Order ids (not aborted) with a line of product pid."""
+    return sorted(int(r[0]) for r in db(
+        "SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id "
+        "WHERE l.product_id = %d AND o.status <> 'aborted'" % pid))
+
+
+UNKNOWN_ROUNDS = 4
+
+
+@test
+def commit_unanswered_is_outcome_unknown_and_the_key_settles_it():
+    """Every COMMIT is held in the server (BACKUP STAGE BLOCK_COMMIT) while
+    orders with Idempotency-Keys arrive, one product each: of the COMMITs
+    waiting, some connections are killed (the COMMIT never happens), the
+    others time out in the worker (and happen once the block ends, unless
+    the server noticed the client go first). Every
+    such answer must be 503 /problems/outcome-unknown with Retry-After naming
+    its order (a browser form post: 303 with error=outcome-unknown&order=);
+    a 503 /problems/unavailable must mean nothing was done. Then the README's
+    settle procedure: GET /order/<id>/ says whether it happened, the repeat
+    with the same key gives the first answer back if it did and places the
+    order now if it did not, and each key ends as exactly one order. Rounds
+    repeat (at most UNKNOWN_ROUNDS) until both outcomes were seen."""
+    master, workers = ensure_up()
+    user = A.new_user("unk")
+    v, done, not_done = [], 0, 0
+    for rnd in range(1, UNKNOWN_ROUNDS + 1):
+        d, nd = unknown_round(user, len(workers), v)
+        done, not_done = done + d, not_done + nd
+        log("round %d: %d outcome-unknown orders had happened, %d had not" % (rnd, d, nd))
+        if v or (done and not_done):
+            break
+    # Killed COMMITs never happen; a COMMIT whose worker timed out happens
+    # when the block ends unless the server saw the client go first (it
+    # checks while it waits): a round shows both about 15 times in 16.
+    if not not_done:
+        v.append("no outcome-unknown order had not happened (the killed COMMITs)")
+    if not done:
+        v.append("in %d rounds no outcome-unknown order had happened (the timed-out COMMITs)"
+                 % UNKNOWN_ROUNDS)
+    eq(T.read_pidfile(), master, "pool master")
+    if v:
+        raise Fail("unknown outcomes: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+    assert_audit_clean()
+
+
+def unknown_round(user, n, v):
+    """One round of the test above with n workers; appends violations to v;
+    returns (outcome-unknown orders that had happened, those that had not)."""
+    pids = [make_product(stock=100, price=400, name=unique_name("unk"))["id"] for _ in range(n + 4)]
+    keys = [A.new_key("unk") for _ in pids]
+    answers = [None] * len(pids)
+    recs, lock_ = [], threading.Lock()
+
+    def send(i):
+        body = {"product": pids[i], "quantity": 1}
+        if i == 0:
+            return user.post_form("/order/", body, headers={"Accept": T.BROWSER_ACCEPT},
+                                  key=keys[i])
+        return user.post_json("/order/", body, key=keys[i])
+
+    def one(i):
+        answers[i], _ = timed("order %d" % i, lambda: send(i), recs, lock_)
+
+    threads = []
+    killed = []
+    block = F.CommitBlock()
+    block.start()
+    t_block = time.monotonic()
+    try:
+        for i in range(n):
+            threads.append(threading.Thread(target=one, args=(i,), daemon=True))
+            threads[-1].start()
+        waiting = F.wait_for(lambda: (lambda w: w if len(w) >= n else None)(F.waiting_commits()),
+                             3.5, 0.05)
+        check(waiting, "%d orders sent, but not %d COMMITs wait for the held lock after 3.5 s: %r"
+              % (n, n, F.waiting_commits()))
+        killed = waiting[:max(1, n // 2)]
+        for cid in killed:
+            F.kill_connection(cid)
+        log("%d COMMITs held %.2fs after the block; killed connections %r"
+            % (len(waiting), time.monotonic() - t_block, killed))
+        for i in range(n, len(pids)):
+            threads.append(threading.Thread(target=one, args=(i,), daemon=True))
+            threads[-1].start()
+            time.sleep(0.1)
+        for t in threads:
+            t.join(T.HTTP_TIMEOUT + 5)
+    finally:
+        block.end()
+    t_end = time.monotonic()
+    # The COMMITs whose workers gave up run now, on connections nobody reads
+    # any more; settle once they are through (README: read after the
+    # database answers again).
+    check(F.wait_for(lambda: F.root_sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                        "WHERE INFO = 'COMMIT'")[0][0] == "0", 15, 0.1),
+          "COMMITs still running 15 s after the block ended")
+    check(all(not t.is_alive() for t in threads), "an order request never returned")
+    first = [_outcome(r) for r in answers]
+    log("answers while COMMITs were held (%.1fs): %s" % (
+        t_end - t_block, ["%s %s in %.2fs" % (o[0], o[1] if o[0] != "other" else "", r.secs)
+                          for o, r in zip(first, sorted(recs, key=lambda r: int(r.kind.split()[1])))]))
+    for i, o in enumerate(first):
+        if o[0] not in ("unknown", "unavailable"):
+            v.append("order %d (product %d) while its COMMIT could not happen: expected 503 "
+                     "outcome-unknown or unavailable with Retry-After, got %s" % (i, pids[i], o[1]))
+        elif o[0] == "unknown" and o[1] is None:
+            v.append("order %d: 503 outcome-unknown without the order's id: %s"
+                     % (i, answers[i].describe()))
+    unknown = [i for i, o in enumerate(first) if o[0] == "unknown" and o[1] is not None]
+    check(unknown, "no answer was outcome-unknown: %r" % first)
+    if first[0][0] == "unknown" and answers[0].status != 303:
+        v.append("the browser form post did not get a 303: %s" % answers[0].describe())
+
+    # settle, as the README says, once the database answers again
+    happened = {}
+    for i, o in enumerate(first):
+        kind, oid = o
+        if kind == "unknown" and oid is not None:
+            g = settle(lambda: user.get("/order/%d/" % oid))
+            if g.status not in (200, 404):
+                v.append("GET /order/%d/ to settle order %d: %s" % (oid, i, g.describe()))
+                continue
+            happened[i] = g.status == 200
+            if happened[i] and (g.json.get("lines") or [{}])[0].get("product") != pids[i]:
+                v.append("GET /order/%d/ shows another order: %s" % (oid, g.describe()))
+        r = settle(lambda: send(i))
+        again = _outcome(r)
+        replayed = r.header("Idempotent-Replayed") == "true"
+        if again[0] != "created":
+            v.append("order %d repeated with its key after the block: %s" % (i, again[1]))
+            continue
+        if kind == "unavailable" and replayed:
+            v.append("order %d got 503 unavailable (nothing done) but its key replays order %d"
+                     % (i, again[1]))
+        if kind == "unknown" and happened.get(i) and not (replayed and again[1] == oid):
+            v.append("order %d: %d exists, but the repeat with its key gave %s (replayed %s)"
+                     % (i, oid, again[1], replayed))
+        if kind == "unknown" and happened.get(i) is False and (replayed or again[1] == oid):
+            v.append("order %d: %d does not exist, but the repeat replayed %s" % (i, oid, again[1]))
+        r2 = settle(lambda: send(i))
+        if _outcome(r2) != ("created", again[1]) or r2.header("Idempotent-Replayed") != "true":
+            v.append("order %d: a second repeat with its key did not replay order %s: %s"
+                     % (i, again[1], r2.describe()))
+        held = orders_holding(pids[i])
+        if held != [again[1]]:
+            v.append("order %d (product %d, key %s): orders %r hold the product, expected exactly "
+                     "[%s]" % (i, pids[i], keys[i], held, again[1]))
+    by_i = {int(r.kind.split()[1]): r for r in recs}
+    log("settled: %s" % ", ".join("order %d (%.2fs): %s" % (i, by_i[i].secs, "happened" if h else
+                                                             "did not happen")
+                                  for i, h in sorted(happened.items())))
+    n_done = sum(1 for x in happened.values() if x)
+    log("outcome-unknown: %d (%d had happened, %d had not); unavailable: %d; killed %d COMMITs"
+        % (len(unknown), n_done, len(happened) - n_done,
+           sum(1 for o in first if o[0] == "unavailable"), len(killed)))
+    return n_done, len(happened) - n_done
+
+
+@test
+def abort_commit_unanswered_names_the_order():
+    """An abort whose COMMIT is held and its connection killed: 503
+    outcome-unknown naming the order (not /problems/unavailable, which would
+    say nothing was done); the order is still placed, and the repeat with the
+    same key cancels it now, once."""
+    ensure_up()
+    user = A.new_user("unka")
+    pid = make_product(stock=10, price=400, name=unique_name("unka"))["id"]
+    oid = user.order(pid)["id"]
+    key = A.new_key("unka")
+    box = {}
+    block = F.CommitBlock()
+    block.start()
+    try:
+        t = threading.Thread(target=lambda: box.update(r=user.request(
+            "PUT", "/order/%d/abort/" % oid, key=key)), daemon=True)
+        t.start()
+        waiting = F.wait_for(F.waiting_commits, 3.5, 0.05)
+        check(waiting, "the abort's COMMIT does not wait for the held lock after 3.5 s")
+        for cid in waiting:
+            F.kill_connection(cid)
+        t.join(T.HTTP_TIMEOUT + 5)
+    finally:
+        block.end()
+    r = box.get("r")
+    check(r is not None, "the abort never returned")
+    T.assert_problem(r, 503, "/problems/outcome-unknown", what="abort whose COMMIT was killed")
+    check(str(r.header("Retry-After") or "").isdigit(), "no Retry-After: %s" % r.describe())
+    eq(r.json.get("order"), oid, "member order of the outcome-unknown answer")
+    g = settle(lambda: user.get("/order/%d/" % oid))
+    eq(assert_json(g, 200, "GET /order/%d/" % oid)["status"], "placed",
+       "status of order %d after its killed abort" % oid)
+    again = settle(lambda: user.request("PUT", "/order/%d/abort/" % oid, key=key))
+    eq(assert_json(again, 200, "abort of %d repeated with its key" % oid)["status"], "aborted",
+       "status after the repeat")
+    check(again.header("Idempotent-Replayed") != "true", "the repeat replayed an abort that "
+          "did not happen: %s" % again.describe())
+    third = user.request("PUT", "/order/%d/abort/" % oid, key=key)
+    assert_json(third, 200, "abort of %d repeated once more" % oid)
+    eq(third.header("Idempotent-Replayed"), "true", "Idempotent-Replayed of the second repeat")
+    eq(get_product(pid)["stock"], 10, "stock of product %d (given back once)" % pid)
+    assert_audit_clean()
+
+
+# ---------------------------------------------------------------------------
+# 7. a frozen MariaDB (SIGSTOP): bounded 503s, what needs no database still served
+
+FROZEN_BOUND = 5.0      # a request that needs the database answers within this while it is frozen
+FAST = 1.0              # what needs no database answers within this
+FROZEN_FOR = 12.0       # how long the test keeps MariaDB frozen
+
+
+@test
+def frozen_mariadb_gives_503_within_5s_and_recovers_after_sigcont():
+    master, workers = ensure_up()
+    n = len(workers)
+    user = A.new_user("frz")
+    p = make_product(stock=1000, price=300, name=unique_name("frz"))["id"]
+    gone = make_product(stock=0, price=300, name=unique_name("frz0"))["id"]
+    db_pid = F.mariadb_pid()
+    check(db_pid, "no live mariadbd in %s" % F.mariadb_pidfile())
+    recs, lock_ = [], threading.Lock()
+    placed = []         # (key, first answer)
+
+    def order():
+        k = A.new_key("frz")
+        r = user.post_json("/order/", {"product": p, "quantity": 1}, key=k)
+        with lock_:
+            placed.append((k, r))
+        return r
+
+    needs_db = [("POST order", order), ("GET account", lambda: user.get("/account/"))]
+    cached = {"GET product": lambda: get("/product/%d/" % p),
+              "POST order sold out": lambda: user.post_json("/order/", {"product": gone,
+                                                                       "quantity": 1})}
+    # fill the caches: the session, the product, the sold-out mark
+    assert_json(user.get("/account/"), 200, "GET /account/ before the freeze")
+    r = cached["POST order sold out"]()
+    T.assert_problem(r, 409, "/problems/out-of-stock", what="order of sold-out product %d" % gone)
+    t_fill = time.monotonic()
+    assert_json(cached["GET product"](), 200, "GET /product/%d/ before the freeze" % p)
+    early, wave, later = [], [], []
+    os.kill(db_pid, signal.SIGSTOP)
+    t_stop = time.monotonic()
+    log("SIGSTOP mariadbd %d" % db_pid)
+    try:
+        # at once: the product from the shared cache, the sold-out mark
+        for kind in ("GET product", "POST order sold out"):
+            early.append(timed(kind, cached[kind], recs, lock_)[1])
+        # more requests that need the database than there are workers
+        ts = [threading.Thread(target=lambda k=k: wave.append(
+            timed(needs_db[k % 2][0], needs_db[k % 2][1], recs, lock_)[1]), daemon=True)
+              for k in range(2 * n)]
+        for t in ts:
+            t.start()
+        static = timed("GET /style.css (nginx)", lambda: get("/style.css"), recs, lock_)[1]
+        for t in ts:
+            t.join(T.HTTP_TIMEOUT + 5)
+        # and then, one after another, long enough for probes (one at a time,
+        # DB_PROBE_GAP_MS apart) to find it still frozen
+        while time.monotonic() - t_stop < FROZEN_FOR:
+            for kind, fn in needs_db + list(cached.items()):
+                later.append(timed(kind, fn, recs, lock_)[1])
+            time.sleep(0.1)
+        later.append(timed("GET /style.css (nginx)", lambda: get("/style.css"), recs, lock_)[1])
+    finally:
+        os.kill(db_pid, signal.SIGCONT)
+    t_cont = time.monotonic()
+    log("SIGCONT mariadbd %d after %.1fs" % (db_pid, t_cont - t_stop))
+    # it recovers by itself: an order succeeds within a few seconds
+    t_ok = None
+    while time.monotonic() - t_cont < 15:
+        r = user.post_json("/order/", {"product": p, "quantity": 1})
+        if r.status == 201:
+            t_ok = time.monotonic()
+            break
+        time.sleep(0.2)
+    v = []
+    fmt = lambda rs: fmt_recs(rs, t_stop)
+    for r in early:
+        # from the shared caches while they are fresh; a machine too slow to
+        # ask within their TTL asks the database instead: a bounded 503
+        fresh = r.t0 - t_fill < (PRODCACHE_TTL if r.kind == "GET product" else SOLDOUT_TTL) - 0.05
+        want = 200 if r.kind == "GET product" else 409
+        if fresh and (r.status != want or r.secs > FAST):
+            v.append("%s right after the freeze (%.2fs after the cache was filled): expected %d "
+                     "from the shared cache within %.1f s: %s" % (r.kind, r.t0 - t_fill, want,
+                                                                 FAST, r))
+        if not fresh:
+            log("%s sent %.2fs after the cache was filled (past its TTL): checked as a request "
+                "that needs the database" % (r.kind, r.t0 - t_fill))
+            if not r.unavailable() or r.secs > FROZEN_BOUND:
+                v.append("%s while frozen, past its cache's TTL: expected 503 with Retry-After "
+                         "within %.0f s: %s" % (r.kind, FROZEN_BOUND, r))
+    if static.status != 200 or static.secs > FAST:
+        v.append("a static page through nginx while frozen: %s" % static)
+    for r in wave + later:
+        if r.kind == "GET /style.css (nginx)":
+            if r.status != 200 or r.secs > FAST:
+                v.append("a static page through nginx while frozen: %s" % r)
+            continue
+        # past the caches' TTL every other request needs the database (the
+        # session too, after 2 s): a 503 with Retry-After, within the bound
+        if not (r.unavailable() or r.outcome_unknown()):
+            v.append("%s while frozen: expected 503 with Retry-After: %s" % (r.kind, r))
+        if r.secs > FROZEN_BOUND:
+            v.append("%s while frozen answered after %.2fs (more than %.0f s)"
+                     % (r.kind, r.secs, FROZEN_BOUND))
+    quick = [r for r in later if "nginx" not in r.kind and r.secs < FAST]
+    slow = [r for r in later if "nginx" not in r.kind and r.secs >= FAST]
+    if len(quick) < len(slow):
+        v.append("after the first timeout most requests must be refused at once (one probe at "
+                 "a time may wait): %d quick, %d slow: %s" % (len(quick), len(slow), fmt(slow)))
+    if t_ok is None:
+        v.append("no order succeeded within 15 s of SIGCONT")
+    log("frozen %.1fs: first wave %s; later: %d quick, %d slow (%s); recovered %s after SIGCONT"
+        % (t_cont - t_stop, ["%s %.2fs" % (r.label(), r.secs) for r in wave],
+           len(quick), len(slow), ", ".join("%.2f" % r.secs for r in slow),
+           "%.2fs" % (t_ok - t_cont) if t_ok else "never"))
+    # whatever got 503 unavailable was not done: its key is free (the repeat
+    # is not a replay); an unknown outcome settles either way
+    settled = collections.Counter()
+    for k, first in placed:
+        o = _outcome(first)
+        r = settle(lambda: user.post_json("/order/", {"product": p, "quantity": 1}, key=k))
+        replayed = r.header("Idempotent-Replayed") == "true"
+        settled["%s -> %s" % (o[0], "replayed" if replayed else "placed now")] += 1
+        if r.status != 201:
+            v.append("repeat of a frozen-time order with key %s: %s" % (k, r.describe()))
+        elif o[0] == "unavailable" and replayed:
+            v.append("order with key %s got 503 unavailable while frozen (nothing done) but "
+                     "its repeat replays order %s" % (k, r.json.get("id")))
+        elif o[0] == "unknown" and replayed and r.json.get("id") != o[1]:
+            v.append("order with key %s: outcome-unknown named order %s, the repeat replays %s"
+                     % (k, o[1], r.json.get("id")))
+    log("settled with the keys: %s" % dict(settled))
+    eq(T.read_pidfile(), master, "pool master")
+    if F.pool_conf(_IMAGES["pool"])[1] == 0:
+        eq(sorted(children(master)), sorted(workers), "worker pids (none may have died)")
+    if v:
+        raise Fail("frozen MariaDB: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+    assert_audit_clean()
 
 
 if __name__ == "__main__":
