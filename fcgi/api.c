@@ -587,9 +587,12 @@ static int
 abort_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
-
-	return order_abort(c->ctx->db, c->ctx->arena, c->route->id, owner(c), w->product, h,
+	int r = order_abort(c->ctx->db, c->ctx->arena, c->route->id, owner(c), w->product, h,
 	    &w->o, &c->p);
+
+	if (r != 0)
+		name_unknown(c, "order", c->route->id);
+	return r;
 }
 
 /* The original client sends the product it ordered with its cancel
@@ -615,8 +618,11 @@ static int
 pay_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
+	int r = order_pay(c->ctx->db, c->ctx->arena, c->route->id, c->who.id, h, &w->o, &c->p);
 
-	return order_pay(c->ctx->db, c->ctx->arena, c->route->id, c->who.id, h, &w->o, &c->p);
+	if (r != 0)
+		name_unknown(c, "order", c->route->id);
+	return r;
 }
 
 static int
