@@ -15,9 +15,12 @@ whole run. Every answer is written to $ORDERD_TEST_OUT/hostile-answers.json.
 
 import base64
 import glob
+import hashlib
+import itertools
 import json
 import os
 import re
+import secrets
 import socket
 import sys
 import time
@@ -128,6 +131,8 @@ def setup():
     }
     Run.user = u
     Run.admin = admin
+    Run.cookie_csrf = {"user": cookie_csrf(u.token), "admin": cookie_csrf(admin.token)}
+    make_fresh_sessions()
     Run.master = T.read_pidfile()
     check(T.alive(Run.master), "the pool master %d is not running" % Run.master)
     Run.workers = T.children(Run.master)
@@ -137,6 +142,42 @@ def setup():
           % (len(CORPUS), len(CATEGORIES), Run.workers,
              {k: Run.subs[k] for k in ("P", "Z", "O", "U", "U2")}))
     Run.ready = True
+
+
+def cookie_csrf(token):
+    """The CSRF token of a session used as a cookie (GET /account/ gives it)."""
+    r = T.request("GET", "/account/", headers={
+        "Authorization": None, "Cookie": "%s=%s" % (SESSION_COOKIE, token)})
+    j = T.assert_json(r, 200, "GET /account/ with a session cookie")
+    check(isinstance(j.get("csrf_token"), str), "no csrf_token in %r" % j)
+    return j["csrf_token"]
+
+
+def make_fresh_sessions():
+    """A session of its own for every case that may end one (auth `fresh`,
+    `cookie-fresh`: a sign-out that succeeds), written straight into the
+    sessions table before the snapshot, so the run needs no sign-ins."""
+    want = [c["name"] for c in CORPUS if c.get("auth") in ("fresh", "cookie-fresh")]
+    Run.fresh = {}
+    if not want:
+        return
+    owner = A.new_user("hostile-lo")
+    rows = []
+    for name in want:
+        tok = secrets.token_urlsafe(32)
+        Run.fresh[name] = tok
+        rows.append("(UNHEX('%s'), %d, NOW() + INTERVAL 1 DAY)"
+                    % (hashlib.sha256(tok.encode()).hexdigest(), owner.id))
+    for i in range(0, len(rows), 200):
+        T.db("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES "
+             + ",".join(rows[i:i + 200]))
+    Run.fresh_csrf = {}
+    for c in CORPUS:
+        if c.get("auth") == "cookie-fresh":
+            Run.fresh_csrf[c["name"]] = cookie_csrf(Run.fresh[c["name"]])
+
+
+SESSION_COOKIE = "orderd_session"
 
 
 _SUB_RE = re.compile(rb"\{(P|Z|O|U|U_UPPER|U2|UTOK|UCSRF|ATOK|ATOK_SHORT|ORIGIN|ORIGIN_HOST|"
@@ -211,11 +252,25 @@ def build_request(c):
     names = {h[0].lower() for h in c.get("headers", [])}
     if "accept" not in names:
         headers.append((b"Accept", b"application/json"))
-    if "authorization" not in names:
-        if auth == "admin":
-            headers.append((b"Authorization", b"Bearer " + sub("{ATOK}")))
-        elif auth == "user":
-            headers.append((b"Authorization", b"Bearer " + sub("{UTOK}")))
+    tok = {"admin": Run.subs.get("ATOK"), "user": Run.subs.get("UTOK")}
+    if auth in ("fresh", "cookie-fresh"):
+        tok = Run.fresh.get(c["name"])
+    elif auth.startswith("cookie-") or auth in tok:
+        tok = tok[auth.split("-", 1)[-1]]
+    if "authorization" not in names and auth in ("admin", "user", "fresh"):
+        headers.append((b"Authorization", b"Bearer " + tok.encode()))
+    elif auth.startswith("cookie-"):
+        # A browser's session: the cookie, its CSRF token and this site's
+        # Origin, each unless the case sends its own (a Referer case sends no
+        # Origin, so that the Referer is what is checked).
+        csrf = Run.fresh_csrf.get(c["name"]) if auth == "cookie-fresh" else \
+            Run.cookie_csrf[auth.split("-", 1)[1]]
+        if "cookie" not in names:
+            headers.append((b"Cookie", ("%s=%s" % (SESSION_COOKIE, tok)).encode()))
+        if "x-csrf-token" not in names:
+            headers.append((b"X-CSRF-Token", csrf.encode()))
+        if "origin" not in names and "referer" not in names:
+            headers.append((b"Origin", sub("{ORIGIN}")))
     if "ctype" in c:
         headers.append((b"Content-Type", sub(c["ctype"])))
     for name, value in c.get("headers", []):
@@ -256,11 +311,26 @@ def raw_bytes(c, method, path, headers, body):
     return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
 
 
-def send_socket(data, method_hint, path_hint):
+# nginx limits /auth/login/ and /auth/register/ to 5 requests a second (burst
+# 20) per client address. Against a stack on 127.0.0.1 each such case comes
+# from an address of its own in 127.0.0.0/8 (all of it is loopback), so the
+# corpus runs at full speed and the production limit stays as it is.
+_SOURCES = itertools.cycle("127.0.%d.%d" % (a, b) for a in range(1, 4) for b in range(2, 255))
+_AUTH_PATH = re.compile(rb"^/auth/(login|register)(/|\?|$)")
+
+
+def source_for(path):
+    if T._URL.hostname != "127.0.0.1" or not _AUTH_PATH.match(path):
+        return None
+    return next(_SOURCES)
+
+
+def send_socket(data, method_hint, path_hint, source=None):
     """Sends data on a new connection and reads one answer (http.client parses it)."""
     u = T._URL
     try:
-        s = socket.create_connection((u.hostname, u.port or 80), timeout=CASE_TIMEOUT)
+        s = socket.create_connection((u.hostname, u.port or 80), timeout=CASE_TIMEOUT,
+                                     source_address=(source, 0) if source else None)
     except OSError as e:
         raise T.ConnError("connect: %s" % e) from None
     try:
@@ -284,13 +354,15 @@ def send_case(c):
     method, path, headers, body = build_request(c)
     spath = path.decode("latin-1")
     smethod = method.decode("latin-1")
-    if needs_socket(c, method, path, headers):
+    source = source_for(path) if "raw_request_b64" not in c else None
+    if source or needs_socket(c, method, path, headers):
         data = raw_bytes(c, method, path, headers, body)
         first = data.split(b"\r\n", 1)[0]
         parts = first.split(b" ")
         hint_m = parts[0].decode("latin-1", "replace") if parts else "?"
         hint_p = parts[1].decode("latin-1", "replace") if len(parts) > 1 else "?"
-        return send_socket(data, hint_m, hint_p), "socket"
+        return send_socket(data, hint_m, hint_p, source), \
+            "socket from %s" % source if source else "socket"
     h = {n.decode("latin-1"): v.decode("latin-1") for n, v in headers}
     if "Authorization" not in h and not any(k.lower() == "authorization" for k in h):
         h["Authorization"] = None
@@ -306,6 +378,9 @@ def redact(b):
         v = Run.subs.get(k)
         if v:
             b = b.replace(v.encode(), b"{" + k.encode() + b"}")
+    for v in list(getattr(Run, "fresh", {}).values()) + \
+            list(getattr(Run, "cookie_csrf", {}).values()):
+        b = b.replace(v.encode(), b"{token}")
     return b
 
 
@@ -409,6 +484,11 @@ def judge(c, r):
                     if fld not in want:
                         issues.append("field %r, expected %s" % (fld, " or ".join(map(repr, want))))
             out += issues
+    if who in ("problem", "json"):
+        try:
+            (r.body or b"").decode("utf-8", "strict")
+        except UnicodeDecodeError as ex:
+            out.append("the answer is not valid UTF-8 (%s)" % ex)
     if r.status == 303:
         try:
             loc = T.location(r, "Location")
@@ -425,12 +505,19 @@ def judge(c, r):
 def judge_created(c, r):
     want = c["creates"]
     out = []
-    if want.get("table") != "products":
+    if want.get("table") not in ("products", "goods"):
         return ["unknown `creates` table %r" % want.get("table")]
     p = r.json if isinstance(r.json, dict) else None
     if r.media_type() != T.JSON_CT or p is None:
         return ["201 is not application/json: %r" % r.content_type]
     name = sub_text(want["name"])
+    if want["table"] == "goods":
+        if p.get("name") != name:
+            out.append("name came back as %r, sent %r" % (p.get("name"), name))
+        if not T.is_int(p.get("id")):
+            return out + ["no integer id in %r" % p]
+        Run.created.append((c["name"], "goods", p["id"], {"name": name}))
+        return out
     if p.get("name") != name:
         out.append("name came back as %r, sent %r" % (p.get("name"), name))
     for k in ("price", "stock"):
@@ -444,6 +531,8 @@ def judge_created(c, r):
             out.append("Location %r, expected /product/%d/" % (loc, p["id"]))
         Run.created.append((c["name"], "products", p["id"],
                             {"name": name, "price": want["price"], "stock": want["stock"]}))
+        if want.get("keyed"):
+            Run.created.append((c["name"], "idempotency", None, {}))
     else:
         out.append("no integer id in %r" % p)
     return out
@@ -607,7 +696,18 @@ def hostile_database_unchanged_except_valid_cases():
     new_products = {rid: (name, want) for name, table, rid, want in Run.created
                     if table == "products"}
     expected_delta = {t: 0 for t in a["counts"]}
-    expected_delta["products"] = len(new_products)
+    for _, table, _, _ in Run.created:
+        expected_delta[table] = expected_delta.get(table, 0) + 1
+    new_goods = {rid: (name, want) for name, table, rid, want in Run.created
+                 if table == "goods"}
+    if new_goods:
+        stored = {int(r[0]): bytes.fromhex(r[1]).decode("utf-8", "replace") for r in
+                  T.db("SELECT id, HEX(name) FROM goods WHERE id IN (%s)"
+                       % T.id_list(new_goods))}
+        for rid, (name, want) in sorted(new_goods.items()):
+            if stored.get(rid) != want["name"]:
+                problems.append("goods %d (case %s): stored %r, expected %r"
+                                % (rid, name, stored.get(rid), want["name"]))
     for t in sorted(set(a["counts"]) | set(b["counts"])):
         d = a["counts"].get(t, 0) - b["counts"].get(t, 0)
         if d != expected_delta.get(t, 0):
