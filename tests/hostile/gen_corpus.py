@@ -1445,6 +1445,12 @@ CLASSES = collections.OrderedDict([
     ("sql-backslash", lambda f: b"\\' OR 1=1#"),
     ("markup-script", lambda f: b"<script>alert(1)</script>"),
     ("markup-attr", lambda f: b"\"><img src=x onerror=alert(1)>"),
+    # a character across the byte where a detail cuts a quoted value (40
+    # for a user name, 64 for a field name): the answer must stay UTF-8
+    ("straddle-40", lambda f: b"a" * 39 + "\u00e9".encode()),
+    ("straddle-64-2byte", lambda f: b"a" * 63 + "\u00e9".encode()),
+    ("straddle-64-3byte", lambda f: b"a" * 62 + "\u20ac".encode()),
+    ("straddle-64-4byte", lambda f: b"a" * 61 + "\U0001F600".encode()),
     ("at-limit", lambda f: at_limit(f)),
     ("past-limit", lambda f: past_limit(f)),
     ("huge", lambda f: b"9" * (VALUE_MAX + 1)),
@@ -1858,7 +1864,55 @@ def gen_header_matrix():
                             creates=creates, by=by)
 
 
+def name_rule(b):
+    """What a field name gets: 400 unless it is 1..64 bytes of UTF-8 without
+    NUL (REQ_NAME_MAX); then it is an unknown field, a 422 naming it."""
+    if not 1 <= len(b) <= 64 or b"\x00" in b or not utf8_ok(b):
+        return ("400",)
+    return ("422",)
+
+
+def gen_name_matrix():
+    """Every class as the name of a field (an unknown one), in both
+    encodings, on every call that reads a body; and as the name of a member
+    of a checkout item (JSON), whose 422 quotes it cut to 64 bytes."""
+    nf = F("text", 1, 64, valid="name")
+    for c in CALLS:
+        if c["method"] == "GET":
+            continue
+        values = base_values(c)
+        for cname, gen in CLASSES.items():
+            b = gen(nf)
+            if b is None or b.strip() in (b"name", b""):
+                continue
+            r = name_rule(b)
+            out = ([400], MALFORMED, None, None) if r[0] == "400" else \
+                ([422], INVALID, [b.decode()], None)
+            raw = cname in ("nul-raw", "latin1-byte")
+            enc_name = b if raw else form_value(b).encode()
+            fb = b"&".join([enc_name + b"=1"] + ([form_body(values)] if values else []))
+            matrix_case("matrix-names", c, "fieldname-form-" + cname, fb, FORM, out)
+            jn = json_string(b) if cname != "nul-escaped" else b'"a\\u0000b"'
+            jb = b"{" + jn + b":1" + (b"," + json_body(c, values)[1:-1] if values else b"") + \
+                b"}"
+            jout = out if utf8_ok(jb) and b"\x00" not in jb else ([400], MALFORMED, None, None)
+            matrix_case("matrix-names", c, "fieldname-json-" + cname, jb, JSON, jout)
+    # a checkout item's member names
+    c = next(x for x in CALLS if x["name"] == "checkout")
+    for cname, gen in CLASSES.items():
+        b = gen(nf)
+        if b is None or b in (b"product", b"quantity"):
+            continue
+        jn = json_string(b) if cname != "nul-escaped" else b'"a\\u0000b"'
+        jb = b'{"items":[{"product":{Z},"quantity":1,' + jn + b':1}],"pay_method":"cod"}'
+        # any length (a member name has no limit of its own); \u0000 is a 400
+        out = ([422], INVALID, ["items"], None) if utf8_ok(b) and b"\x00" not in b \
+            else ([400], MALFORMED, None, None)
+        matrix_case("matrix-names", c, "item-member-json-" + cname, jb, JSON, out)
+
+
 gen_body_matrix()
+gen_name_matrix()
 gen_query_matrix()
 gen_path_matrix()
 gen_header_matrix()
