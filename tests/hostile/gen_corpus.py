@@ -1416,6 +1416,7 @@ CALLS = [
          base=[404], btype=NOT_FOUND),
 ]
 SEG_VALID = {"id": NOID, "name": NOUSER}
+PUBLIC = ("product-list", "product-get", "goods-get")      # reads anyone may make
 SEG_KEEP = {"product-get": "{P}", "order-get": "{O}"}     # reads of a real row
 
 # The hostile classes: name -> the value, as bytes, for a field of a kind
@@ -1789,6 +1790,8 @@ HEADERS = collections.OrderedDict([
     ("Idempotency-Key", "idem"), ("X-HTTP-Method-Override", "override"),
     ("X-CSRF-Token", "csrf"), ("Origin", "origin"), ("Referer", "referer"),
     ("Content-Type", "ctype"), ("Accept", "accept"),
+    # the credentials themselves: a hostile bearer token or session cookie
+    ("Authorization", "bearer"), ("Cookie", "cookie"),
 ])
 HEADER_CLASSES = collections.OrderedDict([
     ("latin1", "Caf\u00e9 na\u00efve".encode()), ("latin1-byte", b"caf\xe9"),
@@ -1842,6 +1845,16 @@ def gen_header_matrix():
                     ptype = MEDIA
                 elif what == "accept" and post:
                     statuses = statuses + [303]
+                elif what in ("bearer", "cookie"):
+                    auth = "none"
+                    if c["auth"] == "none":
+                        pass                    # sign-in reads no credentials
+                    elif c["name"] not in PUBLIC:
+                        statuses, ptype, field = [401], UNAUTH, None
+                    elif what == "bearer":
+                        # a public read: a bad bearer token is refused, a
+                        # bad cookie leaves the caller anonymous
+                        statuses, ptype = [401] + statuses, UNAUTH
                 by = "orderd"
                 if cname in ("nul-raw", "ctl-soh", "ctl-del", "latin1-byte", "overlong",
                              "invalid-ff", "long-4k"):
@@ -1853,6 +1866,10 @@ def gen_header_matrix():
                     hv = b"  {ORIGIN}  "
                 if what == "ctype" and cname == "space-padded":
                     hv = b"  application/json  "
+                if what == "bearer":
+                    hv = b"Bearer " + v
+                if what == "cookie":
+                    hv = b"orderd_session=" + v
                 statuses = list(collections.OrderedDict.fromkeys(statuses))
                 creates = None
                 if c["creates"] and not c["header_base"]:
