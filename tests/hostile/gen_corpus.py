@@ -1801,6 +1801,7 @@ HEADER_CLASSES = collections.OrderedDict([
     ("markup-script", b"<script>alert(1)</script>"),
     ("markup-attr", b"\"><img src=x onerror=alert(1)>"),
     ("at-limit", b"k" * 200), ("past-limit", b"k" * 201), ("long-4k", b"k" * 4000),
+    ("long-16k", b"k" * 16000),         # past nginx's header buffers: its 400
     ("empty", b""), ("space-padded", b"  PUT  "),
 ])
 
@@ -1857,7 +1858,7 @@ def gen_header_matrix():
                         statuses, ptype = [401] + statuses, UNAUTH
                 by = "orderd"
                 if cname in ("nul-raw", "ctl-soh", "ctl-del", "latin1-byte", "overlong",
-                             "invalid-ff", "long-4k"):
+                             "invalid-ff", "long-4k", "long-16k"):
                     by = "any"      # nginx may refuse such a header itself
                     if 400 not in statuses:
                         statuses.append(400)
