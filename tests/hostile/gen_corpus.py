@@ -1343,7 +1343,6 @@ def call(name, method, path, auth, fields=(), query=(), base=(), btype=None, bfi
             "header_base": header_base}
 
 
-ID = lambda valid: F("int", 1, INT64_MAX, valid=valid)           # noqa: E731
 LIMIT = F("int", 1, 200, valid="5")
 AFTER = F("int", 0, INT64_MAX, valid="0")
 AMOUNT = F("int", 1, 10 ** 12, valid="1")
@@ -1694,10 +1693,8 @@ def gen_body_matrix():
                 r = rule(f, b)
                 # the form: percent-encoded, but the raw-NUL and raw-byte
                 # classes go as they are
-                fvals = with_value(values, fname, b)
                 raw = cname in ("nul-raw", "latin1-byte")
-                fb = form_body(with_value(values, fname, b) if not raw else fvals,
-                               raw=fname if raw else None)
+                fb = form_body(with_value(values, fname, b), raw=fname if raw else None)
                 # JSON: a string holding it (raw bytes where it is not text)
                 jv = json_string(b)
                 if cname == "nul-escaped":
