@@ -7,6 +7,7 @@
 #include "accounts.h"
 #include "log.h"
 #include "response.h"
+#include "valid.h"
 
 static enum db_rc
 read_account(struct db *db, enum stmt st, int64_t id, struct account *a, struct problem *p)
@@ -90,7 +91,10 @@ acct_credit_locked(struct db *db, int64_t user, int64_t amount, const char *kind
 	return move(db, user, amount, kind, order_id, counterparty, after);
 }
 
-/* Finds a user's id by name: 1 found, 0 not, -1 failure (rc in *rc). */
+/* Finds a user's id by name: 1 found, 0 not, -1 failure (rc in *rc). A name
+ * outside the username alphabet names nobody and never reaches the database
+ * as a lookup key (an accented letter or an emoji there is an error, 1267
+ * illegal mix of collations, against the ASCII column). */
 static int
 id_by_name(struct db *db, const char *name, int64_t *id, enum db_rc *rc)
 {
@@ -101,6 +105,9 @@ id_by_name(struct db *db, const char *name, int64_t *id, enum db_rc *rc)
 	    DBC_STR(hash, sizeof(hash)), DBC_STR(role, sizeof(role)), DBC_I64(&balance) };
 	int found;
 
+	*rc = DB_OK;
+	if (!auth_username_ok(name, strlen(name)))
+		return 0;
 	if ((*rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK)
 		return -1;
 	return found;
@@ -123,7 +130,7 @@ credit_txn(struct db *db, void *arg, struct problem *p)
 	if ((r = id_by_name(db, c->username, &id, &rc)) < 0)
 		return rc;
 	if (r == 0) {
-		problem_set(p, PROB_NOT_FOUND, "no user '%.40s'", c->username);
+		problem_set(p, PROB_NOT_FOUND, "no user '%.*s'", UTF8_CUT(c->username, 40));
 		return DB_ABORT;
 	}
 	return acct_credit_locked(db, id, c->amount, "credit", 0, 0, c->out, p);
@@ -157,7 +164,7 @@ transfer_txn(struct db *db, void *arg, struct problem *p)
 	if ((r = id_by_name(db, c->to, &to_id, &rc)) < 0)
 		return rc;
 	if (r == 0) {
-		problem_set(p, PROB_NOT_FOUND, "no user '%.40s'", c->to);
+		problem_set(p, PROB_NOT_FOUND, "no user '%.*s'", UTF8_CUT(c->to, 40));
 		problem_add_str(p, "field", "to");
 		return DB_ABORT;
 	}

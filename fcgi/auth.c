@@ -335,7 +335,9 @@ auth_login(struct db *db, const char *username, size_t ulen, const char *passwor
 	int found;
 
 	memset(who, 0, sizeof(*who));
-	found = ulen <= AUTH_USERNAME_MAX ?
+	/* A name that cannot be a username is not looked up: it is a wrong
+	 * username like any other (and the ASCII column would refuse it). */
+	found = auth_username_ok(username, ulen) ?
 	    user_by_name(db, username, ulen, who, hash, sizeof(hash), &balance, p) : 0;
 	if (found < 0)
 		return -1;

@@ -680,6 +680,27 @@ db_check_durability(struct db *db)
 	return warnings;
 }
 
+/* Errors a statement gets from a value it was given, not from the server:
+ * a string the column's character set cannot compare or hold, a number or
+ * text out of the column's range. */
+static int
+input_errno(unsigned e)
+{
+	switch (e) {
+	case ER_WARN_DATA_OUT_OF_RANGE:			/* 1264 */
+	case ER_CANT_AGGREGATE_2COLLATIONS:		/* 1267 */
+	case ER_CANT_AGGREGATE_3COLLATIONS:		/* 1270 */
+	case ER_CANT_AGGREGATE_NCOLLATIONS:		/* 1271 */
+	case ER_TRUNCATED_WRONG_VALUE:			/* 1292 */
+	case ER_INVALID_CHARACTER_STRING:		/* 1300 */
+	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:	/* 1366 */
+	case ER_DATA_TOO_LONG:				/* 1406 */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 db_problem(struct db *db, enum db_rc rc, struct problem *p)
 {
@@ -708,6 +729,15 @@ db_problem(struct db *db, enum db_rc rc, struct problem *p)
 		problem_set(p, k, "the database is busy; nothing was done; try again shortly");
 		break;
 	default:
+		if (input_errno(db->last_errno)) {
+			/* Validation should have stopped the value: say so in the
+			 * log, but it is the client's value, not a server fault. */
+			log_warn("database refused a value: %u %s", db->last_errno,
+			    db->last_error);
+			problem_set(p, PROB_FIELD, "a value in the request cannot be stored "
+			    "or compared");
+			break;
+		}
 		log_error("database error: %u %s", db->last_errno, db->last_error);
 		problem_set(p, k, "a database operation failed");
 		break;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "problem.h"
+#include "valid.h"
 
 static const struct {
 	int status;
@@ -64,12 +65,17 @@ void
 problem_set(struct problem *p, enum problem_kind kind, const char *fmt, ...)
 {
 	va_list ap;
+	char full[PROBLEM_DETAIL_MAX * 2];
 
 	memset(p, 0, sizeof(*p));
 	p->kind = valid_kind(kind) ? kind : PROB_INTERNAL;
 	va_start(ap, fmt);
-	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	vsnprintf(full, sizeof(full), fmt, ap);
 	va_end(ap);
+	/* A detail longer than its buffer loses its tail on a character
+	 * boundary: the byte after the cut is still in full. */
+	snprintf(p->detail, sizeof(p->detail), "%.*s",
+	    UTF8_CUT(full, sizeof(p->detail) - 1));
 }
 
 static struct problem_extra *
@@ -104,7 +110,9 @@ problem_add_str(struct problem *p, const char *name, const char *v)
 		return;
 	e->name = name;
 	e->is_int = 0;
-	snprintf(e->s, sizeof(e->s), "%s", v != NULL ? v : "");
+	if (v == NULL)
+		v = "";
+	snprintf(e->s, sizeof(e->s), "%.*s", UTF8_CUT(v, sizeof(e->s) - 1));
 }
 
 int

@@ -325,7 +325,8 @@ parse_urlencoded(struct arena *a, const char *s, size_t n, struct rawset *rs,
 			return -1;
 		}
 		if (!valid_utf8(v, (size_t)vl) || memchr(v, '\0', (size_t)vl) != NULL) {
-			problem_set(p, PROB_MALFORMED, "field '%.64s' is not valid UTF-8 text", k);
+			problem_set(p, PROB_MALFORMED, "field '%.*s' is not valid UTF-8 text",
+			    UTF8_CUT(k, 64));
 			return -1;
 		}
 		{
@@ -464,7 +465,8 @@ json_scalar(struct arena *a, const cJSON *it, struct numtoks *nt, const char *na
 		r->type = RAW_STR;
 		r->len = strlen(it->valuestring);
 		if (r->len > REQ_VALUE_MAX) {
-			problem_set(p, PROB_MALFORMED, "field '%.64s' is too long", name);
+			problem_set(p, PROB_MALFORMED, "field '%.*s' is too long",
+			    UTF8_CUT(name, 64));
 			return -1;
 		}
 		r->val = arena_strndup(a, it->valuestring, r->len);
@@ -519,8 +521,8 @@ json_items(struct arena *a, const cJSON *items, struct numtoks *nt, struct rawse
 			else if (strcmp(m->string, "quantity") == 0)
 				qty = 1;
 			else {
-				problem_set(p, PROB_FIELD, "items[%zu] has an unknown member '%.64s'",
-				    idx, m->string);
+				problem_set(p, PROB_FIELD, "items[%zu] has an unknown member '%.*s'",
+				    idx, UTF8_CUT(m->string, 64));
 				problem_add_str(p, "field", "items");
 				return -1;
 			}
@@ -663,7 +665,8 @@ validate(struct req *r, const struct rawset *rs, int strict, struct problem *p)
 		if (f < 0) {
 			if (!strict)
 				continue;
-			problem_set(p, PROB_FIELD, "unknown field '%.64s'", raw->name);
+			problem_set(p, PROB_FIELD, "unknown field '%.*s'",
+			    UTF8_CUT(raw->name, 64));
 			problem_add_str(p, "field", raw->name);
 			return -1;
 		}

@@ -44,6 +44,23 @@ valid_utf8(const char *str, size_t n)
 	return 1;
 }
 
+size_t
+valid_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1), k;
+
+	if (n <= max)
+		return n;
+	/* s[max] is the first byte left out: while it continues a character,
+	 * that character began before the cut and is left out whole. A lead
+	 * byte is at most 3 bytes back; past that the bytes are not UTF-8 and
+	 * the cut stays where it was. */
+	for (k = 0; k < 4 && k < max; k++)
+		if (((unsigned char)s[max - k] & 0xc0) != 0x80)
+			return max - k;
+	return k < max ? max : 0;
+}
+
 static int
 is_space(char c)
 {

@@ -12,6 +12,17 @@
  * nothing above U+10FFFF), else 0. */
 int	valid_utf8(const char *s, size_t n);
 
+/* The number of bytes of s (NUL-terminated) to keep when it is cut to at most
+ * max bytes without splitting a UTF-8 character: strlen(s) when that fits,
+ * else max backed off to the start of the character that straddles the cut.
+ * Every place that quotes a client's value into a problem detail or extra
+ * cuts it with this (through UTF8_CUT), so an answer is always valid UTF-8. */
+size_t	valid_utf8_cut(const char *s, size_t max);
+
+/* The two printf arguments for "%.*s": s cut to at most max bytes on a
+ * character boundary. */
+#define UTF8_CUT(s, max)	(int)valid_utf8_cut((s), (max)), (s)
+
 /* Parses a decimal integer in [min, max]: optional surrounding ASCII spaces,
  * an optional '-', then 1..19 digits; nothing else (no '+', no '.', no 'e',
  * no hex, no embedded NUL). Returns NULL and sets *out on success, otherwise

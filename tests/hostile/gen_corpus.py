@@ -12,7 +12,9 @@ import base64
 import collections
 import json
 import os
+import re
 import sys
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "cases")
@@ -33,6 +35,7 @@ OUT_OF_STOCK = "/problems/out-of-stock"
 ORDER_STATE = "/problems/order-state"
 FUNDS = "/problems/insufficient-funds"
 TAKEN = "/problems/username-taken"
+IDEM_REUSED = "/problems/idempotency-key-reused"
 
 CASES = collections.OrderedDict()   # category -> [case]
 _names = set()
@@ -1281,6 +1284,653 @@ for name, nxt in [("absolute", "https%3A%2F%2Fevil.example%2F"),
          headers=[BROWSER], status=303, location=r"^/(?![/\\])[^\r\n]*error=invalid-field",
          note="303 back to a same-origin path with the error; never to another site")
 
+
+# ---------------------------------------------------------------------------
+# The matrix: every call of the API (every route and method of fcgi/router.c)
+# x every text value it reads (body fields in both encodings, query
+# parameters, path segments, the headers the server reads) x every hostile
+# class. It is generated from three tables - CALLS, HEADERS and CLASSES - so a
+# new call, field, header or class adds its cases by itself. The outcome of
+# each case is predicted from the field's rule (the same rules as
+# fcgi/request.c and fcgi/valid.c): 400 for a value that is not text
+# (invalid UTF-8, NUL), 422 naming the field for one its rule refuses, and
+# for a value it accepts the call's own answer with valid fields (its "base":
+# every write is built so that a valid request still changes nothing - an
+# unknown user, an unknown id, a product with no stock - except product and
+# goods creation, whose 201 and new row the test checks).
+
+INT64_MAX = 2 ** 63 - 1
+NOUSER = "nobody{TAG}"              # in the username alphabet; nobody has it
+NOID = "9000000000000000001"        # an id no row has
+VALUE_MAX = 4096                    # REQ_VALUE_MAX: longer is a 400
+
+
+def F(kind, lo=0, hi=0, valid="", narrow=(), optional=False):
+    """A field: kind (text, int, word, verbatim, secret, key, method), its
+    bounds (characters for text, bytes for the others, values for int), a
+    valid value, and what the handler may still answer to a value that passes
+    the field's rule: [(status, type, field)]."""
+    return {"kind": kind, "lo": lo, "hi": hi, "valid": valid, "narrow": list(narrow),
+            "optional": optional}
+
+
+def GLOBAL_WRITE_FIELDS(idem):
+    f = collections.OrderedDict()
+    f["_method"] = F("method", valid="POST", optional=True)
+    f["csrf_token"] = F("key", 0, 200, valid="x", optional=True)
+    if idem:
+        # a key kept from an earlier request (this run's or a previous one's)
+        # is refused as reused
+        f["idempotency_key"] = F("key", 1, 200, valid="k{TAG}", optional=True,
+                                 narrow=[(422, None, "idempotency_key")])
+    return f
+
+
+def call(name, method, path, auth, fields=(), query=(), base=(), btype=None, bfield=None,
+         creates=None, seg=None, idem=False, json_body=True, header_base=None):
+    """A call: its method and path ({SEG} marks a hostile path segment of
+    kind seg: "id" or "name", filled with segvalid otherwise); the fields it
+    reads from the body (and the global ones every write reads), from the
+    query; its base answer when every value is valid; creates: the table a
+    valid request adds a row to."""
+    body = collections.OrderedDict(fields)
+    if method != "GET" and name not in ("login", "register"):
+        for k, v in GLOBAL_WRITE_FIELDS(idem).items():
+            body.setdefault(k, v)
+    return {"name": name, "method": method, "path": path, "auth": auth, "body": body,
+            "query": collections.OrderedDict(query), "base": list(base), "btype": btype,
+            "bfield": bfield, "creates": creates, "seg": seg, "idem": idem,
+            "header_base": header_base}
+
+
+LIMIT = F("int", 1, 200, valid="5")
+AFTER = F("int", 0, INT64_MAX, valid="0")
+AMOUNT = F("int", 1, 10 ** 12, valid="1")
+QTY = F("int", 1, 10 ** 9, valid="1")
+# an order line: at most 10000 of a product (the handler's own bound)
+LINE_QTY = lambda field: F("int", 1, 10 ** 9, valid="1",                  # noqa: E731
+                           narrow=[(422, INVALID, field)])
+
+CALLS = [
+    call("product-list", "GET", "/product/", "user", base=[200],
+         query=[("limit", LIMIT), ("after", AFTER),
+                ("format", F("word", 1, 8, valid="json",
+                             narrow=[(422, INVALID, "format")]))]),
+    call("product-create", "POST", "/product/", "admin", idem=True,
+         fields=[("name", F("text", 1, 200, valid="mx-{TAG}")),
+                 ("price", F("int", 0, 10 ** 12, valid="100")),
+                 ("stock", F("int", 0, 10 ** 9, valid="1")),
+                 ("goods", F("int", 1, INT64_MAX, valid=NOID, optional=True,
+                             narrow=[(422, INVALID, "goods")]))],
+         base=[201], creates="products",
+         header_base=([422], INVALID, "goods")),
+    call("product-get", "GET", "/product/{SEG}/", "user", seg="id", base=[200]),
+    call("product-restock", "POST", "/product/{SEG}/restock/", "admin", seg="id", idem=True,
+         fields=[("quantity", QTY)], base=[404], btype=NOT_FOUND),
+    call("order-list", "GET", "/order/", "user", base=[200],
+         query=[("limit", LIMIT), ("after", AFTER)]),
+    call("order-create", "POST", "/order/", "user", idem=True,
+         fields=[("product", F("int", 1, INT64_MAX, valid="{Z}",
+                               narrow=[(404, NOT_FOUND, None), (422, INVALID, "product")])),
+                 ("quantity", LINE_QTY("quantity"))],
+         base=[409], btype=OUT_OF_STOCK),
+    call("order-get", "GET", "/order/{SEG}/", "user", seg="id", base=[200]),
+    call("order-abort", "POST", "/order/{SEG}/abort/", "user", seg="id", idem=True,
+         base=[404], btype=NOT_FOUND),
+    call("order-abort-put", "PUT", "/order/{SEG}/abort/", "user", seg="id", idem=True,
+         base=[404], btype=NOT_FOUND),
+    call("order-pay", "POST", "/order/{SEG}/pay/", "user", seg="id", idem=True,
+         base=[404], btype=NOT_FOUND),
+    call("order-ship", "POST", "/order/{SEG}/ship/", "admin", seg="id",
+         base=[404], btype=NOT_FOUND),
+    call("checkout", "POST", "/checkout/", "user", idem=True,
+         fields=[("items[0][product]", F("int", 1, INT64_MAX, valid="{Z}",
+                                         narrow=[(404, NOT_FOUND, None),
+                                                 (422, INVALID, "items")])),
+                 ("items[0][quantity]", LINE_QTY("items")),
+                 ("pay_method", F("word", 1, 16, valid="cod",
+                                  narrow=[(422, INVALID, "pay_method")]))],
+         base=[409], btype=OUT_OF_STOCK),
+    call("goods-create", "POST", "/goods/", "admin",
+         fields=[("name", F("text", 1, 200, valid="gx-{TAG}"))], base=[201], creates="goods"),
+    call("goods-get", "GET", "/goods/{SEG}/", "user", seg="id", base=[404], btype=NOT_FOUND),
+    call("register", "POST", "/auth/register/", "none",
+         fields=[("username", F("verbatim", 1, 64, valid="{U}",
+                                narrow=[(422, INVALID, "username")])),
+                 ("password", F("secret", 1, 1024, valid="hostile-password",
+                                narrow=[(422, INVALID, "password")]))],
+         base=[409], btype=TAKEN),
+    call("login", "POST", "/auth/login/", "none",
+         fields=[("username", F("verbatim", 1, 64, valid="{U}")),
+                 ("password", F("secret", 1, 1024, valid="not-the-password"))],
+         base=[401], btype=UNAUTH),
+    call("logout", "POST", "/auth/logout/", "fresh", base=[204, 200]),
+    call("account", "GET", "/account/", "user", base=[200]),
+    call("ledger", "GET", "/account/ledger/", "user", base=[200],
+         query=[("limit", LIMIT), ("after", AFTER)]),
+    call("credit", "POST", "/account/{SEG}/credit/", "admin", seg="name", idem=True,
+         fields=[("amount", AMOUNT)], base=[404], btype=NOT_FOUND),
+    call("transfer", "POST", "/transfer/", "user", idem=True,
+         fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount", AMOUNT)],
+         base=[404], btype=NOT_FOUND),
+]
+SEG_VALID = {"id": NOID, "name": NOUSER}
+PUBLIC = ("product-list", "product-get", "goods-get")      # reads anyone may make
+SEG_KEEP = {"product-get": "{P}", "order-get": "{O}"}     # reads of a real row
+
+# The hostile classes: name -> the value, as bytes, for a field of a kind
+# (None: the class does not apply to that kind). {V} stands for the field's
+# valid value, {MAX}/{OVER} for a value at / just past the field's limit.
+CLASSES = collections.OrderedDict([
+    ("latin1", lambda f: "Caf\u00e9 na\u00efve \u00c5ngstr\u00f6m".encode()),
+    ("latin1-byte", lambda f: b"caf\xe9"),
+    ("emoji", lambda f: "\U0001F600\U0001F4A9".encode()),
+    ("cjk", lambda f: "\u6ce8\u6587".encode()),
+    ("overlong-slash", lambda f: b"a\xc0\xafb"),
+    ("overlong-nul", lambda f: b"a\xc0\x80b"),
+    ("overlong-3byte", lambda f: b"a\xe0\x80\xafb"),
+    ("invalid-ff", lambda f: b"a\xff\xfeb"),
+    ("lone-continuation", lambda f: b"a\x80b"),
+    ("surrogate", lambda f: b"a\xed\xa0\x80b"),
+    ("truncated", lambda f: b"ab\xe2\x82"),
+    ("nul-raw", lambda f: b"a\x00b"),
+    ("nul-escaped", lambda f: b"a\x00b"),       # %00 in a form, \u0000 in JSON
+    ("ctl-soh", lambda f: b"a\x01b"),
+    ("ctl-del", lambda f: b"a\x7fb"),
+    ("ctl-c1", lambda f: "a\u0085b".encode()),
+    ("ctl-crlf", lambda f: b"a\r\nX-Injected: 1"),
+    ("ctl-tab-inside", lambda f: b"a\tb"),
+    ("sql-quote", lambda f: b"' OR '1'='1' -- "),
+    ("sql-stacked", lambda f: b"1; DROP TABLE users; --"),
+    ("sql-backslash", lambda f: b"\\' OR 1=1#"),
+    ("markup-script", lambda f: b"<script>alert(1)</script>"),
+    ("markup-attr", lambda f: b"\"><img src=x onerror=alert(1)>"),
+    # a character across the byte where a detail cuts a quoted value (40
+    # for a user name, 64 for a field name): the answer must stay UTF-8
+    ("straddle-40", lambda f: b"a" * 39 + "\u00e9".encode()),
+    ("straddle-64-2byte", lambda f: b"a" * 63 + "\u00e9".encode()),
+    ("straddle-64-3byte", lambda f: b"a" * 62 + "\u20ac".encode()),
+    ("straddle-64-4byte", lambda f: b"a" * 61 + "\U0001F600".encode()),
+    ("at-limit", lambda f: at_limit(f)),
+    ("past-limit", lambda f: past_limit(f)),
+    ("huge", lambda f: b"9" * (VALUE_MAX + 1)),
+    ("empty", lambda f: b""),
+    ("space-padded", lambda f: b"  " + f["valid"].encode() + b"  "),
+    ("tab-padded", lambda f: b"\t" + f["valid"].encode() + b"\n"),
+    ("only-spaces", lambda f: b"   "),
+    ("num-negative", lambda f: b"-1" if f["kind"] == "int" else None),
+    ("num-zero", lambda f: b"0" if f["kind"] == "int" else None),
+    ("num-20-digits", lambda f: b"99999999999999999999" if f["kind"] == "int" else None),
+    ("num-int64-overflow", lambda f: b"9223372036854775808" if f["kind"] == "int" else None),
+    ("num-exponent", lambda f: b"1e3" if f["kind"] == "int" else None),
+    ("num-fraction", lambda f: b"1.5" if f["kind"] == "int" else None),
+    ("num-hex", lambda f: b"0x10" if f["kind"] == "int" else None),
+    ("num-plus", lambda f: b"+1" if f["kind"] == "int" else None),
+])
+# Classes also sent as bare JSON numbers for an integer field.
+JSON_NUMBERS = collections.OrderedDict([
+    ("jnum-negative", "-1"), ("jnum-zero", "0"), ("jnum-fraction", "1.5"),
+    ("jnum-exponent", "1e3"), ("jnum-huge-exponent", "1e400"),
+    ("jnum-20-digits", "99999999999999999999"), ("jnum-int64-max", str(INT64_MAX)),
+    ("jnum-minus-zero", "-0"), ("jnum-true", "true"), ("jnum-null", "null"),
+    ("jnum-array", "[1]"), ("jnum-object", "{}"),
+])
+
+
+def at_limit(f):
+    k = f["kind"]
+    if k == "int":
+        return str(f["hi"]).encode()
+    if k == "text":
+        return ("\u00e9" * f["hi"]).encode()        # hi characters, 2 bytes each
+    if k in ("verbatim", "secret"):
+        return ("\u00e9" * (f["hi"] // 2)).encode()     # hi bytes
+    return b"a" * f["hi"] if f["hi"] else b"PUT"
+
+
+def past_limit(f):
+    k = f["kind"]
+    if k == "int":
+        return str(f["hi"] + 1).encode()
+    if k == "text":
+        return ("\u00e9" * (f["hi"] + 1)).encode()
+    if k in ("verbatim", "secret"):
+        return ("\u00e9" * (f["hi"] // 2)).encode() + b"x"
+    return b"a" * (f["hi"] + 1) if f["hi"] else b"PUTX"
+
+
+def utf8_ok(b):
+    try:
+        b.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def py_int(b, lo, hi):
+    """valid_int: the value, or None."""
+    s = b.strip(b" \t\r\n")
+    m = re.fullmatch(rb"-?[0-9]{1,19}", s)
+    if not m:
+        return None
+    v = int(s)
+    return v if lo <= v <= hi else None
+
+
+def py_text(b, lo, hi):
+    """valid_text: the trimmed text, or None."""
+    s = b.strip(b" \t\r\n")
+    if b"\x00" in s or not utf8_ok(s):
+        return None
+    t = s.decode()
+    if any(ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f for ch in t):
+        return None
+    return t if lo <= len(t) <= hi else None
+
+
+def rule(f, b):
+    """What a field's rule makes of raw value bytes b (after the body
+    decoded): ("400",) not text, ("422",) refused, ("ok", parsed). A
+    placeholder ({Z}: an id) is judged as the number it becomes."""
+    if f["kind"] == "int":
+        b = re.sub(rb"\{[A-Z0-9_]+\}", b"12345", b)
+    if len(b) > VALUE_MAX:
+        return ("400",)
+    k = f["kind"]
+    if k in ("verbatim", "secret", "key", "word", "method") and \
+            (b"\x00" in b or not utf8_ok(b)):
+        return ("400",)
+    if b"\x00" in b or not utf8_ok(b):
+        return ("400",)
+    if k == "int":
+        v = py_int(b, f["lo"], f["hi"])
+        return ("ok", v) if v is not None else ("422",)
+    if k == "text":
+        t = py_text(b, f["lo"], f["hi"])
+        return ("ok", t) if t is not None else ("422",)
+    if k in ("verbatim", "secret"):
+        return ("ok", b) if f["lo"] <= len(b) <= f["hi"] else ("422",)
+    if k == "word":
+        return ("ok", b) if f["lo"] <= len(b) <= f["hi"] and re.fullmatch(rb"[a-z_]+", b) \
+            else ("422",)
+    if k == "key":
+        if len(b) == 0 and f["lo"] == 0:
+            return ("ok", b)
+        return ("ok", b) if f["lo"] <= len(b) <= f["hi"] and re.fullmatch(rb"[!-~]+", b) \
+            else ("422",)
+    if k == "method":
+        return ("ok", b) if b.upper() in (b"PUT", b"DELETE", b"PATCH", b"POST") else ("422",)
+    raise ValueError(k)
+
+
+def field_label(name):
+    m = re.fullmatch(r"items\[(\d+)\]\[(\w+)\]", name)
+    return ["items[%s].%s" % m.groups(), "items"] if m else [name]
+
+
+def form_value(b, safe=""):
+    """Percent-encoded; safe="{}" keeps the run-time placeholders ({Z})."""
+    return urllib.parse.quote_from_bytes(b, safe=safe)
+
+
+def json_string(b):
+    """b as a JSON string literal (bytes): escaped where it is text, raw
+    bytes kept where it is not."""
+    if utf8_ok(b):
+        return json.dumps(b.decode(), ensure_ascii=False).encode()
+    return b'"' + b.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def base_values(c, optional=False):
+    """The valid value of every body field of c, as bytes; the optional ones
+    (the global fields, goods) only when asked for: otherwise they are sent
+    only when they are the hostile one."""
+    return collections.OrderedDict((k, f["valid"].encode()) for k, f in c["body"].items()
+                                   if optional or not f["optional"])
+
+
+def with_value(values, fname, b):
+    """values with fname set to b (appended when it is not there)."""
+    out = collections.OrderedDict(values)
+    out[fname] = b
+    return out
+
+
+def form_body(values, raw=None):
+    """values percent-encoded as a form; the field named raw goes as it is."""
+    return b"&".join(form_value(k.encode()).encode() + b"=" +
+                     (v if k == raw else form_value(v, "{}").encode())
+                     for k, v in values.items())
+
+
+def json_body(c, values, hostile=None, hostile_raw=None):
+    """values as a JSON object (items[N][x] become the items array): an
+    integer field as a number, the others as strings; the field named
+    hostile gets the JSON text hostile_raw."""
+    top, items = [], collections.OrderedDict()
+    for k, v in values.items():
+        m = re.fullmatch(r"items\[(\d+)\]\[(\w+)\]", k)
+        lit = hostile_raw if k == hostile else \
+            v if c["body"][k]["kind"] == "int" else json_string(v)
+        if m:
+            items.setdefault(int(m.group(1)), []).append(
+                json.dumps(m.group(2)).encode() + b":" + lit)
+        else:
+            top.append(json.dumps(k).encode() + b":" + lit)
+    if items:
+        top.insert(0, b'"items":[' + b",".join(b"{" + b",".join(v) + b"}"
+                                             for _, v in sorted(items.items())) + b"]")
+    return b"{" + b",".join(top) + b"}"
+
+
+def outcome(c, fname, f, r):
+    """(statuses, type, field, parsed or None) for rule result r of field
+    fname of call c."""
+    labels = field_label(fname)
+    if r[0] == "400":
+        return [400], MALFORMED, None, None
+    if r[0] == "422":
+        return [422], INVALID, labels, None
+    only_narrow = f["optional"] and f["narrow"] and f["kind"] == "int"
+    statuses, ptype, fields = ([] if only_narrow else list(c["base"]), c["btype"], [])
+    for st, ty, fl in f["narrow"]:
+        if not statuses:
+            ptype = ty
+        if st not in statuses:
+            statuses.append(st)
+        if fl:
+            fields.append(fl)
+    if f["kind"] == "method":
+        # an override to another method: that method's answer here
+        statuses += [s for s in (405, 404, 422) if s not in statuses]
+    return statuses, ptype, (fields + labels if fields else None), r[1]
+
+
+def matrix_case(cat, c, label, body, ctype, out, path=None, headers=None, auth=None,
+                creates=None, by="orderd", note=None):
+    statuses, ptype, field, parsed = out
+    valid = any(200 <= s < 300 for s in statuses)
+    case(cat, "m-%s-%s" % (c["name"], label), c["method"], path or seg_path(c), body, ctype,
+         headers=headers, auth=auth or c["auth"], status=statuses,
+         ptype=ptype if statuses[0] >= 400 else None, field=field, valid=valid,
+         creates=creates if valid else None, by=by, note=note)
+
+
+def seg_path(c, seg=None):
+    if c["seg"] is None:
+        return c["path"]
+    v = seg if seg is not None else SEG_KEEP.get(c["name"], SEG_VALID[c["seg"]])
+    return c["path"].replace("{SEG}", v)
+
+
+def creates_for(c, values, fname=None, parsed=None):
+    """The row a 201 of c adds, with fname's parsed value in place."""
+    if c["creates"] == "products":
+        row = {"table": "products", "name": values["name"].decode(),
+               "price": int(values["price"]), "stock": int(values["stock"])}
+    elif c["creates"] == "goods":
+        row = {"table": "goods", "name": values["name"].decode()}
+    else:
+        return None
+    if fname in row and parsed is not None:
+        row[fname] = parsed if not isinstance(parsed, bytes) else parsed.decode()
+    return row
+
+
+def gen_body_matrix():
+    n = 0
+    for c in CALLS:
+        if c["method"] == "GET":
+            continue
+        values = base_values(c)
+        cat = "matrix-" + c["name"]
+        for fname, f in c["body"].items():
+            sends = []     # (label, form body or None, JSON body, rule result)
+            for cname, gen in CLASSES.items():
+                b = gen(f)
+                if b is None:
+                    continue
+                r = rule(f, b)
+                # the form: percent-encoded, but the raw-NUL and raw-byte
+                # classes go as they are
+                raw = cname in ("nul-raw", "latin1-byte")
+                fb = form_body(with_value(values, fname, b), raw=fname if raw else None)
+                # JSON: a string holding it (raw bytes where it is not text)
+                jv = json_string(b)
+                if cname == "nul-escaped":
+                    jv = b'"a\\u0000b"'
+                jb = json_body(c, with_value(values, fname, b), hostile=fname, hostile_raw=jv)
+                jr = ("400",) if not utf8_ok(jb) or b"\x00" in jb else r
+                sends.append(("form-" + cname, fb, FORM, r))
+                sends.append(("json-" + cname, jb, JSON, jr))
+            if f["kind"] == "int":
+                for cname, lit in JSON_NUMBERS.items():
+                    v = py_int(lit.encode(), f["lo"], f["hi"]) \
+                        if re.fullmatch(r"-?[0-9]+", lit) else None
+                    r = ("ok", v) if v is not None else ("422",)
+                    jb = json_body(c, with_value(values, fname, b""), hostile=fname,
+                                   hostile_raw=lit.encode())
+                    sends.append((cname, jb, JSON, r))
+            for label, body, ctype, r in sends:
+                vals = collections.OrderedDict(values)
+                if "name" in vals and fname != "name":
+                    # its own name: the rows the cases create can be told apart
+                    tag = ("-%d" % n).encode()
+                    vals["name"] += tag
+                    body = body.replace(b"mx-{TAG}", b"mx-{TAG}" + tag) \
+                        .replace(b"gx-{TAG}", b"gx-{TAG}" + tag)
+                n += 1
+                out = outcome(c, fname, f, r)
+                if label == "jnum-huge-exponent":
+                    out = ([422, 400],) + out[1:]
+                creates = creates_for(c, vals, fname, out[3])
+                if creates and fname == "idempotency_key":
+                    creates["keyed"] = True     # the key and its answer are kept too
+                matrix_case(cat, c, "%s-%s" % (fname, label), body, ctype, out,
+                            creates=creates)
+
+
+def gen_query_matrix():
+    for c in CALLS:
+        for fname, f in c["query"].items():
+            cat = "matrix-query"
+            for cname, gen in CLASSES.items():
+                b = gen(f)
+                if b is None:
+                    continue
+                raw = cname in ("nul-raw", "latin1-byte")
+                q = form_value(fname.encode()) + "=" + \
+                    (b.decode("latin-1") if raw else form_value(b))
+                r = rule(f, b)
+                out = outcome(c, fname, f, r)
+                by = "orderd"
+                if raw:
+                    # bytes nginx may refuse in a request line
+                    out = ([400] + [s for s in out[0] if s != 400],) + out[1:]
+                    by = "any"
+                matrix_case(cat, c, "%s-query-%s" % (fname, cname), None, None, out,
+                            path=seg_path(c) + "?" + q, by=by)
+
+
+PATH_CLASSES = collections.OrderedDict([
+    ("latin1", "caf%C3%A9"), ("emoji", "%F0%9F%98%80"), ("latin1-byte", "caf%E9"),
+    ("overlong", "%C0%AF"), ("invalid-ff", "%FF%FE"), ("nul-escaped", "1%00"),
+    ("ctl-soh", "1%01"), ("ctl-crlf", "1%0D%0AX-Injected:%201"),
+    ("sql", "1%20OR%201=1"), ("sql-quote", "1'%20OR%20'1'='1"),
+    ("markup", "%3Cscript%3Ealert(1)%3C%2Fscript%3E"), ("space-padded", "%201%20"),
+    ("num-negative", "-1"), ("num-zero", "0"), ("num-leading-zero", "01"),
+    ("num-int64-max", str(INT64_MAX)), ("num-int64-overflow", "9223372036854775808"),
+    ("num-20-digits", "99999999999999999999"), ("num-exponent", "1e3"),
+    ("num-fraction", "1.5"), ("num-plus", "+1"), ("long", "a" * 40),
+    ("name-at-limit", "a" * 32), ("name-past-limit", "a" * 33), ("dot-dot", ".."),
+    ("raw-utf8", "caf\u00c3\u00a9"), ("raw-latin1", "caf\u00e9"),
+])
+
+
+def gen_path_matrix():
+    for c in CALLS:
+        if c["seg"] is None:
+            continue
+        values = base_values(c)
+        for cname, seg in PATH_CLASSES.items():
+            by = "any" if cname.startswith("raw-") or cname in ("nul-escaped", "dot-dot") \
+                else "orderd"
+            st = [404, 400] if by == "any" else [404]
+            if cname == "dot-dot" and c["method"] == "GET":
+                st.append(200)      # /product/../ is /product/ (nginx resolves it): a list
+            body = form_body(values) if values else None
+            matrix_case("matrix-paths", c, "path-" + cname, body, FORM if body else None,
+                        (st, NOT_FOUND, None, None), path=seg_path(c, seg), by=by)
+
+
+HEADERS = collections.OrderedDict([
+    ("Idempotency-Key", "idem"), ("X-HTTP-Method-Override", "override"),
+    ("X-CSRF-Token", "csrf"), ("Origin", "origin"), ("Referer", "referer"),
+    ("Content-Type", "ctype"), ("Accept", "accept"),
+    # the credentials themselves: a hostile bearer token or session cookie
+    ("Authorization", "bearer"), ("Cookie", "cookie"),
+])
+HEADER_CLASSES = collections.OrderedDict([
+    ("latin1", "Caf\u00e9 na\u00efve".encode()), ("latin1-byte", b"caf\xe9"),
+    ("emoji", "\U0001F600".encode()), ("overlong", b"a\xc0\xafb"),
+    ("invalid-ff", b"a\xff\xfeb"), ("nul-raw", b"a\x00b"), ("ctl-soh", b"a\x01b"),
+    ("ctl-del", b"a\x7fb"), ("sql-quote", b"' OR '1'='1' -- "),
+    ("markup-script", b"<script>alert(1)</script>"),
+    ("markup-attr", b"\"><img src=x onerror=alert(1)>"),
+    ("at-limit", b"k" * 200), ("past-limit", b"k" * 201), ("long-4k", b"k" * 4000),
+    ("long-16k", b"k" * 16000),         # past nginx's header buffers: its 400
+    ("empty", b""), ("space-padded", b"  PUT  "),
+])
+
+
+def gen_header_matrix():
+    for c in CALLS:
+        values = base_values(c)
+        if c["header_base"]:
+            values = base_values(c, optional=True)
+            for k in ("_method", "csrf_token", "idempotency_key"):
+                values.pop(k, None)
+        post = c["method"] != "GET"
+        body = json_body(c, values) if post and values else None
+        base = c["header_base"] or (c["base"], c["btype"], None)
+        needs = c["auth"] in ("user", "admin", "fresh")
+        for hname, what in HEADERS.items():
+            if what in ("csrf", "origin", "referer") and not (needs or c["name"] in
+                                                               ("login", "register")):
+                continue
+            if what == "ctype" and body is None:
+                continue
+            for cname, v in HEADER_CLASSES.items():
+                statuses, ptype, field = list(base[0]), base[1], base[2]
+                auth = c["auth"]
+                if what == "idem" and c["idem"]:
+                    # invalid-field, or idempotency-key-reused where an earlier
+                    # request with that key is kept
+                    statuses = [422] + statuses
+                    ptype, field = None, ["idempotency_key"] + ([field] if field else [])
+                elif what == "override" and post:
+                    statuses = [400] + statuses + [405, 404]
+                    ptype = MALFORMED
+                elif what in ("csrf", "origin", "referer") and needs:
+                    auth = "cookie-" + c["auth"]
+                    if post:
+                        statuses, ptype = [403] + (statuses if cname == "space-padded" and
+                                                   what != "csrf" else []), CSRF
+                elif what in ("origin", "referer"):
+                    statuses = statuses + [403]     # sign-in from another site
+                elif what == "ctype":
+                    statuses = [415] + statuses + [400]
+                    ptype = MEDIA
+                elif what == "accept" and post:
+                    statuses = statuses + [303]
+                elif what in ("bearer", "cookie"):
+                    auth = "none"
+                    if c["auth"] == "none":
+                        pass                    # sign-in reads no credentials
+                    elif c["name"] not in PUBLIC:
+                        statuses, ptype, field = [401], UNAUTH, None
+                    elif what == "bearer":
+                        # a public read: a bad bearer token is refused, a
+                        # bad cookie leaves the caller anonymous
+                        statuses, ptype = [401] + statuses, UNAUTH
+                by = "orderd"
+                if cname in ("nul-raw", "ctl-soh", "ctl-del", "latin1-byte", "overlong",
+                             "invalid-ff", "long-4k", "long-16k"):
+                    by = "any"      # nginx may refuse such a header itself
+                    if 400 not in statuses:
+                        statuses.append(400)
+                hv = v
+                if what in ("origin", "referer") and cname == "space-padded":
+                    hv = b"  {ORIGIN}  "
+                if what == "ctype" and cname == "space-padded":
+                    hv = b"  application/json  "
+                if what == "bearer":
+                    hv = b"Bearer " + v
+                if what == "cookie":
+                    hv = b"orderd_session=" + v
+                statuses = list(collections.OrderedDict.fromkeys(statuses))
+                creates = None
+                if c["creates"] and not c["header_base"]:
+                    creates = creates_for(c, values)
+                matrix_case("matrix-headers", c, "header-%s-%s" % (hname.lower(), cname),
+                            body, JSON if body is not None else None,
+                            (statuses, ptype if statuses[0] >= 400 else None, field, None),
+                            headers=[(hname, hv.decode("latin-1"))], auth=auth,
+                            creates=creates, by=by)
+
+
+def name_rule(b):
+    """What a field name gets: 400 unless it is 1..64 bytes of UTF-8 without
+    NUL (REQ_NAME_MAX); then it is an unknown field, a 422 naming it."""
+    if not 1 <= len(b) <= 64 or b"\x00" in b or not utf8_ok(b):
+        return ("400",)
+    return ("422",)
+
+
+def gen_name_matrix():
+    """Every class as the name of a field (an unknown one), in both
+    encodings, on every call that reads a body; and as the name of a member
+    of a checkout item (JSON), whose 422 quotes it cut to 64 bytes."""
+    nf = F("text", 1, 64, valid="name")
+    for c in CALLS:
+        if c["method"] == "GET":
+            continue
+        values = base_values(c)
+        for cname, gen in CLASSES.items():
+            b = gen(nf)
+            if b is None or b.strip() in (b"name", b""):
+                continue
+            r = name_rule(b)
+            out = ([400], MALFORMED, None, None) if r[0] == "400" else \
+                ([422], INVALID, [b.decode()], None)
+            raw = cname in ("nul-raw", "latin1-byte")
+            enc_name = b if raw else form_value(b).encode()
+            fb = b"&".join([enc_name + b"=1"] + ([form_body(values)] if values else []))
+            matrix_case("matrix-names", c, "fieldname-form-" + cname, fb, FORM, out)
+            jn = json_string(b) if cname != "nul-escaped" else b'"a\\u0000b"'
+            jb = b"{" + jn + b":1" + (b"," + json_body(c, values)[1:-1] if values else b"") + \
+                b"}"
+            jout = out if utf8_ok(jb) and b"\x00" not in jb else ([400], MALFORMED, None, None)
+            matrix_case("matrix-names", c, "fieldname-json-" + cname, jb, JSON, jout)
+    # a checkout item's member names
+    c = next(x for x in CALLS if x["name"] == "checkout")
+    for cname, gen in CLASSES.items():
+        b = gen(nf)
+        if b is None or b in (b"product", b"quantity"):
+            continue
+        jn = json_string(b) if cname != "nul-escaped" else b'"a\\u0000b"'
+        jb = b'{"items":[{"product":{Z},"quantity":1,' + jn + b':1}],"pay_method":"cod"}'
+        # any length (a member name has no limit of its own); \u0000 is a 400
+        out = ([422], INVALID, ["items"], None) if utf8_ok(b) and b"\x00" not in b \
+            else ([400], MALFORMED, None, None)
+        matrix_case("matrix-names", c, "item-member-json-" + cname, jb, JSON, out)
+
+
+gen_body_matrix()
+gen_name_matrix()
+gen_query_matrix()
+gen_path_matrix()
+gen_header_matrix()
 
 # ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "problem.h"
 #include "request.h"
+#include "valid.h"
 
 #define JSON	"application/json"
 #define FORM	"application/x-www-form-urlencoded"
@@ -494,6 +495,43 @@ START_TEST(unknown_field_is_422)
 	};
 
 	run_cases(c, NELEM(c));
+}
+END_TEST
+
+/* A detail that quotes a value cuts it to 64 bytes: never inside a character
+ * (é, € and U+1F600 straddling the cut by every possible byte). */
+START_TEST(detail_quoting_a_long_name_is_valid_utf8)
+{
+	static const char *const wide[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
+	size_t w, o;
+
+	for (w = 0; w < NELEM(wide); w++) {
+		size_t n = strlen(wide[w]);
+
+		for (o = 1; o < n; o++) {
+			char body[256];
+			struct req_input in = { .method = "POST", .path = "/checkout/",
+			    .content_type = JSON };
+			struct req r;
+			struct problem p;
+			int len;
+
+			/* An unknown member of an item: its name is quoted. */
+			len = snprintf(body, sizeof(body), "{\"items\":[{\"%.*s%sz\":1}]}",
+			    (int)(64 - o), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			    wide[w]);
+			in.body = body;
+			in.body_len = (size_t)len;
+			ck_assert_int_eq(parse(&in, &r, &p), -1);
+			ck_assert_int_eq(problem_status(p.kind), 422);
+			ck_assert_msg(valid_utf8(p.detail, strlen(p.detail)),
+			    "%zu-byte character %zu bytes over the cut: detail is not UTF-8: %s",
+			    n, o, p.detail);
+			ck_assert_msg(strstr(p.detail, "aaaa'") != NULL,
+			    "%zu-byte character %zu bytes over the cut: %s", n, o, p.detail);
+			arena_reset(&arena);
+		}
+	}
 }
 END_TEST
 
@@ -1439,6 +1477,7 @@ request_suite(void)
 	tcase_add_test(tc, verbatim_and_secret_422_names_bounds_not_value);
 	tcase_add_test(tc, unknown_field_is_422);
 	tcase_add_test(tc, duplicate_field_is_422);
+	tcase_add_test(tc, detail_quoting_a_long_name_is_valid_utf8);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");

@@ -10,6 +10,7 @@
 
 #include <check.h>
 
+#include "problem.h"
 #include "valid.h"
 
 /* A byte string literal with its length (embedded NULs included). */
@@ -609,6 +610,89 @@ START_TEST(local_path_over_512_bytes_is_rejected)
 }
 END_TEST
 
+/* --- valid_utf8_cut and the problem buffers -------------------------------- */
+
+/* A 2-, 3- and 4-byte character: é, €, U+1F600. */
+static const char *const wide[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
+
+/* 'a' * pre, then c, then "z": c starts at byte pre. */
+static char *
+around(size_t pre, const char *c)
+{
+	size_t n = strlen(c);
+	char *s = malloc(pre + n + 2);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, 'a', pre);
+	memcpy(s + pre, c, n);
+	memcpy(s + pre + n, "z", 2);
+	return s;
+}
+
+START_TEST(utf8_cut_never_splits_a_character)
+{
+	const size_t max = 64;
+	size_t w, o;
+
+	for (w = 0; w < sizeof(wide) / sizeof(wide[0]); w++) {
+		size_t n = strlen(wide[w]);
+
+		/* The character starts o bytes before the cut: o = 0 leaves it
+		 * out whole, 1..n-1 straddle the cut, n keeps it whole. */
+		for (o = 0; o <= n; o++) {
+			char *s = around(max - o, wide[w]);
+			size_t got = valid_utf8_cut(s, max);
+			size_t want = o == n ? max : max - o;
+
+			ck_assert_msg(got == want, "%zu-byte character at cut-%zu: kept %zu, want %zu",
+			    n, o, got, want);
+			ck_assert_msg(valid_utf8(s, got), "%zu-byte character at cut-%zu: "
+			    "the kept bytes are not UTF-8", n, o);
+			free(s);
+		}
+	}
+	/* What fits is kept whole; max 0 keeps nothing. */
+	ck_assert_uint_eq(valid_utf8_cut("ab\xc3\xa9", 4), 4);
+	ck_assert_uint_eq(valid_utf8_cut("ab\xc3\xa9", 40), 4);
+	ck_assert_uint_eq(valid_utf8_cut("\xc3\xa9", 1), 0);
+	ck_assert_uint_eq(valid_utf8_cut("\xc3\xa9", 0), 0);
+	ck_assert_uint_eq(valid_utf8_cut("", 10), 0);
+	/* Not UTF-8 at all (continuation bytes only): the cut stays put. */
+	ck_assert_uint_eq(valid_utf8_cut("abcde\x80\x80\x80\x80\x80\x80", 9), 9);
+}
+END_TEST
+
+START_TEST(problem_detail_and_field_cut_on_a_character_boundary)
+{
+	size_t w, o;
+
+	for (w = 0; w < sizeof(wide) / sizeof(wide[0]); w++) {
+		size_t n = strlen(wide[w]);
+
+		for (o = 1; o < n; o++) {
+			struct problem p;
+			/* Straddling the last byte of the detail, then of the
+			 * extra's copy. */
+			char *d = around(PROBLEM_DETAIL_MAX - 1 - o, wide[w]);
+			char *e = around(sizeof(p.extra[0].s) - 1 - o, wide[w]);
+
+			problem_set(&p, PROB_FIELD, "%s", d);
+			problem_add_str(&p, "field", e);
+			ck_assert_msg(valid_utf8(p.detail, strlen(p.detail)),
+			    "%zu-byte character %zu bytes before the detail's end: invalid UTF-8",
+			    n, o);
+			ck_assert_uint_eq(strlen(p.detail), PROBLEM_DETAIL_MAX - 1 - o);
+			ck_assert_msg(valid_utf8(p.extra[0].s, strlen(p.extra[0].s)),
+			    "%zu-byte character %zu bytes before the extra's end: invalid UTF-8",
+			    n, o);
+			ck_assert_uint_eq(strlen(p.extra[0].s), sizeof(p.extra[0].s) - 1 - o);
+			free(d);
+			free(e);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 valid_suite(void)
 {
@@ -623,6 +707,8 @@ valid_suite(void)
 	tcase_add_test(tc, utf8_rejects_truncated_sequences);
 	tcase_add_test(tc, utf8_rejects_stray_continuation_bytes);
 	tcase_add_test(tc, utf8_length_bounds_the_scan);
+	tcase_add_test(tc, utf8_cut_never_splits_a_character);
+	tcase_add_test(tc, problem_detail_and_field_cut_on_a_character_boundary);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("int");
