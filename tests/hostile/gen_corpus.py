@@ -1351,6 +1351,11 @@ QTY = F("int", 1, 10 ** 9, valid="1")
 LINE_QTY = lambda field: F("int", 1, 10 ** 9, valid="1",                  # noqa: E731
                            narrow=[(422, INVALID, field)])
 
+# the original client's cancel names a product of the order (checked
+# against the locked order, so an order that does not exist is a 404 first)
+ABORT_PRODUCT = F("int", 1, INT64_MAX, valid="{Z}", optional=True,
+                  narrow=[(404, NOT_FOUND, None), (422, INVALID, "product")])
+
 CALLS = [
     call("product-list", "GET", "/product/", "user", base=[200],
          query=[("limit", LIMIT), ("after", AFTER),
@@ -1376,9 +1381,9 @@ CALLS = [
          base=[409], btype=OUT_OF_STOCK),
     call("order-get", "GET", "/order/{SEG}/", "user", seg="id", base=[200]),
     call("order-abort", "POST", "/order/{SEG}/abort/", "user", seg="id", idem=True,
-         base=[404], btype=NOT_FOUND),
+         fields=[("product", ABORT_PRODUCT)], base=[404], btype=NOT_FOUND),
     call("order-abort-put", "PUT", "/order/{SEG}/abort/", "user", seg="id", idem=True,
-         base=[404], btype=NOT_FOUND),
+         fields=[("product", ABORT_PRODUCT)], base=[404], btype=NOT_FOUND),
     call("order-pay", "POST", "/order/{SEG}/pay/", "user", seg="id", idem=True,
          base=[404], btype=NOT_FOUND),
     call("order-ship", "POST", "/order/{SEG}/ship/", "admin", seg="id",
