@@ -28,6 +28,7 @@ static const struct {
 	[PROB_USERNAME_TAKEN] =	{ 409, "username-taken", "Username taken" },
 	[PROB_FUNDS] =		{ 409, "insufficient-funds", "Insufficient funds" },
 	[PROB_IDEM_REUSED] =	{ 422, "idempotency-key-reused", "Idempotency key reused" },
+	[PROB_TOO_MANY_OPEN] =	{ 409, "too-many-open-orders", "Too many unpaid orders" },
 };
 
 /* "/problems/<slug>" for every kind, built once at compile time. */
@@ -49,6 +50,7 @@ static const char *const types[PROB__MAX] = {
 	[PROB_USERNAME_TAKEN] = "/problems/username-taken",
 	[PROB_FUNDS] = "/problems/insufficient-funds",
 	[PROB_IDEM_REUSED] = "/problems/idempotency-key-reused",
+	[PROB_TOO_MANY_OPEN] = "/problems/too-many-open-orders",
 };
 
 static int

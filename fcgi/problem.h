@@ -29,6 +29,7 @@ enum problem_kind {
 	PROB_USERNAME_TAKEN,	/* 409 /problems/username-taken */
 	PROB_FUNDS,		/* 409 /problems/insufficient-funds */
 	PROB_IDEM_REUSED,	/* 422 /problems/idempotency-key-reused */
+	PROB_TOO_MANY_OPEN,	/* 409 /problems/too-many-open-orders */
 	PROB__MAX
 };
 
