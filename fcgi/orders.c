@@ -399,7 +399,7 @@ static int
 state_change(struct db *db, struct arena *a, int64_t id, int64_t owner, db_txn_fn fn,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	struct state_ctx c = { a, id, owner, o };
+	struct state_ctx c = { a, id, owner, o, 0 };
 
 	memset(o, 0, sizeof(*o));
 	return db_txn_hooked(db, fn, &c, h, p);
