@@ -116,13 +116,15 @@ def balance_checkout_past_max_open_is_409_and_changes_nothing():
 def concurrent_balance_checkouts_at_max_open_minus_one_make_only_one_order():
     H.use_pool()
     n = max_open()
-    pid = admin().make_product(stock=100000, price=100)["id"]
     racers = 6
-    for round_ in range(3):
+    # one product per racer: no product row lock lines them up, only the
+    # limit's own lock may
+    pids = [admin().make_product(stock=100000, price=100)["id"] for _ in range(racers)]
+    for round_ in range(5):
         u = new_user("mc%d" % round_)
         for i in range(n - 1):
-            assert_json(checkout(u, pid), 201, "balance checkout %d of %d" % (i + 1, n - 1))
-        answers = at_once(racers, lambda i: checkout(u, pid))
+            assert_json(checkout(u, pids[i % racers]), 201, "balance checkout %d of %d" % (i + 1, n - 1))
+        answers = at_once(racers, lambda i: checkout(u, pids[i]))
         codes = sorted(getattr(r, "status", r) for r in answers)
         made = sum(1 for r in answers if getattr(r, "status", None) == 201)
         refused = [r for r in answers if getattr(r, "status", None) == 409]
