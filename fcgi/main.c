@@ -86,8 +86,9 @@ static const struct sub {
 } subs[] = {
 	{ "serve", serve_opts, pool_run,
 	  "usage: orderd serve [options]\n"
-	  "Runs the prefork FastCGI pool. SIGTERM: finish requests in hand and stop;\n"
-	  "SIGHUP: replace workers one at a time.\n\n"
+	  "Runs the prefork FastCGI pool and its reaper (expires unpaid balance orders).\n"
+	  "SIGTERM: finish requests in hand and stop; SIGHUP: replace workers one at a\n"
+	  "time, and the reaper.\n\n"
 	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
 	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
 	  "  --workers N          worker processes (4)                     ORDERD_WORKERS\n"
@@ -100,7 +101,7 @@ static const struct sub {
 	  "  --daemon             detach once serving\n"
 	  "  --grace SECONDS      how long stopping workers may take (30)\n"
 	  "  --hold SECONDS       a placed balance order not paid within this expires\n"
-	  "                       and its stock comes back (900)             ORDERD_HOLD\n"
+	  "                       and its stock comes back (900)           ORDERD_HOLD\n"
 	  "  --max-open N         unpaid balance orders one user may hold (20)\n"
 	  "                                                                ORDERD_MAX_OPEN\n" },
 	{ "migrate", migrate_opts, migrate_run,
