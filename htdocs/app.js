@@ -260,6 +260,9 @@ document.documentElement.classList.add('js');
             : `${sentence(productName(p.product)).slice(0, -1)} is sold out. Nothing was ordered.`,
         };
       }
+      case 'too-many-open-orders':
+        return { text: `You already have ${Number.isSafeInteger(p.limit) ? p.limit : 'too many'} orders waiting to be paid from your balance, the most allowed. Pay or cancel one first; nothing was ordered.`,
+          link: { href: '/orders.html', text: 'See my orders' } };
       case 'insufficient-funds':
         return {
           text: `Your balance is ${money(p.balance)}, ${money(p.shortfall)} short. Nothing was paid or sent.`,

@@ -177,6 +177,23 @@ def orders_page_shows_the_time_left_to_pay():
     check("data-pay-by" not in citem, "a cod order shows a payment deadline: %s" % citem[:600])
 
 
+@test
+def pages_explain_an_expired_order_and_the_open_order_limit():
+    # a plain form post's 303 lands on the page with the problem in the query
+    r = T.get("/orders.html?error=order-state&status=409&order=12&state=expired",
+              headers={"Accept": T.BROWSER_ACCEPT})
+    check(r.status == 200, "GET /orders.html?error=order-state...: %s" % r.describe())
+    check("Order 12 is expired (it was not paid in time" in r.body.decode(),
+          "the orders page does not explain a pay refused as expired: %s"
+          % re.findall(r'<div class="outcome[^>]*>.*?</div>', r.body.decode(), re.S)[:1])
+    r = T.get("/cart.html?error=too-many-open-orders&status=409&limit=20&open=20",
+              headers={"Accept": T.BROWSER_ACCEPT})
+    check(r.status == 200, "GET /cart.html?error=too-many-open-orders...: %s" % r.describe())
+    check("You already have 20 orders waiting to be paid" in r.body.decode(),
+          "the cart page does not explain the open-order limit: %s"
+          % re.findall(r'<div class="outcome[^>]*>.*?</div>', r.body.decode(), re.S)[:1])
+
+
 # ---------------------------------------------------------------------------
 # expiry (the pool restarted with ORDERD_HOLD=2)
 
