@@ -66,6 +66,8 @@ round_once(struct db *db, struct arena *a)
 	int n, i;
 
 	do {
+		long before = expired;
+
 		if ((n = due_orders(db, (int64_t)time(NULL), ids)) < 0)
 			return expired > 0 ? expired : -1;
 		for (i = 0; i < n && !stop_pending(); i++) {
@@ -86,6 +88,10 @@ round_once(struct db *db, struct arena *a)
 			}
 			arena_reset(a);
 		}
+		/* A full batch of which none could be expired (they all
+		 * changed meanwhile) ends the round: never spin on it. */
+		if (expired == before)
+			break;
 	} while (n == REAPER_BATCH && !stop_pending());
 	return expired;
 }
