@@ -16,9 +16,10 @@ static const struct check {
 } checks[] = {
 	{ ST_AUDIT_STOCK, 3,
 	  "product %" PRId64 ": stock should be %" PRId64 " (initial + restocks - held by "
-	  "orders not aborted), found %" PRId64 "%s" },
+	  "orders not aborted or expired), found %" PRId64 "%s" },
 	{ ST_AUDIT_PRODUCT_SALES, 3,
-	  "product %" PRId64 ": sales should be %" PRId64 " (units in orders not aborted), "
+	  "product %" PRId64 ": sales should be %" PRId64 " (units in orders not aborted or "
+	  "expired), "
 	  "found %" PRId64 "%s" },
 	{ ST_AUDIT_GOODS_SALES, 3,
 	  "goods %" PRId64 ": sales should be %" PRId64 " (sum of its products' sales), "
@@ -40,6 +41,7 @@ static const char *const payment_problems[] = {
 	[5] = "its refund differs from its payment",
 	[6] = "paid or refunded more than once",
 	[7] = "is cash on delivery, but has a balance payment",
+	[8] = "expired (its payment window ran out), but it was paid",
 };
 
 int
@@ -82,12 +84,13 @@ audit_run(const struct conf *c)
 				if (v[1] == 0)
 					printf("order %" PRId64 ": has no lines\n", v[0]);
 			} else if (checks[i].st == ST_AUDIT_STATUS) {
-				printf("order %" PRId64 ": status and aborted_at disagree\n", v[0]);
+				printf("order %" PRId64 ": status and aborted_at disagree, or it expired and is "
+				    "not a balance order\n", v[0]);
 			} else if (checks[i].st == ST_AUDIT_CONSERVATION) {
 				printf("money: credits are %" PRId64 ", but balances + revenue "
 				    "(payments - refunds) are %" PRId64 "\n", v[1], v[2]);
 			} else if (checks[i].st == ST_AUDIT_PAYMENTS) {
-				printf("order %" PRId64 ": %s\n", v[0], v[1] >= 1 && v[1] <= 7 ?
+				printf("order %" PRId64 ": %s\n", v[0], v[1] >= 1 && v[1] <= 8 ?
 				    payment_problems[v[1]] : "payment records disagree");
 			} else
 				printf(checks[i].fmt, v[0], v[1], v[2],

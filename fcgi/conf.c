@@ -69,6 +69,16 @@ conf_set(struct conf *c, enum conf_opt opt, const char *val)
 			return -1;
 		c->grace = (int)v;
 		break;
+	case OPT_HOLD:
+		if (parse_num("hold", val, 1, 315360000, &v) != 0)
+			return -1;
+		c->hold = v;
+		break;
+	case OPT_MAX_OPEN:
+		if (parse_num("max-open", val, 1, 1000000, &v) != 0)
+			return -1;
+		c->max_open = (long)v;
+		break;
 	case OPT_LOCK:
 		if (strcmp(val, "forupdate") == 0)
 			c->lock = LOCK_FORUPDATE;
@@ -104,6 +114,8 @@ conf_from_env(struct conf *c)
 		{ "ORDERD_LOCK", OPT_LOCK },
 		{ "ORDERD_FREIGHT", OPT_FREIGHT },
 		{ "ORDERD_MIGRATIONS", OPT_MIGRATIONS },
+		{ "ORDERD_HOLD", OPT_HOLD },
+		{ "ORDERD_MAX_OPEN", OPT_MAX_OPEN },
 	};
 	size_t i;
 
@@ -115,6 +127,8 @@ conf_from_env(struct conf *c)
 	c->lock = LOCK_FORUPDATE;
 	c->freight = 1000;
 	c->grace = 30;
+	c->hold = 900;
+	c->max_open = 20;
 	c->migrations = ORDERD_DATADIR "/migrations";
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i].env);

@@ -25,6 +25,8 @@ struct conf {
 	const char *logfile;
 	int daemonize;
 	int grace;			/* seconds a stopping worker may take */
+	int64_t hold;			/* seconds a placed balance order may wait to be paid */
+	long max_open;			/* placed balance orders one user may hold */
 	/* migrate */
 	const char *migrations;
 };
@@ -37,7 +39,8 @@ int	conf_from_env(struct conf *c);
 enum conf_opt {
 	OPT_DB_SOCKET = 256, OPT_DB_HOST, OPT_DB_PORT, OPT_DB_USER, OPT_DB_PASSWORD,
 	OPT_DB_NAME, OPT_LISTEN, OPT_WORKERS, OPT_MAX_REQUESTS, OPT_LOCK, OPT_FREIGHT,
-	OPT_PIDFILE, OPT_LOG, OPT_DAEMON, OPT_GRACE, OPT_MIGRATIONS, OPT_HELP
+	OPT_PIDFILE, OPT_LOG, OPT_DAEMON, OPT_GRACE, OPT_MIGRATIONS, OPT_HOLD, OPT_MAX_OPEN,
+	OPT_HELP
 };
 
 /* Applies one option value; returns 0, or -1 after printing why. */

@@ -78,14 +78,14 @@ static const char *const sql[ST__MAX] = {
 	    " LEFT JOIN (SELECT product_id, SUM(quantity) q FROM restocks GROUP BY product_id) r"
 	    "   ON r.product_id = p.id"
 	    " LEFT JOIN (SELECT ol.product_id, SUM(ol.quantity) q FROM order_lines ol"
-	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status <> 'aborted'"
+	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status NOT IN ('aborted', 'expired')"
 	    "   GROUP BY ol.product_id) l ON l.product_id = p.id"
 	    " WHERE p.stock < 0 OR p.stock <> p.initial_stock + COALESCE(r.q, 0) - COALESCE(l.q, 0)"
 	    " ORDER BY p.id",
 	[ST_AUDIT_PRODUCT_SALES] =
 	    "SELECT p.id, COALESCE(l.q, 0), p.sales FROM products p"
 	    " LEFT JOIN (SELECT ol.product_id, SUM(ol.quantity) q FROM order_lines ol"
-	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status <> 'aborted'"
+	    "   JOIN orders o ON o.id = ol.order_id WHERE o.status NOT IN ('aborted', 'expired')"
 	    "   GROUP BY ol.product_id) l ON l.product_id = p.id"
 	    " WHERE p.sales <> COALESCE(l.q, 0) ORDER BY p.id",
 	[ST_AUDIT_GOODS_SALES] =
@@ -101,7 +101,8 @@ static const char *const sql[ST__MAX] = {
 	    " WHERE l.c IS NULL OR o.total_count <> l.c OR o.total_amount <> l.a + o.freight"
 	    " ORDER BY o.id",
 	[ST_AUDIT_STATUS] =
-	    "SELECT id, 0, 0 FROM orders WHERE (status = 'aborted') <> (aborted_at IS NOT NULL)"
+	    "SELECT id, 0, 0 FROM orders WHERE (status IN ('aborted', 'expired')) <> (aborted_at IS NOT NULL)"
+	    " OR (status = 'expired' AND pay_method <> 'balance')"
 	    " ORDER BY id",
 	/* Accounts. Lock order (rule 4): order row, products, then users by
 	 * ascending id. */
@@ -172,7 +173,7 @@ static const char *const sql[ST__MAX] = {
 	 * 2 paid or shipped balance order without its payment, 3 payment not
 	 * equal to the total, 4 aborted after payment without a refund, 5 refund
 	 * not equal to the payment, 6 two payments or two refunds, 7 a payment of
-	 * a cod order. */
+	 * a cod order, 8 an expired order that was paid. */
 	[ST_AUDIT_PAYMENTS] =
 	    "SELECT o.id, 1, 0 FROM orders o JOIN ledger r ON r.order_id = o.id AND r.kind = 'refund'"
 	    " WHERE o.status <> 'aborted' OR NOT EXISTS (SELECT 1 FROM ledger p"
@@ -191,12 +192,28 @@ static const char *const sql[ST__MAX] = {
 	    "   GROUP BY order_id, kind HAVING COUNT(*) > 1"
 	    " UNION ALL SELECT o.id, 7, 0 FROM orders o JOIN ledger p ON p.order_id = o.id"
 	    "   AND p.kind = 'payment' WHERE o.pay_method <> 'balance'"
+	    " UNION ALL SELECT o.id, 8, 0 FROM orders o WHERE o.status = 'expired'"
+	    "   AND (o.paid_at IS NOT NULL OR EXISTS (SELECT 1 FROM ledger p"
+	    "   WHERE p.order_id = o.id AND p.kind = 'payment'))"
 	    " ORDER BY 1, 2",
 	[ST_CHECK_FLUSH] = "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit",
 	[ST_CHECK_ENGINES] =
 	    "SELECT table_name, COALESCE(engine, '') FROM information_schema.tables"
 	    " WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
 	    " AND COALESCE(engine, '') <> 'InnoDB' ORDER BY table_name",
+	/* The payment window (--hold): an expiry is a cancel of a placed
+	 * balance order, guarded like ST_ORDER_ABORT. */
+	[ST_ORDER_EXPIRE] =
+	    "UPDATE orders SET status = 'expired', aborted_at = UTC_TIMESTAMP()"
+	    " WHERE id = ? AND status = 'placed' AND pay_method = 'balance'",
+	/* Placed balance orders created at or before a time (index orders_due). */
+	[ST_ORDER_DUE] =
+	    "SELECT id FROM orders WHERE status = 'placed' AND pay_method = 'balance'"
+	    " AND created_at <= FROM_UNIXTIME(?) ORDER BY created_at, id LIMIT ?",
+	/* A user's unpaid balance orders (index orders_open; --max-open). */
+	[ST_ORDER_OPEN_COUNT] =
+	    "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'placed'"
+	    " AND pay_method = 'balance'",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */

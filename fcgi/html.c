@@ -267,7 +267,49 @@ status_text(const char *status)
 		return "Shipped";
 	if (strcmp(status, "aborted") == 0)
 		return "Cancelled";
+	if (strcmp(status, "expired") == 0)
+		return "Expired";
 	return "Unknown";
+}
+
+/* "12 min left" for the seconds until a payment deadline (as app.js's
+ * timeLeft() writes it). */
+static void
+hb_time_left(struct hb *b, int64_t left)
+{
+	if (left <= 0)
+		hb_str(b, "time is up");
+	else if (left < 60)
+		hb_fmt(b, "%" PRId64 " s left", left);
+	else if (left < 3600)
+		hb_fmt(b, "%" PRId64 " min left", (left + 59) / 60);
+	else
+		hb_fmt(b, "%" PRId64 " h %" PRId64 " min left", left / 3600, (left % 3600 + 59) / 60);
+}
+
+/* The payment window of a placed balance order (deadline and time left), or
+ * the note that an order expired. */
+static void
+order_pay_by_note(struct hb *b, const struct order *o)
+{
+	char by[40];
+	struct tm tm;
+	time_t t = (time_t)order_pay_by(o);
+
+	if (strcmp(o->status, "expired") == 0) {
+		hb_str(b, "<p class=\"pay-by expired\">Not paid in time: the order expired and its "
+		    "items went back to stock.</p>");
+		return;
+	}
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(by, sizeof(by), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return;
+	hb_fmt(b, "<p class=\"pay-by\" data-pay-by=\"%s\">Pay by <time datetime=\"%s\">", by, by);
+	by[10] = ' ';
+	by[16] = '\0';
+	hb_fmt(b, "%s UTC</time> &middot; <span class=\"left\">", by);
+	hb_time_left(b, (int64_t)t - (int64_t)time(NULL));
+	hb_str(b, "</span></p>");
 }
 
 /* An action form of order id: action /order/<id>/<what>/; the button says
@@ -297,7 +339,8 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 	int placed = strcmp(o->status, "placed") == 0;
 	int paid = strcmp(o->status, "paid") == 0;
 	int cod = strcmp(o->pay_method, "cod") == 0;
-	int can_pay = placed && !cod && o->user == viewer && viewer != 0;
+	int can_pay = placed && !cod && o->user == viewer && viewer != 0 &&
+	    order_pay_by(o) > (int64_t)time(NULL);
 	int can_cancel = placed || paid;
 	int can_ship = admin && (paid || (placed && cod));
 	size_t i;
@@ -325,6 +368,7 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 	if (admin)
 		hb_fmt(b, " &middot; user %" PRId64, o->user);
 	hb_str(b, "</p>");
+	order_pay_by_note(b, o);
 	hb_str(b, "<table class=\"lines\"><thead><tr><th scope=\"col\">Product</th>"
 	    "<th scope=\"col\" class=\"num\">Qty</th><th scope=\"col\" class=\"num\">Price</th>"
 	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead><tbody>");

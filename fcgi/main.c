@@ -43,6 +43,8 @@ static const struct option serve_opts[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "hold", required_argument, NULL, OPT_HOLD },
+	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -84,8 +86,9 @@ static const struct sub {
 } subs[] = {
 	{ "serve", serve_opts, pool_run,
 	  "usage: orderd serve [options]\n"
-	  "Runs the prefork FastCGI pool. SIGTERM: finish requests in hand and stop;\n"
-	  "SIGHUP: replace workers one at a time.\n\n"
+	  "Runs the prefork FastCGI pool and its reaper (expires unpaid balance orders).\n"
+	  "SIGTERM: finish requests in hand and stop; SIGHUP: replace workers one at a\n"
+	  "time, and the reaper.\n\n"
 	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
 	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
 	  "  --workers N          worker processes (4)                     ORDERD_WORKERS\n"
@@ -96,7 +99,11 @@ static const struct sub {
 	  "  --pidfile FILE       write the master's pid here\n"
 	  "  --log FILE           append logs here (default stderr)\n"
 	  "  --daemon             detach once serving\n"
-	  "  --grace SECONDS      how long stopping workers may take (30)\n" },
+	  "  --grace SECONDS      how long stopping workers may take (30)\n"
+	  "  --hold SECONDS       a placed balance order not paid within this expires\n"
+	  "                       and its stock comes back (900)           ORDERD_HOLD\n"
+	  "  --max-open N         unpaid balance orders one user may hold (20)\n"
+	  "                                                                ORDERD_MAX_OPEN\n" },
 	{ "migrate", migrate_opts, migrate_run,
 	  "usage: orderd migrate [options]\n"
 	  "Applies the numbered migrations not yet applied, in order.\n\n"

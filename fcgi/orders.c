@@ -10,6 +10,24 @@
 #include "prodcache.h"
 #include "response.h"
 
+/* The payment window (--hold) of the pool: a placed balance order created
+ * at t may be paid before t + order_hold; from then on it is due to expire. */
+static int64_t order_hold = 900;
+
+void
+order_hold_set(int64_t seconds)
+{
+	order_hold = seconds;
+}
+
+int64_t
+order_pay_by(const struct order *o)
+{
+	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
+		return 0;
+	return o->created_at + order_hold;
+}
+
 /* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
 static void
 order_cols(struct order *o, struct db_col *c)
@@ -129,6 +147,42 @@ struct create_ctx {
 	struct order *o;
 };
 
+/* --max-open: after the products (rule 4: accounts last) lock the user's
+ * account row and count their placed balance orders, this one included.
+ * Every balance checkout of the user holds that lock until it commits, and
+ * READ COMMITTED counts what they committed: two checkouts at max - 1 open
+ * cannot both pass. (Pay, cancel and expiry only lower the count.) An
+ * administrator's own orders are not limited. */
+static enum db_rc
+open_orders_check(struct db *db, const struct conf *conf, int64_t user, struct problem *p)
+{
+	char name[AUTH_USERNAME_MAX + 1], role[16];
+	int64_t id, balance, open = 0;
+	struct db_val in[] = { DBV_I64(user) };
+	struct db_col acct[] = { DBC_I64(&id), DBC_STR(name, sizeof(name)),
+	    DBC_STR(role, sizeof(role)), DBC_I64(&balance) };
+	struct db_col cnt[] = { DBC_I64(&open) };
+	enum db_rc rc;
+	int found;
+
+	if ((rc = db_one(db, ST_USER_LOCK, in, 1, acct, 4, &found)) != DB_OK)
+		return rc;
+	/* An administrator can credit itself and pay: not limited. */
+	if (found && strcmp(role, "admin") == 0)
+		return DB_OK;
+	if ((rc = db_one(db, ST_ORDER_OPEN_COUNT, in, 1, cnt, 1, &found)) != DB_OK)
+		return rc;
+	if (open > conf->max_open) {
+		problem_set(p, PROB_TOO_MANY_OPEN, "you already have %lld unpaid orders to pay from "
+		    "your balance, the most one may hold; pay or cancel one first",
+		    (long long)(open - 1));
+		problem_add_int(p, "limit", conf->max_open);
+		problem_add_int(p, "open", open - 1);
+		return DB_ABORT;
+	}
+	return DB_OK;
+}
+
 /* The order row goes in first, priced from inv_price(): it is a new row
  * nobody else can want, so the product rows, locked next by inv_take(),
  * stay locked only for taking the stock, inserting the lines and COMMIT
@@ -159,7 +213,11 @@ create_txn(struct db *db, void *arg, struct problem *p)
 			return rc;
 		o->id = (int64_t)db->last_insert_id;
 	}
-	return inv_take(db, c->conf->lock, o->id, c->lines, c->n, p);
+	if ((rc = inv_take(db, c->conf->lock, o->id, c->lines, c->n, p)) != DB_OK)
+		return rc;
+	if (strcmp(c->pay_method, "balance") == 0 && c->user > 0)
+		return open_orders_check(db, c->conf, c->user, p);
+	return DB_OK;
 }
 
 int
@@ -214,6 +272,7 @@ struct state_ctx {
 	int64_t owner;
 	int64_t product;	/* abort: a product the client named, or 0 */
 	struct order *o;
+	int due;		/* pay: the order's payment window had ended */
 };
 
 /* Locks the order row (rule 3: first) and checks who may touch it. */
@@ -313,11 +372,45 @@ pay_txn(struct db *db, void *arg, struct problem *p)
 		return rc;
 	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
 		return wrong_state(p, o, "paid");
+	if ((int64_t)time(NULL) >= order_pay_by(o)) {
+		/* Too late: nothing here; order_pay() expires it. */
+		c->due = 1;
+		return wrong_state(p, o, "paid");
+	}
 	if ((rc = acct_debit(db, o->user, o->total_amount, "payment", o->id, 0, &acct, p)) != DB_OK)
 		return rc;
 	if ((rc = transition(db, ST_ORDER_PAY, o, "paid")) != DB_OK)
 		return rc;
 	return read_lines(db, c->a, o, 1, 0, p);
+}
+
+/* The expiry of a placed balance order whose payment window has ended: the
+ * path of a cancel (order row locked first, its state checked there, the
+ * stock given back through inv_give(), one guarded UPDATE that must change
+ * the row), so an expiry racing a pay or a cancel gives one outcome. */
+static enum db_rc
+expire_txn(struct db *db, void *arg, struct problem *p)
+{
+	struct state_ctx *c = arg;
+	struct order *o = c->o;
+	enum db_rc rc;
+
+	if ((rc = lock_order(db, c, p)) != DB_OK)
+		return rc;
+	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
+		return wrong_state(p, o, "expired");
+	if ((int64_t)time(NULL) < order_pay_by(o)) {
+		problem_set(p, PROB_ORDER_STATE, "order %lld may still be paid",
+		    (long long)o->id);
+		problem_add_int(p, "order", o->id);
+		problem_add_str(p, "state", o->status);
+		return DB_ABORT;
+	}
+	if ((rc = read_lines(db, c->a, o, 1, 0, p)) != DB_OK)
+		return rc;
+	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
+		return rc;
+	return transition(db, ST_ORDER_EXPIRE, o, "expired");
 }
 
 static enum db_rc
@@ -341,7 +434,7 @@ static int
 state_change(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t product,
     db_txn_fn fn, const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	struct state_ctx c = { a, id, owner, product, o };
+	struct state_ctx c = { .a = a, .id = id, .owner = owner, .product = product, .o = o };
 
 	memset(o, 0, sizeof(*o));
 	return db_txn_hooked(db, fn, &c, h, p);
@@ -360,16 +453,52 @@ order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t p
 }
 
 int
+order_expire(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
+{
+	struct state_ctx c = { .a = a, .id = id, .o = o };
+	size_t i;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	r = db_txn(db, expire_txn, &c, p);
+	for (i = 0; r == 0 && o->lines != NULL && i < o->nlines; i++)
+		prodcache_changed(o->lines[i].product);
+	return r;
+}
+
+int
 order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
+	struct state_ctx c = { .a = a, .id = id, .owner = owner, .o = o };
+	struct problem ep;
+	struct order e;
+	int r;
+
+	memset(o, 0, sizeof(*o));
 	/* Pay is the owner's alone: no "any order" scope for it. */
 	if (owner <= 0) {
-		memset(o, 0, sizeof(*o));
 		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
 		return -1;
 	}
-	return state_change(db, a, id, owner, 0, pay_txn, h, o, p);
+	if ((r = db_txn_hooked(db, pay_txn, &c, h, p)) == 0 || !c.due)
+		return r;
+	/* Its time to pay is up: expire it now (the reaper's path) and say
+	 * what it became, expired or whatever a racing call made it. */
+	if (order_expire(db, a, id, &e, &ep) != 0 && ep.kind != PROB_ORDER_STATE) {
+		*p = ep;
+		return -1;
+	}
+	snprintf(o->status, sizeof(o->status), "%s", e.status[0] ? e.status : "expired");
+	problem_set(p, PROB_ORDER_STATE, "order %lld was not paid in time (%lld s from "
+	    "placing it) and has expired: its items are back in stock; place it again",
+	    (long long)id, (long long)order_hold);
+	if (strcmp(o->status, "expired") != 0)
+		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be paid",
+		    (long long)id, o->status);
+	problem_add_int(p, "order", id);
+	problem_add_str(p, "state", o->status);
+	return -1;
 }
 
 int
@@ -484,5 +613,11 @@ order_json(const struct order *o)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(j, "created_at", ts);
+	if ((t = (time_t)order_pay_by(o)) > 0) {
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cJSON_AddStringToObject(j, "pay_by", ts);
+	} else
+		cJSON_AddNullToObject(j, "pay_by");
 	return j;
 }

@@ -22,7 +22,7 @@
 struct order {
 	int64_t id;
 	int64_t user;		/* 0 = none */
-	char status[16];	/* placed | paid | shipped | aborted */
+	char status[16];	/* placed | paid | shipped | aborted | expired */
 	char pay_method[16];	/* balance | cod */
 	int64_t total_count;
 	int64_t freight;
@@ -55,10 +55,25 @@ int	order_abort(struct db *, struct arena *a, int64_t id, int64_t owner, int64_t
 /* Pays a placed balance order from its owner's balance. owner is the
  * caller's id, never 0: nobody else pays it, an administrator included
  * (owner 0 is refused with a 404). 0, or -1 with p: 404, 409
- * /problems/order-state (not placed, or cash on delivery), 409
+ * /problems/order-state (not placed, or cash on delivery, or its payment
+ * window has ended: then it is expired on the spot), 409
  * /problems/insufficient-funds. */
 int	order_pay(struct db *, struct arena *a, int64_t id, int64_t owner,
 	    const struct db_hooks *h, struct order *o, struct problem *p);
+
+/* The payment window: --hold seconds (set once per process). A placed
+ * balance order's deadline is created_at + hold; order_pay_by() gives it
+ * (Unix seconds), or 0 for any other order. */
+void	order_hold_set(int64_t seconds);
+int64_t	order_pay_by(const struct order *);
+
+/* Expires order id (the pool's reaper, or a pay that came too late): locks
+ * the order row, checks it is still placed, a balance order and past its
+ * deadline, gives back its stock and marks it expired - the path of a
+ * cancel. 0 (o filled), or -1 with p: 404, 409 /problems/order-state (no
+ * longer placed, or not due: nothing changed), 503, 500. */
+int	order_expire(struct db *, struct arena *a, int64_t id, struct order *o,
+	    struct problem *p);
 
 /* Ships a paid order, or a placed cash-on-delivery one. 0, or -1 with p:
  * 404, 409 /problems/order-state. */

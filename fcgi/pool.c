@@ -22,6 +22,7 @@
 #include "sesscache.h"
 #include "shared.h"
 #include "prodcache.h"
+#include "reaper.h"
 #include "soldout.h"
 #include "worker.h"
 
@@ -220,6 +221,41 @@ spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
 	return pid;
 }
 
+/* Forks the reaper (fcgi/reaper.h): not a worker, it never takes a request
+ * and does not hold the listening socket. */
+static pid_t
+spawn_reaper(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
+{
+	pid_t master = getpid(), pid;
+
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t stopset;
+		int fd;
+
+		/* Only SIGTERM/SIGINT stay blocked (reaper_run takes them). */
+		sigemptyset(&stopset);
+		sigaddset(&stopset, SIGTERM);
+		sigaddset(&stopset, SIGINT);
+		sigprocmask(SIG_SETMASK, &stopset, NULL);
+		close(listen_fd);
+		if (listen_fd == 0 && (fd = open("/dev/null", O_RDONLY)) > 0)
+			close(fd);
+		exit(reaper_run(c, master));
+	}
+	s->pid = pid;
+	s->gen = gen;
+	s->retiring = 0;
+	s->wanted = 1;
+	set_ts(&s->started, mono_s());
+	log_debug("reaper %ld started", (long)pid);
+	return pid;
+}
+
 /* Detaches from the terminal. The parent returns only after the child
  * reported that it is serving (so `orderd serve --daemon && curl` works). */
 static int
@@ -263,6 +299,7 @@ int
 pool_run(const struct conf *c)
 {
 	static struct slot slots[SLOTS_MAX];
+	static struct slot reaper;	/* the payment-window reaper: one, beside the workers */
 	const char *unix_path = NULL;
 	sigset_t set;
 	int listen_fd, ready_fd = -1, i, nslots, stopping = 0, flags;
@@ -328,8 +365,12 @@ pool_run(const struct conf *c)
 	for (i = 0; i < c->workers; i++)
 		if (spawn(c, listen_fd, &slots[i], gen) < 0)
 			return 1;
-	log_info("serving %s with %d workers (lock %s)", c->listen ? c->listen : "fd:0",
-	    c->workers, c->lock == LOCK_OPTIMISTIC ? "optimistic" : "forupdate");
+	if (spawn_reaper(c, listen_fd, &reaper, gen) < 0)
+		return 1;
+	log_info("serving %s with %d workers (lock %s, hold %lld s, max-open %ld)",
+	    c->listen ? c->listen : "fd:0", c->workers,
+	    c->lock == LOCK_OPTIMISTIC ? "optimistic" : "forupdate", (long long)c->hold,
+	    c->max_open);
 	if (ready_fd >= 0) {
 		char one = 1;
 
@@ -345,8 +386,26 @@ pool_run(const struct conf *c)
 		int st, sig, live = 0, retiring = 0, old = -1;
 		double now;
 
-		/* Reap every worker that ended. */
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		/* Reap every worker (and the reaper) that ended. */
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pid == reaper.pid) {
+				/* Respawned like a worker: after a pause when it
+				 * crashed young; at once when a reload retired it. */
+				double age = mono_s() - ts_s(&reaper.started);
+				int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+
+				reaper.pid = 0;
+				set_ts(&reaper.respawn_at, mono_s() +
+				    (age < 1.0 && !clean && !reaper.retiring ? 1.0 : 0.0));
+				if (WIFSIGNALED(st))
+					log_warn("reaper %ld killed by signal %d; replacing it",
+					    (long)pid, WTERMSIG(st));
+				else if (WEXITSTATUS(st) != 0)
+					log_warn("reaper %ld exited with %d; replacing it",
+					    (long)pid, WEXITSTATUS(st));
+				reaper.retiring = 0;
+				continue;
+			}
 			for (i = 0; i < nslots; i++) {
 				if (slots[i].pid != pid)
 					continue;
@@ -372,8 +431,11 @@ pool_run(const struct conf *c)
 				slots[i].retiring = 0;
 				break;
 			}
+		}
 
 		now = mono_s();
+		if (reaper.pid != 0)
+			live++;
 		for (i = 0; i < nslots; i++) {
 			if (slots[i].pid != 0) {
 				live++;
@@ -390,15 +452,27 @@ pool_run(const struct conf *c)
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGKILL);
+				if (reaper.pid != 0)
+					kill(reaper.pid, SIGKILL);
 			} else if (now - last_term >= 1.0) {
 				/* Repeat: a worker between its stop check and its
 				 * wait would otherwise sleep out one more tick. */
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);
+				if (reaper.pid != 0)
+					kill(reaper.pid, SIGTERM);
 				last_term = now;
 			}
 		} else {
+			/* The reaper: replaced when it died, and on a reload
+			 * (stopped first, so two never run at once). */
+			if (reaper.pid == 0 && now >= ts_s(&reaper.respawn_at))
+				spawn_reaper(c, listen_fd, &reaper, gen);
+			else if (reaper.pid != 0 && reaper.gen != gen && !reaper.retiring) {
+				reaper.retiring = 1;
+				kill(reaper.pid, SIGTERM);
+			}
 			for (i = 0; i < nslots; i++)
 				if (slots[i].pid == 0 && slots[i].wanted &&
 				    now >= ts_s(&slots[i].respawn_at))
@@ -426,6 +500,8 @@ pool_run(const struct conf *c)
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);
+				if (reaper.pid != 0)
+					kill(reaper.pid, SIGTERM);
 				/* No new connections from here on (a unix socket's
 				 * path goes now); workers keep their copy of the
 				 * socket to take what is already queued. */

@@ -31,6 +31,7 @@ static const struct {
 	[PROB_IDEM_REUSED] =	{ 422, "idempotency-key-reused", "Idempotency key reused" },
 	[PROB_OUTCOME_UNKNOWN] = { 503, "outcome-unknown",
 	    "The request may or may not have been carried out" },
+	[PROB_TOO_MANY_OPEN] =	{ 409, "too-many-open-orders", "Too many unpaid orders" },
 };
 
 /* "/problems/<slug>" for every kind, built once at compile time. */
@@ -53,6 +54,7 @@ static const char *const types[PROB__MAX] = {
 	[PROB_FUNDS] = "/problems/insufficient-funds",
 	[PROB_IDEM_REUSED] = "/problems/idempotency-key-reused",
 	[PROB_OUTCOME_UNKNOWN] = "/problems/outcome-unknown",
+	[PROB_TOO_MANY_OPEN] = "/problems/too-many-open-orders",
 };
 
 static int

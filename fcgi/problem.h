@@ -31,6 +31,7 @@ enum problem_kind {
 	PROB_IDEM_REUSED,	/* 422 /problems/idempotency-key-reused */
 	PROB_OUTCOME_UNKNOWN,	/* 503 /problems/outcome-unknown: the COMMIT was sent
 				 * and no answer came; it may or may not have happened */
+	PROB_TOO_MANY_OPEN,	/* 409 /problems/too-many-open-orders */
 	PROB__MAX
 };
 

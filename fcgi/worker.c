@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "orders.h"
 #include "request.h"
 #include "response.h"
 #include "shared.h"
@@ -214,6 +215,7 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 			return 1;
 		}
 	arena_init(&arena, ARENA_LIMIT);
+	order_hold_set(c->hold);
 	db_init(&db, c);
 	if (db_connect(&db) != DB_OK)
 		log_warn("database not reachable yet (%u %s); answering 503 until it is",

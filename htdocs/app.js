@@ -243,7 +243,7 @@ document.documentElement.classList.add('js');
     if (link) el.append(' ', h('a', { href: link.href }, link.text));
   }
 
-  const STATE_WORDS = { placed: 'placed and not paid', paid: 'paid', shipped: 'shipped', aborted: 'cancelled' };
+  const STATE_WORDS = { placed: 'placed and not paid', paid: 'paid', shipped: 'shipped', aborted: 'cancelled', expired: 'expired (not paid in time)' };
 
   // A readable sentence (and maybe a link) for a failed request.
   function problemText(err, kind) {
@@ -260,6 +260,9 @@ document.documentElement.classList.add('js');
             : `${sentence(productName(p.product)).slice(0, -1)} is sold out. Nothing was ordered.`,
         };
       }
+      case 'too-many-open-orders':
+        return { text: `You already have ${Number.isSafeInteger(p.limit) ? p.limit : 'too many'} orders waiting to be paid from your balance, the most allowed. Pay or cancel one first; nothing was ordered.`,
+          link: { href: '/orders.html', text: 'See my orders' } };
       case 'insufficient-funds':
         return {
           text: `Your balance is ${money(p.balance)}, ${money(p.shortfall)} short. Nothing was paid or sent.`,
@@ -481,7 +484,40 @@ document.documentElement.classList.add('js');
 
   // ---- order items (the same markup as fcgi/html.c) -------------------------------
 
-  const STATUS_TEXT = { placed: 'Placed', paid: 'Paid', shipped: 'Shipped', aborted: 'Cancelled' };
+  const STATUS_TEXT = { placed: 'Placed', paid: 'Paid', shipped: 'Shipped', aborted: 'Cancelled', expired: 'Expired' };
+
+  // Seconds until a payment deadline -> "12 min left" (as fcgi/html.c writes it).
+  function timeLeft(left) {
+    if (left <= 0) return 'time is up';
+    if (left < 60) return `${left} s left`;
+    if (left < 3600) return `${Math.ceil(left / 60)} min left`;
+    return `${Math.floor(left / 3600)} h ${Math.ceil((left % 3600) / 60)} min left`;
+  }
+
+  const secondsTo = (iso) => Math.floor((Date.parse(iso) - Date.now()) / 1000);
+
+  // The payment window of a placed balance order, or the note that it expired.
+  function payByNote(o) {
+    if (o.status === 'expired') {
+      return h('p', { class: 'pay-by expired' }, 'Not paid in time: the order expired and its items went back to stock.');
+    }
+    if (o.status !== 'placed' || typeof o.pay_by !== 'string') return null;
+    return h('p', { class: 'pay-by', 'data-pay-by': o.pay_by }, 'Pay by ',
+      h('time', { datetime: o.pay_by }, when(o.pay_by)), ' · ',
+      h('span', { class: 'left' }, timeLeft(secondsTo(o.pay_by))));
+  }
+
+  // Counts down every deadline on the page; when one has passed, its Pay
+  // button goes (the server would refuse the payment and expire the order).
+  function tickPayBy() {
+    for (const p of $$('[data-pay-by]')) {
+      const left = secondsTo(p.dataset.payBy);
+      const el = p.querySelector('.left');
+      if (el) setText(el, timeLeft(left));
+      if (left <= 0) p.closest('li.order')?.querySelector('form[data-kind="pay"]')?.remove();
+    }
+  }
+  setInterval(tickPayBy, 1000);
 
   function orderForm(o, what, label, hidden, cls, next) {
     return h('form', { method: 'post', action: `/order/${o.id}/${what}/`, 'data-kind': what },
@@ -493,7 +529,8 @@ document.documentElement.classList.add('js');
     const placed = o.status === 'placed';
     const paid = o.status === 'paid';
     const cod = o.pay_method === 'cod';
-    const canPay = placed && !cod && account && o.user === account.id;
+    const canPay = placed && !cod && account && o.user === account.id &&
+      !(typeof o.pay_by === 'string' && secondsTo(o.pay_by) <= 0);
     const canShip = isAdmin() && (paid || (placed && cod));
     const lines = Array.isArray(o.lines) ? o.lines : [];
     const actions = [];
@@ -509,6 +546,7 @@ document.documentElement.classList.add('js');
     h('div', { class: 'order-head' }, h('h3', null, `Order ${o.id}`), ' ',
       h('span', { class: `status status-${o.status}` }, STATUS_TEXT[o.status] || o.status)),
     h('p', { class: 'order-meta' }, meta),
+    payByNote(o),
     h('table', { class: 'lines' },
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col', class: 'num' }, 'Qty'),
         h('th', { scope: 'col', class: 'num' }, 'Price'), h('th', { scope: 'col', class: 'num' }, 'Amount'))),
@@ -861,6 +899,7 @@ document.documentElement.classList.add('js');
       h('p', null, `${units} item${units === 1 ? '' : 's'}, ${money(o.total_amount)} with ${money(o.freight)} freight, `,
         o.pay_method === 'cod' ? 'paid in cash on delivery.' : 'to be paid from your balance.')];
     if (o.pay_method === 'balance' && o.status === 'placed') {
+      parts.push(payByNote(o));
       parts.push(h('form', { method: 'post', action: `/order/${o.id}/pay/`, 'data-kind': 'pay' },
         commonFields('/orders.html'),
         h('div', { class: 'actions' }, h('button', { type: 'submit' }, `Pay ${money(o.total_amount)}`, h('span', { class: 'vh' }, ` for order ${o.id}`)),

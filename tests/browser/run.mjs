@@ -286,6 +286,7 @@ test('a checkout that fits, then Pay: the balance and the ledger show it', async
   await expectText(page.locator('[data-total="total"]'), new RegExp(`^${money(total)}$`), 'total after lowering the quantity');
   await page.getByRole('button', { name: 'Place order' }).click();
   await expectText(page.locator('#checkout-done'), /Order \d+ is placed/, 'confirmation');
+  await expectText(page.locator('#checkout-done .pay-by'), /Pay by \d{4}-\d\d-\d\d \d\d:\d\d UTC · \d+ min left/, 'time left to pay');
   const orders = await ordersOf(shop.user);
   expectEq(orders.length, 1, 'orders after the checkout');
   const order = orders[0];

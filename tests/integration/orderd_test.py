@@ -626,8 +626,18 @@ def alive(pid):
     return st is not None and st[0] not in ("Z", "X")
 
 
-def children(ppid):
-    """Live (not zombie) direct children of ppid."""
+REAPER_NAME = "orderd-reaper"     # the pool's payment-window child (fcgi/reaper.h)
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _kids(ppid):
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -636,6 +646,18 @@ def children(ppid):
         if st and st[1] == ppid and st[0] not in ("Z", "X"):
             out.append(int(name))
     return sorted(out)
+
+
+def children(ppid):
+    """Live (not zombie) direct children of ppid: for a pool master, its
+    workers (the reaper, which takes no requests, is left out: see reaper())."""
+    return [p for p in _kids(ppid) if _comm(p) != REAPER_NAME]
+
+
+def reaper(ppid):
+    """The pid of pool master ppid's reaper child, or None."""
+    r = [p for p in _kids(ppid) if _comm(p) == REAPER_NAME]
+    return r[0] if r else None
 
 
 def at_once(n, fn, timeout=None):

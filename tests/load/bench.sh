@@ -232,7 +232,11 @@ run_sysbench() { # NAME THREADS SECONDS --products=FILE|--product=ID
 restart_pool() { # LOCK [WORKERS]
     local lock=$1 workers=${2:-$WORKERS} deadline code
     msg "restarting the pool with --lock $lock, $workers workers"
-    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$workers "$ORDERD_STACK" restart-pool \
+    # (f) and (e) leave thousands of placed balance orders per bench user:
+    # no --max-open limit and no expiry while the bench runs.
+    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$workers \
+            ORDERD_MAX_OPEN=${ORDERD_MAX_OPEN:-1000000} ORDERD_HOLD=${ORDERD_HOLD:-86400} \
+            "$ORDERD_STACK" restart-pool \
             >>"$OUT/raw/restart-pool.txt" 2>&1; then
         tail -n 10 "$OUT/raw/restart-pool.txt" | sed 's/^/    /' >&2
         return 1
