@@ -403,6 +403,23 @@ promote_txn(struct db *db, void *arg, struct problem *p)
 	return db_exec(db, ST_SESSION_REVOKE_USER, in, 1);
 }
 
+/* Whether pid runs orderd (a stale pid file may name anyone: SIGUSR1
+ * would kill most programs). Where /proc cannot tell, it is believed. */
+static int
+is_orderd(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return errno != ENOENT;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "orderd", 6) == 0;
+}
+
 /* The revoked sessions may still be in a running pool's shared session
  * cache: ask the pool's master to forget them (pidfile), else wait until
  * every cached entry has expired. */
@@ -416,6 +433,11 @@ forget_in_pool(const char *pidfile)
 		if (fscanf(f, "%ld", &pid) != 1)
 			pid = 0;
 		fclose(f);
+	}
+	if (pid > 1 && !is_orderd(pid)) {
+		fprintf(stderr, "orderd admin: pid %ld of %s is not a running orderd process; not "
+		    "signalling it\n", pid, pidfile);
+		pid = 0;
 	}
 	if (pid > 1 && pool_forget_sessions((pid_t)pid, 3000) == 0) {
 		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
