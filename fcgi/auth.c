@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <mysqld_error.h>
@@ -420,6 +422,19 @@ is_orderd(long pid)
 	return strncmp(comm, "orderd", 6) == 0;
 }
 
+/* Whether the master (pid) may signal this process back: not when this
+ * runs as root and the pool as another user. */
+static int
+can_answer(long pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	return stat(path, &st) != 0 || st.st_uid == 0 || st.st_uid == getuid() ||
+	    st.st_uid == geteuid();
+}
+
 /* The revoked sessions may still be in a running pool's shared session
  * cache: ask the pool's master to forget them (pidfile), else wait until
  * every cached entry has expired. */
@@ -439,7 +454,7 @@ forget_in_pool(const char *pidfile)
 		    "signalling it\n", pid, pidfile);
 		pid = 0;
 	}
-	if (pid > 1 && pool_forget_sessions((pid_t)pid, 3000) == 0) {
+	if (pid > 1 && pool_forget_sessions((pid_t)pid, can_answer(pid) ? 3000 : 0) == 0) {
 		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
 		return;
 	}

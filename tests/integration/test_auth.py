@@ -853,9 +853,18 @@ def admin_promote_makes_the_user_admin_and_revokes_its_sessions_at_once():
     check(pidfile, "ORDERD_PIDFILE is not set (the pool's pid file)")
     t0 = time.monotonic()
     p = orderd_admin("--promote", "--pidfile", pidfile, u.username)
+    took = time.monotonic() - t0
     check_promoted(u, p, "orderd admin --promote --pidfile")
-    check("forgot" in p.stdout, "the pool did not confirm it forgot its sessions: %r" % p.stdout[-300:])
-    log("orderd admin --promote --pidfile took %.2f s" % (time.monotonic() - t0))
+    log("orderd admin --promote --pidfile took %.2f s: %s" % (took, p.stdout.strip().splitlines()[1]))
+    # The master answers unless it runs as another user than a root caller
+    # (then orderd admin waits out the cache instead).
+    try:
+        master_uid = os.stat("/proc/%s" % open(pidfile).read().split()[0]).st_uid
+    except (OSError, IndexError):
+        master_uid = None
+    if master_uid in (0, os.geteuid()):
+        check("forgot" in p.stdout, "the pool did not confirm it forgot its sessions: %r %r"
+              % (p.stdout[-300:], p.stderr[-300:]))
 
 
 @test
