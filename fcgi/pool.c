@@ -343,8 +343,11 @@ pool_run(const struct conf *c)
 		int st, sig, live = 0, retiring = 0, old = -1;
 		double now;
 
-		/* Reap every worker that ended. */
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		/* Reap every worker that ended, and free the shared slots it
+		 * held locked if it died in the middle of a write. */
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			sesscache_release((uint32_t)pid);
+			prodcache_release((uint32_t)pid);
 			for (i = 0; i < nslots; i++) {
 				if (slots[i].pid != pid)
 					continue;
@@ -370,6 +373,7 @@ pool_run(const struct conf *c)
 				slots[i].retiring = 0;
 				break;
 			}
+		}
 
 		now = mono_s();
 		for (i = 0; i < nslots; i++) {

@@ -82,3 +82,18 @@ prodcache_changed(int64_t product)
 	if (table != NULL)
 		__atomic_add_fetch(&slot_of(product)->changes, 1, __ATOMIC_ACQ_REL);
 }
+
+void
+prodcache_release(uint32_t pid)
+{
+	uint64_t held;
+	size_t i;
+
+	if (table == NULL)
+		return;
+	for (i = 0; i < PRODCACHE_SLOTS; i++)
+		if (seqlock_take_from(&table[i].lock, pid, &held)) {
+			table[i].pr.id = 0;
+			seqlock_unlock(&table[i].lock, held);
+		}
+}

@@ -41,4 +41,8 @@ void	prodcache_put(const struct product *pr, uint64_t version);
 /* Product's row may have changed: no entry read before now is served. */
 void	prodcache_changed(int64_t product);
 
+/* The master reaped process pid: frees (and empties) every slot it left
+ * locked. */
+void	prodcache_release(uint32_t pid);
+
 #endif

@@ -111,3 +111,18 @@ sesscache_forget_all(void)
 		for (i = 0; i < SESSCACHE_SLOTS; i++)
 			__atomic_add_fetch(&table[i].gen, 1, __ATOMIC_ACQ_REL);
 }
+
+void
+sesscache_release(uint32_t pid)
+{
+	uint64_t held;
+	size_t i;
+
+	if (table == NULL)
+		return;
+	for (i = 0; i < SESSCACHE_SLOTS; i++)
+		if (seqlock_take_from(&table[i].lock, pid, &held)) {
+			table[i].at_ms = 0;
+			seqlock_unlock(&table[i].lock, held);
+		}
+}

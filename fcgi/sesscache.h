@@ -45,7 +45,11 @@ void	sesscache_put(const unsigned char hash[32], uint64_t gen, int64_t id, int a
 void	sesscache_forget(const unsigned char hash[32]);
 
 /* Forgets every token (sessions revoked in the database by another
- * process: `orderd admin --promote`). Async-signal-safe. */
+ * process: `orderd admin --promote`). */
 void	sesscache_forget_all(void);
+
+/* The master reaped process pid: frees (and empties) every slot it left
+ * locked. */
+void	sesscache_release(uint32_t pid);
 
 #endif

@@ -93,3 +93,18 @@ seqlock_unlock(seqlock_t *l, uint64_t held)
 	 * was thought gone), the word is someone else's now. */
 	__atomic_compare_exchange_n(l, &w, NEXT(held, 0), 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
+
+int
+seqlock_take_from(seqlock_t *l, uint32_t dead, uint64_t *held)
+{
+	uint64_t w = __atomic_load_n(l, __ATOMIC_RELAXED), want;
+
+	if (dead == 0 || OWNER(w) != dead)
+		return 0;
+	want = NEXT(w, (uint32_t)getpid());
+	if (!__atomic_compare_exchange_n(l, &w, want, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*held = want;
+	return 1;
+}

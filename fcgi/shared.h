@@ -33,8 +33,11 @@ shared_slot(uint64_t key, unsigned bits)
  * gives up at once (a cache fill is skipped); one held by a process that is
  * gone - a worker killed between the two halves of its write - is broken:
  * the writer takes it over and must rewrite the whole slot, which that
- * dead writer may have left half written. Zero-filled memory is a free
- * lock. */
+ * dead writer may have left half written. The master also frees every lock
+ * of a worker it reaps (seqlock_take_from), so a lock outlives its owner
+ * even when the owner's pid is reused. A live writer's lock is never
+ * broken (a writer holds it for a few instructions and no system call).
+ * Zero-filled memory is a free lock. */
 typedef uint64_t seqlock_t;
 
 /* Starts a read: 1 and *snap, or 0 when a writer holds the lock (a miss). */
@@ -50,5 +53,11 @@ int	seqlock_read_end(const seqlock_t *l, uint64_t snap);
 int	seqlock_lock(seqlock_t *l, uint64_t *held, int *broken);
 
 void	seqlock_unlock(seqlock_t *l, uint64_t held);
+
+/* Takes the lock when the process dead holds it: the master, having
+ * reaped that worker, frees what it held even if its pid is already
+ * someone else's. 1 and *held (the caller invalidates the slot, then
+ * unlocks), else 0. */
+int	seqlock_take_from(seqlock_t *l, uint32_t dead, uint64_t *held);
 
 #endif

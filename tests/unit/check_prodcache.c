@@ -171,6 +171,27 @@ START_TEST(a_slot_left_locked_by_a_killed_writer_is_broken)
 }
 END_TEST
 
+/* The dead writer's pid was reused by a live process: the master, which
+ * reaped the writer, frees its slot. */
+START_TEST(a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master)
+{
+	struct product in = product(93, 2), out;
+	struct slot *s = slot_of(93);
+	uint32_t reused = (uint32_t)getppid();
+
+	prodcache_put(&in, prodcache_version(93));
+	__atomic_store_n(&s->lock, (uint64_t)7 << 32 | reused, __ATOMIC_RELEASE);
+	in.stock = 1;
+	prodcache_put(&in, prodcache_version(93));
+	ck_assert_int_eq(prodcache_get(93, &out), 0);
+	prodcache_release(reused);
+	ck_assert_int_eq(prodcache_get(93, &out), 0);	/* emptied */
+	prodcache_put(&in, prodcache_version(93));
+	ck_assert_int_eq(prodcache_get(93, &out), 1);
+	ck_assert_int_eq(out.stock, 1);
+}
+END_TEST
+
 static Suite *
 prodcache_suite(void)
 {
@@ -184,6 +205,7 @@ prodcache_suite(void)
 	tcase_add_test(tc, an_entry_is_served_for_its_ttl_only);
 	tcase_add_test(tc, products_sharing_a_slot_replace_each_other);
 	tcase_add_test(tc, a_slot_left_locked_by_a_killed_writer_is_broken);
+	tcase_add_test(tc, a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,8 @@
  * sequence lock of shared.c that guards its slots: hits, a fill that began
  * before a sign-out is refused, forgetting every token, and a slot whose
  * writer was killed halfway (its lock left held) - readers miss at once,
- * forget and put complete, and the slot works again.
+ * forget and put complete, and the slot works again (also when the dead
+ * writer's pid was reused: the master releases what it held).
  *
  * sesscache.c is included, not linked, to reach its table. */
 #include "config.h"
@@ -194,6 +195,33 @@ START_TEST(a_slot_left_locked_by_a_killed_writer_is_broken)
 }
 END_TEST
 
+/* A writer died holding the lock and its pid now belongs to a live
+ * process: no writer may break it (the owner looks alive), but the master,
+ * which reaped the writer, releases it, and the slot works again. */
+START_TEST(a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master)
+{
+	unsigned char h[32];
+	struct entry *e;
+	uint32_t reused = (uint32_t)getppid();	/* alive, not us */
+	int64_t id;
+	int admin;
+	char name[33];
+
+	token(h, 8);
+	sesscache_put(h, sesscache_begin(h), 6, 0, "hana");
+	e = slot_of(h);
+	__atomic_store_n(&e->lock, (uint64_t)3 << 32 | reused, __ATOMIC_RELEASE);
+	sesscache_put(h, sesscache_begin(h), 6, 0, "hana");
+	ck_assert_int_eq(sesscache_get(h, &id, &admin, name), 0);
+	sesscache_release(reused);
+	ck_assert_int_eq(__atomic_load_n(&e->lock, __ATOMIC_ACQUIRE) & 0xffffffffu, 0);
+	ck_assert_int_eq(sesscache_get(h, &id, &admin, name), 0);	/* emptied */
+	sesscache_put(h, sesscache_begin(h), 6, 0, "hana");
+	ck_assert_int_eq(sesscache_get(h, &id, &admin, name), 1);
+	ck_assert_int_eq(id, 6);
+}
+END_TEST
+
 /* The same with a slot whose lock word was set by hand to a pid that does
  * not exist (and to this process's own pid: a dead writer whose pid was
  * reused by the process now asking). */
@@ -296,6 +324,7 @@ sesscache_suite(void)
 	tcase_add_test(tc, fill_begun_before_a_sign_out_in_another_process_is_refused);
 	tcase_add_test(tc, forget_all_hides_every_token_and_refuses_earlier_fills);
 	tcase_add_test(tc, a_slot_left_locked_by_a_killed_writer_is_broken);
+	tcase_add_test(tc, a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master);
 	suite_add_tcase(s, tc);
 	tcase_add_test(lk, a_lock_word_naming_a_gone_or_reused_pid_is_broken);
 	tcase_add_test(lk, a_live_writers_lock_is_respected_without_waiting);
