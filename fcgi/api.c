@@ -1016,7 +1016,7 @@ admit(struct call *c, unsigned flags)
 	int needs = flags & (NEED_USER | NEED_ADMIN);
 
 	if (flags & NO_AUTH)
-		return 0;
+		return auth_check_signin_origin(c->req, &c->p);
 	if (auth_identify(c->ctx->db, c->req, &c->who, &c->p) != 0) {
 		/* A stale session cookie on a public page is no reason to
 		 * refuse it: the caller is anonymous there. */

@@ -4,12 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <mysqld_error.h>
 
 #include "auth.h"
 #include "log.h"
+#include "pool.h"
 #include "sesscache.h"
 
 /* Argon2id cost: t = 2 passes over 19 MiB (OWASP's recommendation for
@@ -119,6 +124,7 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
 	    DBC_STR(role, sizeof(role)) };
 	enum db_rc rc;
+	uint64_t gen;
 	int found;
 
 	memset(who, 0, sizeof(*who));
@@ -147,6 +153,7 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	token_hash(who->token, who->token_hash);
 	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
 		return 0;
+	gen = sesscache_begin(who->token_hash);	/* before the read: see sesscache.h */
 	in[0] = DBV_BLOB(who->token_hash, AUTH_HASH_LEN);
 	if ((rc = db_one(db, ST_SESSION_GET, in, 1, out, 3, &found)) != DB_OK) {
 		db_problem(db, rc, p);
@@ -158,7 +165,7 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 		return -1;
 	}
 	who->admin = strcmp(role, "admin") == 0;
-	sesscache_put(who->token_hash, who->id, who->admin, who->username);
+	sesscache_put(who->token_hash, gen, who->id, who->admin, who->username);
 	return 0;
 }
 
@@ -211,6 +218,22 @@ same_origin(const char *url, const char *host)
 	    split_hostport(host, hh, sizeof(hh), &hp, def) != 0)
 		return 0;
 	return strcasecmp(uh, hh) == 0 && up == hp;
+}
+
+int
+auth_check_signin_origin(const struct req *r, struct problem *p)
+{
+	const struct req_input *in = r->in;
+
+	if (in == NULL)
+		return 0;
+	if (in->origin != NULL && *in->origin != '\0' ? !same_origin(in->origin, in->host) :
+	    in->referer != NULL && *in->referer != '\0' && !same_origin(in->referer, in->host)) {
+		problem_set(p, PROB_CSRF, "sign-in and registration must come from this site "
+		    "(Origin or Referer), or from a script that sends neither");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -369,8 +392,88 @@ auth_logout(struct db *db, const struct principal *who, struct problem *p)
 	return 0;
 }
 
+/* Makes user id an administrator and revokes every session it has, in one
+ * transaction: whoever holds a token of the account now signs in again. */
+static enum db_rc
+promote_txn(struct db *db, void *arg, struct problem *p)
+{
+	const int64_t *id = arg;
+	struct db_val in[] = { DBV_I64(*id) };
+	enum db_rc rc;
+
+	(void)p;
+	if ((rc = db_exec(db, ST_USER_SET_ADMIN, in, 1)) != DB_OK)
+		return rc;
+	return db_exec(db, ST_SESSION_REVOKE_USER, in, 1);
+}
+
+/* Whether pid runs orderd (a stale pid file may name anyone: SIGUSR1
+ * would kill most programs). Where /proc cannot tell, it is believed. */
+static int
+is_orderd(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return errno != ENOENT;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "orderd", 6) == 0;
+}
+
+/* Whether the master (pid) may signal this process back: not when this
+ * runs as root and the pool as another user. */
+static int
+can_answer(long pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	return stat(path, &st) != 0 || st.st_uid == 0 || st.st_uid == getuid() ||
+	    st.st_uid == geteuid();
+}
+
+/* The revoked sessions may still be in a running pool's shared session
+ * cache: ask the pool's master to forget them (pidfile), else wait until
+ * every cached entry has expired. */
+static void
+forget_in_pool(const char *pidfile)
+{
+	FILE *f;
+	long pid = 0;
+
+	if (pidfile != NULL && (f = fopen(pidfile, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 1 && !is_orderd(pid)) {
+		fprintf(stderr, "orderd admin: pid %ld of %s is not a running orderd process; not "
+		    "signalling it\n", pid, pidfile);
+		pid = 0;
+	}
+	if (pid > 1 && pool_forget_sessions((pid_t)pid, can_answer(pid) ? 3000 : 0) == 0) {
+		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
+		return;
+	}
+	if (pidfile != NULL)
+		fprintf(stderr, "orderd admin: the pool of %s did not confirm (%s); waiting out "
+		    "its session cache\n", pidfile, pid > 1 ? strerror(errno) : "no pid");
+	{
+		struct timespec ts = { (SESSCACHE_TTL_MS + 500) / 1000,
+		    (SESSCACHE_TTL_MS + 500) % 1000 * 1000000L };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
 int
-auth_admin_command(struct db *db, const char *name)
+auth_admin_command(struct db *db, const char *name, int promote, const char *pidfile)
 {
 	struct principal who;
 	struct problem p;
@@ -383,6 +486,7 @@ auth_admin_command(struct db *db, const char *name)
 		return 1;
 	}
 	memset(&who, 0, sizeof(who));
+	memset(&p, 0, sizeof(p));
 	found = user_by_name(db, name, strlen(name), &who, hash, sizeof(hash), &balance, &p);
 	if (found < 0) {
 		fprintf(stderr, "orderd admin: %s\n", p.detail);
@@ -401,14 +505,23 @@ auth_admin_command(struct db *db, const char *name)
 		}
 		who.id = id;
 		printf("created administrator %s (id %lld)\n", name, (long long)id);
+	} else if (who.admin) {
+		printf("%s (id %lld) is an administrator\n", who.username, (long long)who.id);
+	} else if (!promote) {
+		/* Whoever registered the name first knows its password. */
+		fprintf(stderr, "orderd admin: %s (id %lld) is an existing account that is not an "
+		    "administrator; to make it one (its password stays, its sessions are revoked) "
+		    "run again with --promote\n", who.username, (long long)who.id);
+		return 1;
 	} else {
-		struct db_val in[] = { DBV_I64(who.id) };
-
-		if (db_exec(db, ST_USER_SET_ADMIN, in, 1) != DB_OK) {
-			fprintf(stderr, "orderd admin: %s\n", db->last_error);
+		if (db_txn(db, promote_txn, &who.id, &p) != 0) {
+			fprintf(stderr, "orderd admin: %s\n", p.detail);
 			return 1;
 		}
-		printf("%s (id %lld) is an administrator\n", name, (long long)who.id);
+		printf("%s (id %lld) is now an administrator; its sessions were revoked\n",
+		    who.username, (long long)who.id);
+		fflush(stdout);
+		forget_in_pool(pidfile);
 	}
 	if (open_session(db, &who, &p) != 0) {
 		fprintf(stderr, "orderd admin: %s\n", p.detail);

@@ -48,6 +48,12 @@ int	auth_identify(struct db *, const struct req *r, struct principal *who,
 int	auth_check_csrf(const struct req *r, const struct principal *who,
 	    struct problem *p);
 
+/* Login CSRF defence for POST /auth/login/ and /auth/register/: an Origin
+ * (or, without one, a Referer) that is sent must be this host - a foreign
+ * page must not sign a browser in to an account of its choosing. A request
+ * with neither (a script) is allowed. 0 = allowed, -1 = 403 /problems/csrf. */
+int	auth_check_signin_origin(const struct req *r, struct problem *p);
+
 /* The CSRF token of a session token, as 43 characters of base64url. */
 void	auth_csrf_token(const char *token, char out[AUTH_TOKEN_LEN + 1]);
 
@@ -68,8 +74,13 @@ int	auth_login(struct db *, const char *username, size_t ulen, const char *passw
 /* Revokes who's token. 0, or -1 with p (503/500). */
 int	auth_logout(struct db *, const struct principal *who, struct problem *p);
 
-/* Creates NAME as an administrator, or makes an existing user one, and opens
- * a session for it; prints the token as the last line. Exit status. */
-int	auth_admin_command(struct db *, const char *name);
+/* Creates NAME as an administrator (or finds the existing administrator)
+ * and opens a session for it; prints the token as the last line. An
+ * existing account that is not an administrator is refused (exit 1)
+ * unless promote: then it becomes one and every session it had is revoked
+ * in the same transaction, and forgotten by the pool whose master's pid is
+ * in pidfile (or, without one, waited out of the session cache). Exit
+ * status. */
+int	auth_admin_command(struct db *, const char *name, int promote, const char *pidfile);
 
 #endif

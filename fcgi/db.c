@@ -29,6 +29,8 @@ static const char *const sql[ST__MAX] = {
 	    " VALUES (?, ?, ?, ?, ?)",
 	[ST_PRODUCT_READ] =
 	    "SELECT price, stock, goods_id FROM products WHERE id = ?",
+	[ST_PRODUCT_READ_LOCKED] =
+	    "SELECT price, stock, goods_id FROM products WHERE id = ? FOR UPDATE",
 	[ST_TAKE_LINE] = "CALL orderd_take_line(?, ?, ?, ?)",	/* db/migrations/003 */
 	[ST_PRODUCT_TAKE_IF] =
 	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
@@ -127,6 +129,8 @@ static const char *const sql[ST__MAX] = {
 	    " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > UTC_TIMESTAMP()",
 	[ST_SESSION_REVOKE] =
 	    "UPDATE sessions SET revoked_at = UTC_TIMESTAMP() WHERE token_hash = ? AND revoked_at IS NULL",
+	[ST_SESSION_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = UTC_TIMESTAMP() WHERE user_id = ? AND revoked_at IS NULL",
 	[ST_IDEM_GET] =
 	    "SELECT request_hash, status, location, body FROM idempotency"
 	    " WHERE user_id = ? AND idem_key = ? AND created_at > UTC_TIMESTAMP() - INTERVAL 1 DAY",

@@ -43,8 +43,6 @@ inv_merge_lines(struct line *lines, size_t n, int64_t max_quantity)
 void
 inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted)
 {
-	if (available == 0)
-		soldout_mark(product);
 	problem_set(p, PROB_OUT_OF_STOCK, "only %lld left of product %lld, %lld wanted",
 	    (long long)available, (long long)product, (long long)wanted);
 	problem_add_int(p, "product", product);
@@ -82,16 +80,18 @@ price_note(int64_t product, int64_t price, int64_t goods)
 	e->goods = goods;
 }
 
-/* Reads price, stock and goods of one product without a lock (the locking
- * read is orderd_take_line's); *found = 0 when there is none. */
+/* Reads price, stock and goods of one product, without a lock or (locked)
+ * with SELECT ... FOR UPDATE; *found = 0 when there is none. */
 static enum db_rc
-lookup(struct db *db, int64_t id, int64_t *price, int64_t *stock, int64_t *goods, int *found)
+lookup(struct db *db, int64_t id, int locked, int64_t *price, int64_t *stock, int64_t *goods,
+    int *found)
 {
 	struct db_val in[] = { DBV_I64(id) };
 	struct db_col out[] = { DBC_I64(price), DBC_I64(stock), DBC_I64(goods) };
 	enum db_rc rc;
 
-	if ((rc = db_one(db, ST_PRODUCT_READ, in, 1, out, 3, found)) != DB_OK || !*found)
+	if ((rc = db_one(db, locked ? ST_PRODUCT_READ_LOCKED : ST_PRODUCT_READ, in, 1, out, 3,
+	    found)) != DB_OK || !*found)
 		return rc;
 	if (out[2].is_null)
 		*goods = 0;
@@ -109,13 +109,13 @@ no_product(struct problem *p, int64_t id)
 
 /* lookup(), with DB_ABORT and a 404 when there is no such product. */
 static enum db_rc
-read_row(struct db *db, int64_t id, int64_t *price, int64_t *stock, int64_t *goods,
-    struct problem *p)
+read_row(struct db *db, int64_t id, int locked, int64_t *price, int64_t *stock,
+    int64_t *goods, struct problem *p)
 {
 	enum db_rc rc;
 	int found;
 
-	if ((rc = lookup(db, id, price, stock, goods, &found)) != DB_OK)
+	if ((rc = lookup(db, id, locked, price, stock, goods, &found)) != DB_OK)
 		return rc;
 	return found ? DB_OK : no_product(p, id);
 }
@@ -137,7 +137,7 @@ inv_price(struct db *db, struct line *lines, size_t n)
 			l->goods = e->goods;
 			continue;
 		}
-		if ((rc = lookup(db, l->product, &l->price, &stock, &l->goods, &found)) != DB_OK)
+		if ((rc = lookup(db, l->product, 0, &l->price, &stock, &l->goods, &found)) != DB_OK)
 			return rc;
 		if (!found) {
 			/* inv_take() answers 404 when it comes to this line:
@@ -215,6 +215,10 @@ take_forupdate(struct db *db, int64_t order, const struct line *l, struct proble
 	if ((rc = db_exec(db, ST_TAKE_LINE, in, 4)) != DB_ERR || db->last_errno != ER_SIGNAL_EXCEPTION)
 		return rc;
 	if (sscanf(db->last_error, "orderd:out-of-stock:%lld:%lld", &product, &available) == 2) {
+		/* Seen under the row lock, which this transaction holds until
+		 * it ends: a restock (which clears the mark) comes after. */
+		if (available == 0)
+			soldout_mark(l->product);
 		inv_out_of_stock(p, l->product, available, l->quantity);
 		return DB_ABORT;
 	}
@@ -224,7 +228,7 @@ take_forupdate(struct db *db, int64_t order, const struct line *l, struct proble
 		int64_t price, stock, goods;
 
 		/* Read the row's price (and remember it) for the next attempt. */
-		if ((rc = read_row(db, l->product, &price, &stock, &goods, p)) != DB_OK)
+		if ((rc = read_row(db, l->product, 0, &price, &stock, &goods, p)) != DB_OK)
 			return rc;
 		return repriced(db, l);
 	}
@@ -232,8 +236,13 @@ take_forupdate(struct db *db, int64_t order, const struct line *l, struct proble
 }
 
 /* One conditional UPDATE locks, checks and takes; only when it changes no
- * row does a plain read tell why (gone, short, repriced, or restocked in
- * between: then the UPDATE runs again). */
+ * row does a read tell why (gone, short, repriced, or restocked in between:
+ * then the UPDATE runs again). That read locks the row: a sold-out mark is
+ * set only from stock seen under a lock this transaction holds until it
+ * ends, so a restock, which clears the mark after its own UPDATE of the
+ * row, always comes after the mark. (A failed conditional UPDATE keeps no
+ * lock at READ COMMITTED, and a plain read could see the stock just before
+ * a restock commits and mark it just after the restock cleared the mark.) */
 static enum db_rc
 take_optimistic(struct db *db, int64_t order, const struct line *l, struct problem *p)
 {
@@ -249,11 +258,13 @@ take_optimistic(struct db *db, int64_t order, const struct line *l, struct probl
 			return rc;
 		if (db->affected == 1)
 			return insert_line(db, order, l);
-		if ((rc = read_row(db, l->product, &price, &stock, &goods, p)) != DB_OK)
+		if ((rc = read_row(db, l->product, 1, &price, &stock, &goods, p)) != DB_OK)
 			return rc;
 		if (price != l->price || goods != l->goods)
 			return repriced(db, l);
 		if (stock < l->quantity) {
+			if (stock == 0)
+				soldout_mark(l->product);
 			inv_out_of_stock(p, l->product, stock, l->quantity);
 			return DB_ABORT;
 		}

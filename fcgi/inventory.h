@@ -65,8 +65,8 @@ enum db_rc inv_take(struct db *, enum lock_mode, int64_t order, const struct lin
  * transaction, which already holds the order row's lock. */
 enum db_rc inv_give(struct db *, const struct line *lines, size_t n);
 
-/* Sets p to 409 /problems/out-of-stock (product, available) and, when
- * nothing is left, marks the product sold out for the pool. */
+/* Sets p to 409 /problems/out-of-stock (product, available). (The callers
+ * that saw the stock under the row's lock mark the product sold out.) */
 void	inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int64_t wanted);
 
 /* Reads (no lock). Return DB_OK, DB_ABORT with p = 404, or a db_rc. */

@@ -59,8 +59,18 @@ static const struct option audit_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The NAME of `orderd admin NAME`. */
+#define OPT_PROMOTE	1000	/* admin only; not a conf option */
+
+static const struct option admin_opts[] = {
+	DB_OPTIONS,
+	{ "promote", no_argument, NULL, OPT_PROMOTE },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The NAME of `orderd admin NAME`, and --promote. */
 static const char *admin_name;
+static int admin_promote;
 
 static int
 admin_run(const struct conf *c)
@@ -73,7 +83,7 @@ admin_run(const struct conf *c)
 		fprintf(stderr, "orderd admin: cannot connect: %s\n", db.last_error);
 		return 1;
 	}
-	rc = auth_admin_command(&db, admin_name);
+	rc = auth_admin_command(&db, admin_name, admin_promote, c->pidfile);
 	db_close(&db);
 	return rc;
 }
@@ -108,10 +118,17 @@ static const struct sub {
 	  "usage: orderd migrate [options]\n"
 	  "Applies the numbered migrations not yet applied, in order.\n\n"
 	  "  --migrations DIR     where NNN_name.sql files are        ORDERD_MIGRATIONS\n" },
-	{ "admin", audit_opts, admin_run,
+	{ "admin", admin_opts, admin_run,
 	  "usage: orderd admin [options] NAME\n"
-	  "Creates NAME as an administrator (or makes the user one) and prints a new\n"
-	  "bearer token for it as the last line.\n" },
+	  "Creates NAME as an administrator (or resets an existing administrator) and\n"
+	  "prints a new bearer token for it as the last line. An existing account that\n"
+	  "is not an administrator is refused unless --promote is given.\n\n"
+	  "  --promote            make an existing user an administrator; every session\n"
+	  "                       it had is revoked (its password stays)\n"
+	  "  --pidfile FILE       the running pool's pid file: with --promote, its\n"
+	  "                       master is told to forget the revoked sessions at once\n"
+	  "                       (without it, orderd admin waits 2.5 s for the pool's\n"
+	  "                       session cache to expire)\n" },
 	{ "audit", audit_opts, audit_run,
 	  "usage: orderd audit [options]\n"
 	  "Checks every stock, sales and order-total invariant; prints each violation.\n"
@@ -126,7 +143,8 @@ usage(FILE *f)
 	    "  serve     run the FastCGI worker pool\n"
 	    "  migrate   bring the database schema up to date\n"
 	    "  audit     check the stock, order and money invariants\n"
-	    "  admin     create or reset an administrator; prints its token\n\n"
+	    "  admin     create or reset an administrator (--promote: make a user one);\n"
+	    "            prints its token\n\n"
 	    "Run 'orderd COMMAND --help' for a command's options.\n", f);
 }
 
@@ -170,6 +188,10 @@ main(int argc, char *argv[])
 			fputs(db_help, stdout);
 			return 0;
 		}
+		if (ch == OPT_PROMOTE) {
+			admin_promote = 1;
+			continue;
+		}
 		if (ch == '?' || conf_set(&conf, (enum conf_opt)ch, optarg) != 0) {
 			fprintf(stderr, "Run 'orderd %s --help' for its options.\n", sub->name);
 			return 2;
@@ -177,7 +199,7 @@ main(int argc, char *argv[])
 	}
 	if (sub->run == admin_run) {
 		if (optind + 1 != argc) {
-			fprintf(stderr, "usage: orderd admin [options] NAME\n");
+			fprintf(stderr, "usage: orderd admin [--promote] [--pidfile FILE] [options] NAME\n");
 			return 2;
 		}
 		admin_name = argv[optind++];

@@ -333,6 +333,7 @@ pool_run(const struct conf *c)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -386,8 +387,11 @@ pool_run(const struct conf *c)
 		int st, sig, live = 0, retiring = 0, old = -1;
 		double now;
 
-		/* Reap every worker (and the reaper) that ended. */
+		/* Reap every worker (and the reaper) that ended, and free the
+		 * shared slots it held locked if it died in the middle of a write. */
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			sesscache_release((uint32_t)pid);
+			prodcache_release((uint32_t)pid);
 			if (pid == reaper.pid) {
 				/* Respawned like a worker: after a pause when it
 				 * crashed young; at once when a reload retired it. */
@@ -515,6 +519,12 @@ pool_run(const struct conf *c)
 		} else if (sig == SIGHUP && !stopping) {
 			gen++;
 			log_info("reload: replacing workers one at a time");
+		} else if (sig == SIGUSR1) {
+			sesscache_forget_all();
+			log_info("sessions revoked elsewhere: the session cache forgot every token");
+			if (info.si_code == SI_QUEUE && info.si_value.sival_int == POOL_FORGET_ASK &&
+			    info.si_pid > 0)
+				kill(info.si_pid, SIGUSR1);
 		}
 	}
 	if (unix_path != NULL)
@@ -523,4 +533,48 @@ pool_run(const struct conf *c)
 		unlink(c->pidfile);
 	log_info("stopped");
 	return 0;
+}
+
+int
+pool_forget_sessions(pid_t master, int timeout_ms)
+{
+	union sigval v;
+	sigset_t set, old;
+	siginfo_t info;
+	struct timespec left;
+	double until;
+	int sig = -1, saved;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, &old) != 0)
+		return -1;
+	v.sival_int = POOL_FORGET_ASK;
+	if (sigqueue(master, SIGUSR1, v) != 0) {
+		saved = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = saved;
+		return -1;
+	}
+	until = mono_s() + timeout_ms / 1000.0;
+	for (;;) {
+		double now = mono_s();
+
+		if (now >= until) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		set_ts(&left, until - now);
+		sig = sigtimedwait(&set, &info, &left);
+		/* Only the master's answer counts. */
+		if (sig == SIGUSR1 && info.si_pid == master)
+			break;
+		if (sig < 0 && errno != EINTR && errno != EAGAIN)
+			break;
+		sig = -1;
+	}
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return sig == SIGUSR1 ? 0 : -1;
 }

@@ -6,7 +6,7 @@
 #include "shared.h"
 
 struct slot {
-	uint32_t seq;		/* odd while a process writes the entry */
+	seqlock_t lock;		/* held while a process writes the entry */
 	uint64_t changes;	/* prodcache_changed() calls for this slot */
 	uint64_t version;	/* changes when the entry was read */
 	int64_t stored_ms;	/* mono_ms() when it was stored */
@@ -18,9 +18,7 @@ static struct slot *table;
 static struct slot *
 slot_of(int64_t product)
 {
-	uint64_t h = (uint64_t)product * 0x9e3779b97f4a7c15ULL;
-
-	return &table[h >> 54 & (PRODCACHE_SLOTS - 1)];
+	return &table[shared_slot((uint64_t)product, PRODCACHE_SLOT_BITS)];
 }
 
 int
@@ -37,21 +35,18 @@ int
 prodcache_get(int64_t product, struct product *out)
 {
 	struct slot *s;
-	uint32_t seq;
-	uint64_t version;
+	uint64_t snap, version;
 	int64_t stored;
 
 	if (table == NULL)
 		return 0;
 	s = slot_of(product);
-	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-	if (seq & 1)
+	if (!seqlock_read_begin(&s->lock, &snap))
 		return 0;
 	memcpy(out, &s->pr, sizeof(*out));
 	version = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
 	stored = __atomic_load_n(&s->stored_ms, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
+	if (!seqlock_read_end(&s->lock, snap))
 		return 0;
 	return out->id == product &&
 	    version == __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE) &&
@@ -68,20 +63,17 @@ void
 prodcache_put(const struct product *pr, uint64_t version)
 {
 	struct slot *s;
-	uint32_t seq;
+	uint64_t held;
 
 	if (table == NULL || pr->id <= 0)
 		return;
 	s = slot_of(pr->id);
-	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0,
-	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if (!seqlock_lock(&s->lock, &held, NULL))
 		return;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(&s->pr, pr, sizeof(*pr));
 	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->stored_ms, mono_ms(), __ATOMIC_RELAXED);
-	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+	seqlock_unlock(&s->lock, held);
 }
 
 void
@@ -89,4 +81,19 @@ prodcache_changed(int64_t product)
 {
 	if (table != NULL)
 		__atomic_add_fetch(&slot_of(product)->changes, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+prodcache_release(uint32_t pid)
+{
+	uint64_t held;
+	size_t i;
+
+	if (table == NULL)
+		return;
+	for (i = 0; i < PRODCACHE_SLOTS; i++)
+		if (seqlock_take_from(&table[i].lock, pid, &held)) {
+			table[i].pr.id = 0;
+			seqlock_unlock(&table[i].lock, held);
+		}
 }

@@ -10,8 +10,9 @@
  *
  * Rows changed some other way (another pool, a hand-made UPDATE) show within
  * PRODCACHE_TTL_MS. Entries live in one anonymous shared mapping made by the
- * master before it forks, each guarded by a sequence count (a reader that
- * overlaps a writer takes nothing from it). */
+ * master before it forks, each guarded by a sequence lock (shared.h: a
+ * reader that overlaps a writer takes nothing from it, and a lock left by a
+ * killed writer is broken by the next one). */
 #ifndef ORDERD_PRODCACHE_H
 #define ORDERD_PRODCACHE_H
 
@@ -19,7 +20,8 @@
 
 #include "inventory.h"
 
-#define PRODCACHE_SLOTS		1024	/* products remembered at once (direct-mapped) */
+#define PRODCACHE_SLOT_BITS	10
+#define PRODCACHE_SLOTS		(1 << PRODCACHE_SLOT_BITS)	/* products remembered at once (direct-mapped) */
 #define PRODCACHE_TTL_MS	250	/* how long an entry is served */
 
 /* Maps the shared table; call once in the master before forking. Returns 0,
@@ -38,5 +40,9 @@ void	prodcache_put(const struct product *pr, uint64_t version);
 
 /* Product's row may have changed: no entry read before now is served. */
 void	prodcache_changed(int64_t product);
+
+/* The master reaped process pid: frees (and empties) every slot it left
+ * locked. */
+void	prodcache_release(uint32_t pid);
 
 #endif

@@ -15,9 +15,7 @@ static struct slot *table;
 static struct slot *
 slot_of(int64_t product)
 {
-	uint64_t h = (uint64_t)product * 0x9e3779b97f4a7c15ULL;
-
-	return &table[h >> 52 & (SOLDOUT_SLOTS - 1)];
+	return &table[shared_slot((uint64_t)product, SOLDOUT_SLOT_BITS)];
 }
 
 int

@@ -13,7 +13,8 @@
 
 #include <stdint.h>
 
-#define SOLDOUT_SLOTS	4096	/* products marked at once (a hash table) */
+#define SOLDOUT_SLOT_BITS	12
+#define SOLDOUT_SLOTS	(1 << SOLDOUT_SLOT_BITS)	/* products marked at once (a hash table) */
 #define SOLDOUT_TTL_MS	1000	/* how long a mark is believed */
 
 /* Maps the shared table; call once in the master before forking. Returns 0,

@@ -5,7 +5,8 @@
 //   ORDERD_URL          the stack, e.g. http://127.0.0.1:18080 (default http://127.0.0.1:8080)
 //   ORDERD_ADMIN_TOKEN  an administrator's bearer token (fixtures: products, credits)
 //   ORDERD_TEST_OUT     output directory; one PNG per test goes to $ORDERD_TEST_OUT/browser/
-//   ORDERD_BIN + ORDERD_DB_*  `orderd admin NAME` promotes the admin page's test user
+//   ORDERD_BIN + ORDERD_DB_*  `orderd admin --promote NAME` promotes the admin page's test user
+//   ORDERD_PIDFILE      the pool's pid file (the promotion tells the pool at once)
 //   ORDERD_CHROMIUM     the browser (default /usr/bin/chromium)
 //   ORDERD_BROWSER_ONLY a substring: run only the tests whose name contains it
 //
@@ -78,6 +79,17 @@ async function newUser(tag, credit = 0) {
   const login = await apiOk('POST', '/auth/login/', { form: { username: name, password: PASSWORD } });
   if (credit > 0) await apiOk('POST', `/account/${name}/credit/`, { token: ADMIN_TOKEN, form: { amount: String(credit) } });
   return { name, token: login.token, csrf: login.csrf_token, id: login.user.id };
+}
+
+// `orderd admin --promote NAME`: the user becomes an administrator and its
+// sessions are revoked, so it signs in again; the user with its new token.
+async function promote(user) {
+  const args = ['admin', '--promote'];
+  if (process.env.ORDERD_PIDFILE) args.push('--pidfile', process.env.ORDERD_PIDFILE);
+  args.push(user.name);
+  await promisify(execFile)(process.env.ORDERD_BIN, args, { env: process.env, timeout: 20000 });
+  const login = await apiOk('POST', '/auth/login/', { form: { username: user.name, password: PASSWORD } });
+  return { ...user, token: login.token, csrf: login.csrf_token };
 }
 
 async function newProduct(label, price, stock) {
@@ -406,8 +418,7 @@ test('order and cancel with JavaScript disabled', async (shot) => {
 test('the admin page without JavaScript: create, restock and credit through confirmations', async (shot) => {
   const bin = process.env.ORDERD_BIN;
   expect(bin, 'ORDERD_BIN is not set (needed to make the test user an administrator)');
-  const admin = await newUser('anojs');
-  await promisify(execFile)(bin, ['admin', admin.name], { env: process.env, timeout: 20000 });
+  const admin = await promote(await newUser('anojs'));
   const customer = await newUser('cnojs');
   const { page } = await newContext({ js: false });
   shot.page = page;
@@ -451,8 +462,7 @@ test('the admin page without JavaScript: create, restock and credit through conf
 test('the admin page creates and restocks a product, credits and ships', async (shot) => {
   const bin = process.env.ORDERD_BIN;
   expect(bin, 'ORDERD_BIN is not set (needed to make the test user an administrator)');
-  const admin = await newUser('adm');
-  await promisify(execFile)(bin, ['admin', admin.name], { env: process.env, timeout: 20000 });
+  const admin = await promote(await newUser('adm'));
   const customer = await newUser('cust');
   const { page } = await newContext();
   shot.page = page;
@@ -538,7 +548,7 @@ test('keyboard only: sign in and order with Tab and Enter, focus visible', async
 test('every page fits phone (390×844) and desktop (1280×800) widths', async (shot) => {
   const bin = process.env.ORDERD_BIN;
   let user = await newUser('wide', 10000);
-  if (bin) await promisify(execFile)(bin, ['admin', user.name], { env: process.env, timeout: 20000 });
+  if (bin) user = await promote(user);
   const product = await newProduct('A product with a rather long name to see how it wraps on a phone', 123456, 42);
   await apiOk('POST', '/order/', { token: user.token, form: { product: String(product.id), quantity: '2' } });
   const pages = ['/', '/cart.html', '/orders.html', '/account.html', '/signin.html', '/admin.html'];

@@ -348,15 +348,22 @@ _admin = None
 _admin_lock = threading.Lock()
 
 
-def make_admin_token(name):
-    """`$ORDERD_BIN admin NAME`: the last line of its output is the token."""
+def orderd_admin(*args):
+    """Runs `$ORDERD_BIN admin ARGS...` (ORDERD_DB_* inherited): the CompletedProcess
+    (text stdout and stderr)."""
     cmd = os.environ.get("ORDERD_BIN")
     check(cmd, "ORDERD_BIN is not set (needed for `orderd admin`)")
     try:
-        p = subprocess.run(shlex.split(cmd) + ["admin", name], capture_output=True, text=True,
-                           timeout=60)
+        return subprocess.run(shlex.split(cmd) + ["admin"] + list(args), capture_output=True,
+                              text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise Fail("cannot run %s admin %s: %s" % (cmd, name, e)) from None
+        raise Fail("cannot run %s admin %s: %s" % (cmd, " ".join(args), e)) from None
+
+
+def make_admin_token(name):
+    """`$ORDERD_BIN admin NAME`: the last line of its output is the token."""
+    cmd = os.environ.get("ORDERD_BIN")
+    p = orderd_admin(name)
     lines = p.stdout.strip().splitlines()
     check(p.returncode == 0 and lines, "%s admin %s exited %d: %s %s"
           % (cmd, name, p.returncode, p.stdout[-500:], p.stderr[-500:]))

@@ -28,8 +28,8 @@ from orderd_test import (  # noqa: E402
 from accounts import (  # noqa: E402
     CSRF, FORBIDDEN, FUNDS, INVALID, NOT_FOUND, ORDER_STATE, ORIGIN, PASSWORD,
     RATE_LIMITED, TAKEN, TOKEN_RE, UNAUTHORIZED, admin, ample_product, anon, check_account,
-    cookie_attrs, db_order_entries, db_user, login, new_user, register, set_cookies, sha256_hex,
-    sign_in, uname, wait_429)
+    cookie_attrs, db_order_entries, db_user, login, new_user, orderd_admin, register, set_cookies,
+    sha256_hex, sign_in, uname, wait_429)
 
 BIG_ID = 10 ** 15
 
@@ -851,6 +851,177 @@ def ledger_pages_newest_first():
     # only one's own movements
     v = new_user("lv")
     eq(v.ledger()["items"], [], "a fresh user's ledger")
+
+
+# ---------------------------------------------------------------------------
+# login CSRF (issue 11): a foreign page must not sign a browser in
+
+
+FOREIGN = [("foreign Origin", {"Origin": "http://evil.example"}),
+           ("Origin null", {"Origin": "null"}),
+           ("look-alike Origin", {"Origin": ORIGIN + ".evil.example"}),
+           ("foreign Origin, own Referer", {"Origin": "http://evil.example",
+                                            "Referer": ORIGIN + "/signin.html"}),
+           ("foreign Referer, no Origin", {"Referer": "http://evil.example/attack.html"})]
+
+
+def signin_call(path, fields, headers, form=True):
+    return wait_429(lambda: anon("POST", path, form=fields if form else None,
+                                 obj=None if form else fields, headers=headers))
+
+
+def no_session_set(r, what):
+    ck = set_cookies(r)
+    check(not ck.get("orderd_session", ("",))[0], "%s set a session cookie: %r"
+          % (what, r.headers.get_all("Set-Cookie")))
+    check("token" not in (r.json or {}), "%s gave a token" % what)
+
+
+@test
+def login_and_register_from_another_origin_are_403_and_sign_nobody_in():
+    u = new_user("lc")
+
+    def one(case):
+        what, headers = case
+        for form in (True, False):
+            how = "form" if form else "JSON"
+            r = signin_call("/auth/login/", {"username": u.username, "password": PASSWORD},
+                            headers, form)
+            assert_problem(r, 403, CSRF, what="login (%s) with %s" % (how, what))
+            no_session_set(r, "login (%s) with %s" % (how, what))
+            name = uname("lcr")
+            r = signin_call("/auth/register/", {"username": name, "password": PASSWORD}, headers,
+                            form)
+            assert_problem(r, 403, CSRF, what="register (%s) with %s" % (how, what))
+            check(db_user(name) is None, "register (%s) with %s created user %s" % (how, what, name))
+    run_cases(FOREIGN, one)
+
+
+@test
+def browser_form_login_from_another_origin_is_refused_like_other_csrf():
+    """A plain browser form gets the 303-with-error every refused form gets; still no session."""
+    u = new_user("lb")
+    h = {"Origin": "http://evil.example", "Accept": T.BROWSER_ACCEPT}
+    r = signin_call("/auth/login/", {"username": u.username, "password": PASSWORD, "next": "/"}, h)
+    assert_status(r, 303, "browser form login from another origin")
+    q = T.query_of(location(r))
+    eq((q.get("error"), q.get("status")), (["csrf"], ["403"]), "303 error of the refused login")
+    no_session_set(r, "browser form login from another origin")
+    name = uname("lbr")
+    r = signin_call("/auth/register/", {"username": name, "password": PASSWORD, "next": "/"}, h)
+    assert_status(r, 303, "browser form register from another origin")
+    eq(T.query_of(location(r)).get("error"), ["csrf"], "303 error of the refused register")
+    check(db_user(name) is None, "a refused browser register created user %s" % name)
+
+
+@test
+def login_and_register_from_this_site_or_a_script_still_work():
+    cases = [("same Origin", {"Origin": ORIGIN}),
+             ("same Referer", {"Referer": ORIGIN + "/signin.html"}),
+             ("no Origin, no Referer (a script)", {})]
+
+    def one(case):
+        what, headers = case
+        name = uname("ls")
+        r = signin_call("/auth/register/", {"username": name, "password": PASSWORD}, headers)
+        assert_json(r, 201, "register with %s" % what)
+        r = signin_call("/auth/login/", {"username": name, "password": PASSWORD}, headers)
+        j = assert_json(r, 200, "login with %s" % what)
+        eq(set_cookies(r).get("orderd_session", ("",))[0], j.get("token"), "session cookie with %s" % what)
+    run_cases(cases, one)
+
+
+# ---------------------------------------------------------------------------
+# orderd admin NAME on an existing account (issue 11)
+
+
+def token_of(p, what):
+    lines = p.stdout.strip().splitlines()
+    check(p.returncode == 0 and lines, "%s exited %d: %s %s" % (what, p.returncode, p.stdout[-400:],
+                                                                 p.stderr[-400:]))
+    tok = lines[-1].strip()
+    check(TOKEN_RE.fullmatch(tok), "%s: last line %r is not a token" % (what, tok))
+    return tok
+
+
+def bearer_account(tok):
+    return T.request("GET", "/account/", None, {"Authorization": "Bearer " + tok})
+
+
+@test
+def admin_on_an_existing_user_is_refused_without_promote():
+    """Whoever registered the name first must not become an administrator."""
+    u = new_user("squat")
+    assert_json(bearer_account(u.token), 200, "the user's own token before")
+    p = orderd_admin(u.username)
+    check(p.returncode != 0, "orderd admin %s on an existing user exited 0: %s" % (u.username, p.stdout[-300:]))
+    check("--promote" in p.stderr, "the refusal does not name --promote: %r" % p.stderr[-300:])
+    check(not TOKEN_RE.fullmatch((p.stdout.strip().splitlines() or [""])[-1]),
+          "the refused orderd admin printed a token: %r" % p.stdout[-300:])
+    eq(db_user(u.username)[1], "user", "role after the refused orderd admin")
+    eq(assert_json(bearer_account(u.token), 200, "the user's token after")["role"], "user",
+       "role seen with the user's token")
+
+
+def check_promoted(u, p, what):
+    tok = token_of(p, what)
+    eq(db_user(u.username)[1], "admin", "role after %s" % what)
+    # at once: no wait, and the session cache (filled above) does not keep them
+    assert_problem(bearer_account(u.token), 401, UNAUTHORIZED,
+                   what="the user's bearer token right after %s" % what)
+    r = T.request("GET", "/account/", None, u.cookie_hdr(origin=None))
+    assert_problem(r, 401, UNAUTHORIZED, what="the user's cookie session right after %s" % what)
+    rows = db("SELECT COUNT(*) FROM sessions WHERE user_id = %d AND revoked_at IS NULL" % u.id)
+    eq(int(rows[0][0]), 1, "live sessions of user %d after %s (the new token's only)" % (u.id, what))
+    eq(assert_json(bearer_account(tok), 200, "the new token")["role"], "admin", "role with the new token")
+    # the password stays: signing in again gives an admin session
+    j = assert_json(login(u.username), 200, "login after %s" % what)
+    eq(j["user"]["role"], "admin", "role at the next login")
+
+
+@test
+def admin_promote_makes_the_user_admin_and_revokes_its_sessions_at_once():
+    u = new_user("promo")
+    for _ in range(3):   # cached in the pool's shared session cache
+        assert_json(bearer_account(u.token), 200, "the user's token before")
+        assert_json(T.request("GET", "/account/", None, u.cookie_hdr(origin=None)), 200, "cookie before")
+    pidfile = os.environ.get("ORDERD_PIDFILE")
+    check(pidfile, "ORDERD_PIDFILE is not set (the pool's pid file)")
+    t0 = time.monotonic()
+    p = orderd_admin("--promote", "--pidfile", pidfile, u.username)
+    took = time.monotonic() - t0
+    check_promoted(u, p, "orderd admin --promote --pidfile")
+    log("orderd admin --promote --pidfile took %.2f s: %s" % (took, p.stdout.strip().splitlines()[1]))
+    # The master answers unless it runs as another user than a root caller
+    # (then orderd admin waits out the cache instead).
+    try:
+        master_uid = os.stat("/proc/%s" % open(pidfile).read().split()[0]).st_uid
+    except (OSError, IndexError):
+        master_uid = None
+    if master_uid in (0, os.geteuid()):
+        check("forgot" in p.stdout, "the pool did not confirm it forgot its sessions: %r %r"
+              % (p.stdout[-300:], p.stderr[-300:]))
+
+
+@test
+def admin_promote_without_a_pidfile_waits_out_the_session_cache():
+    u = new_user("promn")
+    for _ in range(3):
+        assert_json(bearer_account(u.token), 200, "the user's token before")
+    p = orderd_admin(u.username, "--promote")
+    check_promoted(u, p, "orderd admin NAME --promote (no pid file)")
+
+
+@test
+def admin_on_an_existing_admin_resets_and_is_repeatable():
+    """./stack test and ./stack suite run `admin stackadmin` on an admin that exists."""
+    name = uname("adm")
+    t1 = token_of(orderd_admin(name), "orderd admin %s (new)" % name)
+    t2 = token_of(orderd_admin(name), "orderd admin %s (again)" % name)
+    check(t1 != t2, "two runs gave the same token")
+    for t in (t1, t2):
+        a = assert_json(bearer_account(t), 200, "an admin token of %s" % name)
+        eq((a["username"], a["role"]), (name, "admin"), "account of the admin token")
 
 
 @test

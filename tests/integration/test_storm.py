@@ -7,6 +7,12 @@
    exactly, never go negative, and orderd audit must stay clean.
 2. 32 clients race, without aborts, for a product with stock 10: exactly 10
    units are sold, every other answer is 409 out-of-stock with available 0.
+3. Clients keep checking out more of a sold-out product than there will ever
+   be (so they keep marking it sold out) while it is restocked one unit at a
+   time: an order placed right after each restock gets that unit. A sold-out
+   mark set from a read made before the restock committed would refuse it
+   (issue 11, --lock optimistic; ./stack test runs this suite under both
+   strategies).
 
 Knobs: ORDERD_STORM_SECONDS (default 20), ORDERD_STORM_CLIENTS (default 32)."""
 
@@ -25,6 +31,7 @@ from orderd_test import (  # noqa: E402
 
 SECONDS = float(os.environ.get("ORDERD_STORM_SECONDS", "20"))
 CLIENTS = int(os.environ.get("ORDERD_STORM_CLIENTS", "32"))
+HAMMERS = int(os.environ.get("ORDERD_RESTOCK_HAMMERS", "16"))
 
 
 @test
@@ -108,6 +115,65 @@ def storm_race_for_last_units_sells_exactly_the_stock():
     eq((q["stock"], q["sales"]), (0, stock), "product %d stock, sales after the race" % pid)
     rows = db("SELECT COUNT(*), COALESCE(SUM(quantity), 0) FROM order_lines WHERE product_id = %d" % pid)
     eq(rows[0], [str(stock), str(stock)], "order lines (count, units) of product %d in the table" % pid)
+    assert_audit_clean()
+
+
+@test
+def sold_out_mark_does_not_outlive_a_restock():
+    rounds = int(os.environ.get("ORDERD_RESTOCK_ROUNDS", "40"))
+    p = make_product(stock=0, price=700, name=unique_name("soldout"))
+    pid = p["id"]
+    stop = threading.Event()
+    lock = threading.Lock()
+    bad, statuses = [], collections.Counter()
+
+    def hammer():
+        # 10000 units never come back: every answer is a 409, and each one
+        # that sees stock 0 marks the product sold out. A checkout always
+        # reads the row (the mark only speeds up POST /order/), so some are
+        # reading it whenever a restock commits.
+        while not stop.is_set():
+            try:
+                r = post_json("/checkout/", {"items": [{"product": pid, "quantity": 10000}],
+                                             "pay_method": "cod"})
+            except ConnError as e:
+                with lock:
+                    bad.append("connection error: %s" % e)
+                continue
+            with lock:
+                statuses[r.status] += 1
+                if r.status != 409:
+                    bad.append("hammer: unexpected answer: %s" % r.describe())
+
+    ts = [threading.Thread(target=hammer, daemon=True) for _ in range(HAMMERS)]
+    for t in ts:
+        t.start()
+    refused = []
+    try:
+        time.sleep(0.3)
+        for i in range(rounds):
+            r = post_json("/product/%d/restock/" % pid, {"quantity": 1})
+            check(r.status == 200, "restock of product %d: %s" % (pid, r.describe()))
+            r = post_json("/order/", {"product": pid, "quantity": 1})
+            if r.status != 201:
+                refused.append("round %d: %s" % (i, r.describe()))
+                # take the unit anyway once the mark has gone, for the next round
+                deadline = time.monotonic() + 5
+                while r.status != 201 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    r = post_json("/order/", {"product": pid, "quantity": 1})
+                check(r.status == 201, "product %d never sold its restocked unit: %s" % (pid, r.describe()))
+            time.sleep(0.03)   # the hammers mark it sold out again
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(30)
+    log("restock rounds: %d, orders refused right after a restock: %d; hammer answers %s (lock %s)"
+        % (rounds, len(refused), dict(statuses), os.environ.get("ORDERD_LOCK", "forupdate")))
+    check(not bad, "%d bad answer(s):\n    %s" % (len(bad), summarize(bad)))
+    check(not refused, "an order right after a restock was refused %d of %d times (a sold-out "
+          "mark outlived the restock):\n    %s" % (len(refused), rounds, summarize(refused)))
+    eq(get_product(pid)["stock"], 0, "stock of product %d after its restocked units were sold" % pid)
     assert_audit_clean()
 
 

@@ -1,5 +1,7 @@
 /* check_prodcache.c - the shared product cache: hits, invalidation by
- * prodcache_changed() (also from another process), versions, age, slots. */
+ * prodcache_changed() (also from another process), versions, age, slots,
+ * and a slot whose writer was killed halfway. prodcache.c is included, not
+ * linked, to reach its table. */
 #include "config.h"
 
 #include <stdint.h>
@@ -11,7 +13,7 @@
 
 #include <check.h>
 
-#include "prodcache.h"
+#include "../../fcgi/prodcache.c"
 
 static struct product
 product(int64_t id, int64_t stock)
@@ -127,6 +129,69 @@ START_TEST(products_sharing_a_slot_replace_each_other)
 }
 END_TEST
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Issue 11: a worker killed between the two halves of its write leaves
+ * the slot's lock held. Readers miss at once, the next writer breaks the
+ * lock, and the slot serves again. */
+START_TEST(a_slot_left_locked_by_a_killed_writer_is_broken)
+{
+	struct product in = product(91, 4), out;
+	struct slot *s;
+	pid_t pid;
+	int st;
+	int64_t t;
+
+	prodcache_put(&in, prodcache_version(91));
+	s = slot_of(91);
+	if ((pid = fork()) == 0) {
+		uint64_t held;
+
+		if (!seqlock_lock(&s->lock, &held, NULL))
+			_exit(2);
+		s->pr.stock = 666;	/* half an entry */
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	t = now_ms();
+	ck_assert_int_eq(prodcache_get(91, &out), 0);
+	in.stock = 5;
+	prodcache_put(&in, prodcache_version(91));
+	ck_assert_int_lt(now_ms() - t, 200);
+	ck_assert_int_eq(prodcache_get(91, &out), 1);
+	ck_assert_int_eq(out.stock, 5);
+}
+END_TEST
+
+/* The dead writer's pid was reused by a live process: the master, which
+ * reaped the writer, frees its slot. */
+START_TEST(a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master)
+{
+	struct product in = product(93, 2), out;
+	struct slot *s = slot_of(93);
+	uint32_t reused = (uint32_t)getppid();
+
+	prodcache_put(&in, prodcache_version(93));
+	__atomic_store_n(&s->lock, (uint64_t)7 << 32 | reused, __ATOMIC_RELEASE);
+	in.stock = 1;
+	prodcache_put(&in, prodcache_version(93));
+	ck_assert_int_eq(prodcache_get(93, &out), 0);
+	prodcache_release(reused);
+	ck_assert_int_eq(prodcache_get(93, &out), 0);	/* emptied */
+	prodcache_put(&in, prodcache_version(93));
+	ck_assert_int_eq(prodcache_get(93, &out), 1);
+	ck_assert_int_eq(out.stock, 1);
+}
+END_TEST
+
 static Suite *
 prodcache_suite(void)
 {
@@ -139,6 +204,8 @@ prodcache_suite(void)
 	tcase_add_test(tc, a_change_in_another_process_is_seen);
 	tcase_add_test(tc, an_entry_is_served_for_its_ttl_only);
 	tcase_add_test(tc, products_sharing_a_slot_replace_each_other);
+	tcase_add_test(tc, a_slot_left_locked_by_a_killed_writer_is_broken);
+	tcase_add_test(tc, a_lock_of_a_reaped_writer_whose_pid_was_reused_is_released_by_the_master);
 	suite_add_tcase(s, tc);
 	return s;
 }
