@@ -545,6 +545,75 @@ test('keyboard only: sign in and order with Tab and Enter, focus visible', async
   expectEq(await stockOf(product.id), 1, 'stock in the API');
 });
 
+// An administrator's browser: the suites' admin token as its session cookie,
+// with the CSRF cookie the page asks the API for.
+async function adminContext(opts = {}) {
+  expect(ADMIN_TOKEN, 'ORDERD_ADMIN_TOKEN is not set');
+  const { ctx, page } = await newContext(opts);
+  await ctx.addCookies([{ name: 'orderd_session', value: ADMIN_TOKEN, url: BASE, httpOnly: true, sameSite: 'Strict' }]);
+  const r = await ctx.request.get(`${BASE}/account/`, { headers: { Accept: 'application/json' } });
+  const acct = await r.json();
+  expect(acct.role === 'admin' && acct.csrf_token, `the admin token's account: ${JSON.stringify(acct).slice(0, 200)}`);
+  await ctx.addCookies([{ name: 'orderd_csrf', value: acct.csrf_token, url: BASE, sameSite: 'Strict' }]);
+  return { ctx, page, csrf: acct.csrf_token };
+}
+
+test('a link cannot set up a credit: admin.html?credit=USER&amount=N shows no confirmation', async (shot) => {
+  const customer = await newUser('lnk');
+  const product = await newProduct('Linked kettle', 1000, 2);
+  const links = [
+    `/admin.html?credit=${customer.name}&amount=100000`,
+    `/admin.html?credit=${customer.name}&amount=100000&restock=${product.id}&quantity=500`,
+    // a token that is not this browser's
+    `/admin.html?credit=${customer.name}&amount=100000&csrf_token=${'A'.repeat(43)}`,
+  ];
+  for (const js of [false, true]) {
+    const { ctx, page } = await adminContext({ js });
+    for (const link of links) {
+      await page.goto(link);
+      const what = `${link} (JavaScript ${js ? 'on' : 'off'})`;
+      expect(await page.getByRole('heading', { name: 'Credit an account' }).isVisible(), `${what}: the admin forms are not shown`);
+      expectEq(await page.locator('#credit-confirm').count(), 0, `${what}: credit confirmations`);
+      expectEq(await page.locator('#restock-confirm').count(), 0, `${what}: restock confirmations`);
+      expectEq(await page.getByRole('button', { name: 'Credit' }).count(), 1, `${what}: Credit buttons (only the empty form's)`);
+      expectEq(await page.getByLabel('User name', { exact: true }).inputValue(), '', `${what}: the credit form's user name`);
+      expectEq(await page.getByLabel('Amount in cents').inputValue(), '', `${what}: the credit form's amount`);
+      expect(page.errors.length === 0, `${what}: script errors: ${page.errors.join('; ')}`);
+    }
+    if (js) shot.page = page; else await ctx.close();
+  }
+  expectEq(await balanceOf(customer), 0, 'the customer balance');
+  expectEq(await stockOf(product.id), 2, 'the product stock');
+});
+
+test('an unknown address shows the site\'s 404 page with a way home', async (shot) => {
+  for (const js of [true, false]) {
+    const { ctx, page } = await newContext({ js });
+    const res = await page.goto(`/no-such-page-${RUN}/here`);
+    expectEq(res.status(), 404, 'status of an unknown address');
+    expectEq(await page.title(), 'Page not found · orderd', 'title');
+    await expectText(page.getByRole('heading', { level: 1 }), /Page not found/, 'heading');
+    // The site's stylesheet applies (the header bar has the site's colours).
+    const styled = await page.evaluate(() => {
+      const h = document.querySelector('header.site');
+      return !!h && getComputedStyle(h).backgroundColor !== 'rgba(0, 0, 0, 0)';
+    });
+    expect(styled, 'the site stylesheet does not apply to the 404 page');
+    expect(await page.getByRole('navigation', { name: 'Main' }).isVisible(), 'no site navigation');
+    await noSideScroll(page, 'the 404 page');
+    expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+    if (js) {
+      shot.page = page;
+      await snap(page, 'not-found.png');
+      await page.getByRole('link', { name: 'Back to the shop' }).click();
+      await page.waitForURL((u) => u.pathname === '/');
+      await expectText(page.getByRole('heading', { level: 1 }), /Shop/, 'the shop after the way home');
+    } else {
+      await ctx.close();
+    }
+  }
+});
+
 test('every page fits phone (390×844) and desktop (1280×800) widths', async (shot) => {
   const bin = process.env.ORDERD_BIN;
   let user = await newUser('wide', 10000);

@@ -9,7 +9,7 @@ Environment (set by the runner):
   ORDERD_BIN       the orderd binary (for `orderd audit`; ORDERD_DB_* are inherited)
   ORDERD_PIDFILE   the pool master's pid file
   ORDERD_MYSQL     command prefix running the mariadb client on the orderd schema,
-                   e.g. `mariadb --socket=/x/mysql.sock -uorderd -porderd orderd`
+                   as the schema owner, e.g. `mariadb --defaults-file=var/etc/owner.cnf orderd`
   ORDERD_TEST_OUT  directory for logs and artifacts (default: a new temp dir)
 Optional:
   ORDERD_ADMIN_TOKEN    sent as `Authorization: Bearer ...` with every request

@@ -18,7 +18,8 @@
 #   ORDERD_STACK          the stack script: `ORDERD_LOCK=L $ORDERD_STACK restart-pool`
 #   ORDERD_ADMIN_TOKEN    an administrator's bearer token
 #   ORDERD_DB_SOCKET      (default $ORDERD_VAR/run/mariadb.sock)
-#   ORDERD_DB_USER/PASSWORD/NAME  (default orderd/orderd/orderd)
+#   ORDERD_DB_USER/PASSWORD/NAME  (default orderd, the password in
+#                         $ORDERD_VAR/etc/db-password, orderd)
 #   ORDERD_WORKERS        pool size (default: the pool's live workers, else 4)
 #   ORDERD_BIN            orderd binary for the audit (default $ORDERD_VAR/build/orderd)
 #   ORDERD_BENCH_OUT      output dir (default $ORDERD_VAR/bench)
@@ -57,7 +58,10 @@ VAR=$ORDERD_VAR
 export ORDERD_URL=$URL
 export ORDERD_DB_SOCKET=${ORDERD_DB_SOCKET:-$VAR/run/mariadb.sock}
 export ORDERD_DB_USER=${ORDERD_DB_USER:-orderd}
-export ORDERD_DB_PASSWORD=${ORDERD_DB_PASSWORD:-orderd}
+if [[ -z ${ORDERD_DB_PASSWORD:-} && -r $VAR/etc/db-password ]]; then
+    ORDERD_DB_PASSWORD=$(tr -d "\n" <"$VAR/etc/db-password")
+fi
+export ORDERD_DB_PASSWORD=${ORDERD_DB_PASSWORD:-}
 export ORDERD_DB_NAME=${ORDERD_DB_NAME:-orderd}
 POOL_PID=$VAR/run/orderd.pid
 ACCESS_LOG=$VAR/log/nginx-access.log
