@@ -62,20 +62,24 @@ def nginx_error_log():
     return var_path("log", "nginx-error.log")
 
 
-def nginx_unavailable_detail():
-    """The detail of nginx's own 503 (location @unavailable in the rendered site
-    config), which tells it apart from a 503 that orderd wrote."""
-    if not hasattr(nginx_unavailable_detail, "cached"):
-        detail = _NGINX_DETAIL_DEFAULT
+def nginx_503_details():
+    """The details of nginx's own 503s (location @unavailable in the rendered
+    site config: /problems/unavailable when the request never reached a
+    worker, /problems/outcome-unknown for a write a worker had when it died),
+    which tell them apart from a 503 that orderd wrote."""
+    if not hasattr(nginx_503_details, "cached"):
+        details = {_NGINX_DETAIL_DEFAULT}
         try:
             conf = _read(var_path("nginx", "orderd.conf"))
-            m = re.search(r"location\s+@unavailable\s*\{[^}]*?return\s+503\s+'([^']*)'", conf, re.S)
-            if m:
-                detail = json.loads(m.group(1).replace("\\n", "")).get("detail") or detail
+            m = re.search(r"location\s+@unavailable\s*\{(.*?)\n    \}\n", conf, re.S)
+            for body in re.findall(r"return\s+503\s+'([^']*)'", m.group(1) if m else ""):
+                detail = json.loads(body.replace("\\n", "")).get("detail")
+                if detail:
+                    details.add(detail)
         except (OSError, ValueError, AttributeError):
             pass
-        nginx_unavailable_detail.cached = detail
-    return nginx_unavailable_detail.cached
+        nginx_503_details.cached = details
+    return nginx_503_details.cached
 
 
 # ---------------------------------------------------------------------------
@@ -362,7 +366,7 @@ class Rec:
             self.json = r.json
             self.desc = r.describe()
             detail = r.json.get("detail") if isinstance(r.json, dict) else None
-            self.source = "nginx" if detail == nginx_unavailable_detail() else "orderd"
+            self.source = "nginx" if detail in nginx_503_details() else "orderd"
 
     @property
     def secs(self):
@@ -385,7 +389,8 @@ class Rec:
                 and self.json.get("type") == "/problems/outcome-unknown"
                 and self.json.get("status") == 503 and bool(self.retry_after)
                 and str(self.retry_after).strip().isdigit()
-                and (self.kind not in ("order", "abort") or T.is_int(self.json.get("order"))))
+                and (self.kind not in ("order", "abort") or self.source == "nginx"
+                     or T.is_int(self.json.get("order"))))
 
     def soldout_refusal(self):
         """409 out-of-stock with nothing available: what a sold-out mark answers."""

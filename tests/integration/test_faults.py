@@ -252,7 +252,7 @@ class Money:
                 fn = lambda: src.transfer(dst.username, amount)
             r, rec = timed(op["kind"], fn, self.recs, self.lock)
             if r is None:
-                op["outcome"], op["desc"] = "lost", rec.err
+                op["outcome"], op["desc"] = "noanswer", rec.err
                 self._bad("%s: no HTTP answer (nginx is up): %s" % (what, rec.err))
             elif r.status == 200:
                 op["outcome"], op["desc"] = "ok", ""
@@ -263,10 +263,13 @@ class Money:
                 if op["kind"] == "credit" and j.get("username") != dst.username:
                     self._bad("%s: 200 with a wrong answer: %s" % (what, r.describe()))
             elif r.status == 503:
-                op["outcome"], op["desc"] = "lost", rec.desc
-                if not rec.unavailable():
-                    self._bad("%s: 503 that is not a problem+json /problems/unavailable with "
-                              "Retry-After: %s" % (what, r.describe()))
+                # unavailable: nothing was done; outcome-unknown: either
+                op["outcome"] = "unavailable" if rec.unavailable() else "unknown"
+                op["desc"] = rec.desc
+                if not (rec.unavailable() or rec.outcome_unknown()):
+                    self._bad("%s: 503 that is not a problem+json /problems/unavailable or "
+                              "/problems/outcome-unknown with Retry-After: %s"
+                              % (what, r.describe()))
             else:
                 op["outcome"], op["desc"] = "refused", r.describe()
                 self._bad("%s: unexpected answer %s" % (what, r.describe()))
@@ -308,11 +311,15 @@ class Money:
                     v.append("%s was acknowledged 200 but the ledger holds %r, expected %r"
                              % (what, found, want))
                 outcomes["ok"] += 1
-            elif op["outcome"] == "lost":
+            elif op["outcome"] == "unavailable" and found:
+                v.append("%s: answered /problems/unavailable (nothing was done) but the ledger "
+                         "holds %r" % (what, found))
+                outcomes["unavailable, committed"] += 1
+            elif op["outcome"] in ("unavailable", "unknown", "noanswer"):
                 if found and found != want:
                     v.append("%s: half-done: the ledger holds %r, expected all of %r or nothing"
                              % (what, found, want))
-                outcomes["lost, committed" if found else "lost, not committed"] += 1
+                outcomes["%s, %s" % (op["outcome"], "committed" if found else "not committed")] += 1
             else:
                 if found:
                     v.append("%s was refused but the ledger holds %r" % (what, found))
@@ -1209,6 +1216,47 @@ def frozen_mariadb_gives_503_within_5s_and_recovers_after_sigcont():
         eq(sorted(children(master)), sorted(workers), "worker pids (none may have died)")
     if v:
         raise Fail("frozen MariaDB: %d problem(s):\n    %s" % (len(v), "\n    ".join(v)))
+    assert_audit_clean()
+
+
+# ---------------------------------------------------------------------------
+# 8. nginx's own 503 for a write a killed worker had in hand
+
+
+@test
+def write_held_by_a_killed_worker_is_outcome_unknown_not_unavailable():
+    """A worker SIGKILLed while it has a write may have committed it: nginx's
+    503 for it must be /problems/outcome-unknown, never /problems/unavailable
+    (which promises nothing was done). The worker is caught waiting on a
+    product row held locked by another session, then killed."""
+    master, workers = ensure_up()
+    user = A.new_user("kwu")
+    p = make_product(stock=10, price=300, name=unique_name("kwu"))["id"]
+    holder = subprocess.Popen(F.root_cmd() + [
+        "orderd", "-e", "START TRANSACTION; SELECT id FROM products WHERE id = %d FOR UPDATE; "
+        "SELECT SLEEP(2.5); ROLLBACK;" % p], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    box = {}
+    try:
+        time.sleep(0.5)     # the row is locked
+        t = threading.Thread(target=lambda: box.setdefault(
+            "r", user.post_json("/order/", {"product": p, "quantity": 1}, key=A.new_key("kwu"))),
+            daemon=True)
+        t.start()
+        time.sleep(0.8)     # a worker has the order and waits on the row
+        for w in children(master):
+            os.kill(w, signal.SIGKILL)
+        log("SIGKILL every worker of %d while one waits on product %d" % (master, p))
+        t.join(T.HTTP_TIMEOUT + 5)
+    finally:
+        holder.wait(30)
+    r = box.get("r")
+    check(r is not None, "the order got no answer")
+    T.assert_problem(r, 503, "/problems/outcome-unknown",
+                     what="an order whose worker was killed while it had it")
+    F.wait_pool(master, len(workers), seconds=15)
+    # a GET that fails the same way is never "unknown"
+    r = get("/product/%d/" % p)
+    eq(r.status, 200, "GET /product/%d/ after the workers came back" % p)
     assert_audit_clean()
 
 
