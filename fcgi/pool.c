@@ -195,8 +195,11 @@ write_pidfile(const char *path)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Forks a child into slot s: a worker (it serves listen_fd), or with
+ * reaper set the reaper (fcgi/reaper.h), which never takes a request and
+ * does not hold the listening socket. Returns its pid, or -1. */
 static pid_t
-spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
+spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, int reaper)
 {
 	pid_t master = getpid(), pid;
 
@@ -206,42 +209,18 @@ spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
 		return -1;
 	}
 	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		exit(worker_run(c, listen_fd, master));
-	}
-	s->pid = pid;
-	s->gen = gen;
-	s->retiring = 0;
-	s->wanted = 1;
-	set_ts(&s->started, mono_s());
-	log_debug("worker %ld started", (long)pid);
-	return pid;
-}
-
-/* Forks the reaper (fcgi/reaper.h): not a worker, it never takes a request
- * and does not hold the listening socket. */
-static pid_t
-spawn_reaper(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
-{
-	pid_t master = getpid(), pid;
-
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t stopset;
+		sigset_t mask;
 		int fd;
 
+		sigemptyset(&mask);
+		if (!reaper) {
+			sigprocmask(SIG_SETMASK, &mask, NULL);
+			exit(worker_run(c, listen_fd, master));
+		}
 		/* Only SIGTERM/SIGINT stay blocked (reaper_run takes them). */
-		sigemptyset(&stopset);
-		sigaddset(&stopset, SIGTERM);
-		sigaddset(&stopset, SIGINT);
-		sigprocmask(SIG_SETMASK, &stopset, NULL);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(listen_fd);
 		if (listen_fd == 0 && (fd = open("/dev/null", O_RDONLY)) > 0)
 			close(fd);
@@ -252,8 +231,20 @@ spawn_reaper(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
 	s->retiring = 0;
 	s->wanted = 1;
 	set_ts(&s->started, mono_s());
-	log_debug("reaper %ld started", (long)pid);
+	log_debug("%s %ld started", reaper ? "reaper" : "worker", (long)pid);
 	return pid;
+}
+
+static pid_t
+spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
+{
+	return spawn_child(c, listen_fd, s, gen, 0);
+}
+
+static pid_t
+spawn_reaper(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
+{
+	return spawn_child(c, listen_fd, s, gen, 1);
 }
 
 /* Detaches from the terminal. The parent returns only after the child
