@@ -1,6 +1,6 @@
 /* accounts.h - balances and the ledger: every movement of money is a
  * ledger entry written in the same transaction as the balance change, and
- * a balance never goes below zero (design.md invariants). */
+ * a balance never goes below zero (docs/design.md, invariants). */
 #ifndef ORDERD_ACCOUNTS_H
 #define ORDERD_ACCOUNTS_H
 

@@ -2,7 +2,7 @@
  *
  * A request owns one arena; everything the request allocates (field values,
  * response body) comes from it and is released by arena_reset() when the
- * response is written (style.md 6). */
+ * response is written. */
 #ifndef ORDERD_ARENA_H
 #define ORDERD_ARENA_H
 

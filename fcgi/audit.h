@@ -1,4 +1,4 @@
-/* audit.h - checks the invariants of design.md against the database.
+/* audit.h - checks the invariants of docs/design.md against the database.
  *
  * Reads one consistent snapshot; prints one line per violation naming the
  * row, what was expected and what was found. Returns 0 when clean, 1 when

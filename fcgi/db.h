@@ -1,8 +1,8 @@
 /* db.h - one MariaDB connection, its prepared statements, and transactions
- * that retry what may be retried (design.md rules 1, 5, 6).
+ * that retry what may be retried (docs/design.md rules 1, 5, 6).
  *
  * All SQL lives in the statement table in db.c, named by enum stmt; callers
- * pass a statement id and bound values, never SQL text (style.md 3). */
+ * pass a statement id and bound values, never SQL text. */
 #ifndef ORDERD_DB_H
 #define ORDERD_DB_H
 

@@ -2,7 +2,7 @@
  *
  * inv_take() and inv_give() are the one path by which stock moves for
  * orders: every caller (single order, checkout, abort) goes through them,
- * inside a transaction the caller opened (design.md rules 1-4). */
+ * inside a transaction the caller opened (docs/design.md rules 1-4). */
 #ifndef ORDERD_INVENTORY_H
 #define ORDERD_INVENTORY_H
 

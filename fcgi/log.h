@@ -1,5 +1,5 @@
 /* log.h - one line per event on stderr: time, pid, level, message.
- * Client mistakes are info; faults of ours are error (style.md 8). */
+ * Client mistakes are info; faults of ours are error. */
 #ifndef ORDERD_LOG_H
 #define ORDERD_LOG_H
 

@@ -1,7 +1,7 @@
 /* prodcache.h - the pool's shared memory of GET /product/{id}/ answers.
  *
  * A product read is answered from here when the entry is fresh, without a
- * database round trip (issue 7, scenario (a)). Every transaction that
+ * database round trip (the bench's scenario (a)). Every transaction that
  * changes a product row (order, checkout, abort, restock) calls
  * prodcache_changed() for it once it has ended, committed or not, before its
  * answer is written: whoever saw that answer reads the product anew. An

@@ -37,7 +37,7 @@ int	 resp_header(struct resp *, const char *name, const char *value);
 int	 resp_json(struct resp *, struct arena *, int status, const cJSON *obj);
 
 /* A problem as application/problem+json, or as a 303 back to the form's
- * `next` when the request is a browser form post (api.md). Adds Allow for
+ * `next` when the request is a browser form post (docs/api.md). Adds Allow for
  * 405 and Retry-After for 503 when the caller set them in the resp. */
 void	 resp_problem(struct resp *, struct arena *, const struct req *,
 	    const struct problem *);

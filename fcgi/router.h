@@ -1,6 +1,6 @@
 /* router.h - method + path to a handler.
  *
- * Paths match with or without their trailing slash (api.md), ids are decimal
+ * Paths match with or without their trailing slash (docs/api.md), ids are decimal
  * 1..2^63-1 without sign or leading zeros. */
 #ifndef ORDERD_ROUTER_H
 #define ORDERD_ROUTER_H

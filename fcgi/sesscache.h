@@ -1,6 +1,6 @@
 /* sesscache.h - who a session token belongs to, remembered for a moment by
  * the whole pool, so that a request does not cost a database round trip
- * just to say who is asking (issue 7).
+ * just to say who is asking.
  *
  * An entry is trusted for SESSCACHE_TTL_MS. Signing out forgets the token in
  * every worker at once (the table is one shared mapping made before the

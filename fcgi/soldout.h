@@ -1,6 +1,6 @@
 /* soldout.h - a mark, shared by every worker of the pool, that a product has
  * no stock left, so that an order for it is refused without taking its row
- * lock (issue 7: a sold-out product must not slow the others down).
+ * lock (a sold-out product must not slow the others down).
  *
  * The mark only ever refuses: it cannot sell anything, so it cannot oversell.
  * It is set by a transaction that saw the row locked with stock 0, cleared

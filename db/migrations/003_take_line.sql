@@ -1,7 +1,7 @@
 -- 003: the locked part of placing one order line, in one round trip.
 --
 -- orderd (--lock forupdate) prices an order and inserts its order row
--- first, then calls this once per line, in ascending product id (design.md
+-- first, then calls this once per line, in ascending product id (docs/design.md
 -- rule 4), inside its own transaction, and commits or rolls back itself.
 -- It locks the product row with SELECT ... FOR UPDATE, checks price and
 -- stock there, takes the stock with stock = stock - n and inserts the line:
