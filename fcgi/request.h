@@ -27,7 +27,7 @@ enum method {
 };
 
 /* Every field a handler may read. Each has one validator (valid.h) chosen by
- * fields[] in request.c; handlers read only fields that passed. */
+ * fields[] in fields.c; handlers read only fields that passed. */
 enum field {
 	F_NAME = 0,	/* text 1..200 characters */
 	F_PRICE,	/* integer cents 0..10^12 */
