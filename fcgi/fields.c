@@ -123,9 +123,10 @@ check_verbatim(struct check *c)
 	return c->buf;
 }
 
-/* def->min..def->max of a-z and _: the handler knows which words it takes. */
+/* A value kept as sent: def->min..def->max bytes, each one ok() takes. */
 static const char *
-check_word(struct check *c)
+check_bytes(struct check *c, int (*ok)(unsigned char), const char *len_why,
+    const char *byte_why)
 {
 	const struct raw *raw = c->raw;
 	size_t k;
@@ -133,11 +134,38 @@ check_word(struct check *c)
 	c->fv->s = raw->val;
 	c->fv->len = raw->len;
 	if (raw->len < (size_t)c->def->min || raw->len > (size_t)c->def->max)
-		return "is not one of the accepted words";
+		return len_why;
 	for (k = 0; k < raw->len; k++)
-		if (!(raw->val[k] >= 'a' && raw->val[k] <= 'z') && raw->val[k] != '_')
-			return "is not one of the accepted words";
+		if (!ok((unsigned char)raw->val[k]))
+			return byte_why;
 	return NULL;
+}
+
+static int
+word_byte(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || ch == '_';
+}
+
+static int
+key_byte(unsigned char ch)
+{
+	return ch >= 0x21 && ch <= 0x7e;
+}
+
+/* A word of a-z and _: the handler knows which words it takes. */
+static const char *
+check_word(struct check *c)
+{
+	return check_bytes(c, word_byte, "is not one of the accepted words",
+	    "is not one of the accepted words");
+}
+
+/* A key or token of printable ASCII. */
+static const char *
+check_key(struct check *c)
+{
+	return check_bytes(c, key_byte, "must be 1 to 200 characters", "must be printable ASCII");
 }
 
 /* _method: the method it names goes into fv->i. */
@@ -149,23 +177,6 @@ check_method(struct check *c)
 	if (m == M_OTHER)
 		return "must be PUT, DELETE, PATCH or POST";
 	c->fv->i = m;
-	return NULL;
-}
-
-/* A key or token: def->min..def->max bytes of printable ASCII. */
-static const char *
-check_key(struct check *c)
-{
-	const struct raw *raw = c->raw;
-	size_t k;
-
-	c->fv->s = raw->val;
-	c->fv->len = raw->len;
-	if (raw->len < (size_t)c->def->min || raw->len > (size_t)c->def->max)
-		return "must be 1 to 200 characters";
-	for (k = 0; k < raw->len; k++)
-		if ((unsigned char)raw->val[k] < 0x21 || (unsigned char)raw->val[k] > 0x7e)
-			return "must be printable ASCII";
 	return NULL;
 }
 
