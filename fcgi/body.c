@@ -10,6 +10,9 @@
 #include "body.h"
 #include "valid.h"
 
+/* --- urlencoded ------------------------------------------------------------ */
+
+/* One field of an element of items (both encodings). */
 static int
 add_item(struct arena *a, struct rawset *rs, size_t idx, int quantity, const struct raw *raw,
     struct problem *p)
@@ -164,6 +167,8 @@ body_decode_form(struct arena *a, const char *s, size_t n, struct rawset *rs,
 	}
 	return 0;
 }
+
+/* --- JSON ------------------------------------------------------------------ */
 
 /* The raw text of every number in the body, in order of appearance (cJSON
  * keeps members and elements in that order too, so a walk of its tree in

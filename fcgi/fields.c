@@ -12,7 +12,7 @@ enum kind {
 	K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD, K_SECRET, K_VERBATIM, K__MAX
 };
 
-/* The field table: wire name, validator kind and bounds (style.md 1). */
+/* The field table: wire name, validator kind and bounds. */
 static const struct field_def {
 	const char *name;
 	enum kind kind;

@@ -114,7 +114,7 @@ req_parse(struct req *r, struct arena *a, const struct req_input *in, struct pro
 	if (rs->items_seen && fields_validate_items(r, rs, p) != 0)
 		return -1;
 
-	/* Method override (api.md): only a POST may become another method. */
+	/* Method override (docs/api.md): only a POST may become another method. */
 	if (r->wire_method == M_POST) {
 		if (r->f[F_METHOD].set)
 			r->method = (enum method)r->f[F_METHOD].i;

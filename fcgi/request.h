@@ -2,7 +2,9 @@
  *
  * req_parse() is pure (no FastCGI, no database) so it can be unit tested and
  * fuzzed: it takes the raw request pieces and fills a struct req whose fields
- * have each passed the validator of their kind (style.md 1, 2). */
+ * have each passed the validator of their kind. It runs request.c (CGI
+ * params) -> negotiate.c -> body.c -> fields.c; reqint.h is what they share.
+ * The HTTP contract it implements is docs/api.md. */
 #ifndef ORDERD_REQUEST_H
 #define ORDERD_REQUEST_H
 
