@@ -2,7 +2,9 @@
  *
  * req_parse() is pure (no FastCGI, no database) so it can be unit tested and
  * fuzzed: it takes the raw request pieces and fills a struct req whose fields
- * have each passed the validator of their kind (style.md 1, 2). */
+ * have each passed the validator of their kind. It runs request.c (CGI
+ * params) -> negotiate.c -> body.c -> fields.c; reqint.h is what they share.
+ * The HTTP contract it implements is docs/api.md. */
 #ifndef ORDERD_REQUEST_H
 #define ORDERD_REQUEST_H
 
@@ -27,7 +29,7 @@ enum method {
 };
 
 /* Every field a handler may read. Each has one validator (valid.h) chosen by
- * fields[] in request.c; handlers read only fields that passed. */
+ * fields[] in fields.c; handlers read only fields that passed. */
 enum field {
 	F_NAME = 0,	/* text 1..200 characters */
 	F_PRICE,	/* integer cents 0..10^12 */
