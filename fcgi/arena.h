@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+/* What one request may allocate in a worker (fcgi/worker.c); the fuzz
+ * harnesses parse with the same limit. */
+#define ARENA_LIMIT	(4u << 20)
+
 struct arena_chunk;
 
 struct arena {

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,6 +12,7 @@
 #include <mysqld_error.h>
 
 #include "auth.h"
+#include "hdr.h"
 #include "log.h"
 #include "pool.h"
 #include "sesscache.h"
@@ -72,28 +72,6 @@ token_ok(const char *t, size_t n)
 	return 1;
 }
 
-/* Finds cookie name's value in a Cookie header (RFC 6265 5.4). Returns its
- * length and sets *val, or -1 when absent. */
-static long
-cookie_value(const char *hdr, const char *name, const char **val)
-{
-	size_t nl = strlen(name);
-	const char *p = hdr;
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == ';')
-			p++;
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			const char *v = p + nl + 1, *e = strchr(v, ';');
-
-			*val = v;
-			return e != NULL ? (long)(e - v) : (long)strlen(v);
-		}
-		p = strchr(p, ';');
-	}
-	return -1;
-}
-
 int
 auth_username_ok(const char *s, size_t n)
 {
@@ -129,18 +107,12 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 
 	memset(who, 0, sizeof(*who));
 	if (a != NULL && *a != '\0') {
-		if (strncasecmp(a, "Bearer ", 7) != 0) {
+		if (hdr_bearer(a, &tok, &n) != 0) {
 			unauthorized(p, "use Authorization: Bearer <token>");
 			return -1;
 		}
-		tok = a + 7;
-		while (*tok == ' ')
-			tok++;
-		n = (long)strlen(tok);
-		while (n > 0 && tok[n - 1] == ' ')
-			n--;
 	} else if (r->in != NULL && r->in->cookie != NULL &&
-	    (n = cookie_value(r->in->cookie, AUTH_SESSION_COOKIE, &tok)) >= 0) {
+	    (n = hdr_cookie(r->in->cookie, AUTH_SESSION_COOKIE, &tok)) >= 0) {
 		who->via_cookie = 1;
 	} else
 		return 0;
@@ -169,57 +141,6 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	return 0;
 }
 
-/* Splits "host[:port]" (up to end, a '/' or NUL) into host and port; the
- * port defaults to def. Returns 0, or -1 when it does not parse. */
-static int
-split_hostport(const char *s, char *host, size_t hostsize, long *port, long def)
-{
-	size_t n = strcspn(s, "/?#"), h;
-	const char *colon;
-
-	colon = memchr(s, ':', n);
-	h = colon != NULL ? (size_t)(colon - s) : n;
-	if (h == 0 || h >= hostsize)
-		return -1;
-	memcpy(host, s, h);
-	host[h] = '\0';
-	*port = def;
-	if (colon != NULL) {
-		char *end;
-
-		*port = strtol(colon + 1, &end, 10);
-		if (end != s + n || *port <= 0 || *port > 65535)
-			return -1;
-	}
-	return 0;
-}
-
-/* Whether url (an Origin or Referer) is on the origin the request was sent
- * to: same host, same port (a missing port is the scheme's default). host
- * is "$host:$server_port" from the site template (ORDERD_HOST), else the
- * Host header. */
-static int
-same_origin(const char *url, const char *host)
-{
-	char uh[256], hh[256];
-	long up, hp, def;
-
-	if (url == NULL || host == NULL || *host == '\0')
-		return 0;
-	if (strncmp(url, "http://", 7) == 0) {
-		url += 7;
-		def = 80;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		url += 8;
-		def = 443;
-	} else
-		return 0;
-	if (split_hostport(url, uh, sizeof(uh), &up, def) != 0 ||
-	    split_hostport(host, hh, sizeof(hh), &hp, def) != 0)
-		return 0;
-	return strcasecmp(uh, hh) == 0 && up == hp;
-}
-
 int
 auth_check_signin_origin(const struct req *r, struct problem *p)
 {
@@ -227,8 +148,8 @@ auth_check_signin_origin(const struct req *r, struct problem *p)
 
 	if (in == NULL)
 		return 0;
-	if (in->origin != NULL && *in->origin != '\0' ? !same_origin(in->origin, in->host) :
-	    in->referer != NULL && *in->referer != '\0' && !same_origin(in->referer, in->host)) {
+	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
+	    in->referer != NULL && *in->referer != '\0' && !hdr_same_origin(in->referer, in->host)) {
 		problem_set(p, PROB_CSRF, "sign-in and registration must come from this site "
 		    "(Origin or Referer), or from a script that sends neither");
 		return -1;
@@ -245,8 +166,8 @@ auth_check_csrf(const struct req *r, const struct principal *who, struct problem
 
 	if (!who->via_cookie || in == NULL)
 		return 0;
-	if (in->origin != NULL && *in->origin != '\0' ? !same_origin(in->origin, in->host) :
-	    !same_origin(in->referer, in->host)) {
+	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
+	    !hdr_same_origin(in->referer, in->host)) {
 		problem_set(p, PROB_CSRF, "a cookie-authenticated request must come from this site "
 		    "(Origin or Referer)");
 		return -1;

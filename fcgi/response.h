@@ -14,6 +14,8 @@
 #include "request.h"
 
 #define RESP_LOCATION_MAX	1024
+/* The worker's buffer for resp_head(): a head that does not fit is a 500. */
+#define RESP_HEAD_MAX		2048
 
 struct resp {
 	int status;

@@ -24,8 +24,6 @@
 #include "shared.h"
 #include "worker.h"
 
-#define ARENA_LIMIT	(4u << 20)	/* bytes one request may allocate */
-
 #define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
 #define KEPT_SECONDS	5.0	/* how long it waits for nginx to close kept ones */
 #define CONNS_MAX	512	/* FastCGI connections one worker keeps open */
@@ -86,7 +84,7 @@ read_body(FCGX_Request *rq, struct arena *a, struct req_input *in, const char **
 static void
 write_resp(FCGX_Request *rq, const struct resp *r, int head_only)
 {
-	char head[2048];
+	char head[RESP_HEAD_MAX];
 	size_t n = resp_head(r, head, sizeof(head));
 
 	if (n == 0) {

@@ -41,13 +41,13 @@ FUZZ_TIMEOUT ?= 10
 FUZZ_RSS_MB ?= 2048
 FUZZ_OPTS ?=
 
-FUZZ_HARNESSES = request form json valid
-FUZZ_CORE = arena problem valid request negotiate body fields router response
+FUZZ_HARNESSES = request form json valid hdr
+FUZZ_CORE = arena problem valid request negotiate body fields router response hdr
 FUZZ_CORE_OBJS = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_CORE))
 FUZZ_CORE_HDRS = $(wildcard $(FUZZ_TOP)/fcgi/arena.h $(FUZZ_TOP)/fcgi/problem.h \
 	$(FUZZ_TOP)/fcgi/valid.h $(FUZZ_TOP)/fcgi/request.h $(FUZZ_TOP)/fcgi/reqint.h \
 	$(FUZZ_TOP)/fcgi/negotiate.h $(FUZZ_TOP)/fcgi/body.h $(FUZZ_TOP)/fcgi/fields.h \
-	$(FUZZ_TOP)/fcgi/router.h $(FUZZ_TOP)/fcgi/response.h)
+	$(FUZZ_TOP)/fcgi/router.h $(FUZZ_TOP)/fcgi/response.h $(FUZZ_TOP)/fcgi/hdr.h)
 FUZZ_BINS = $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES))
 FUZZ_INC = -I$(FUZZ_DIR) -I$(FUZZ_TOP)/fcgi $(FUZZ_CJSON_CFLAGS)
 

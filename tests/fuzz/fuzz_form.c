@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	body = fuzz_memdup(data, size);
 	query = fuzz_strndup(data, size);
-	arena_init(&a, FUZZ_ARENA_LIMIT);
+	arena_init(&a, ARENA_LIMIT);
 
 	memset(&in, 0, sizeof(in));
 	in.method = "POST";

@@ -108,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	body = fuzz_memdup(data, size);
-	arena_init(&a, FUZZ_ARENA_LIMIT);
+	arena_init(&a, ARENA_LIMIT);
 	memset(&in, 0, sizeof(in));
 	in.method = "POST";
 	in.path = "/checkout/";

@@ -32,7 +32,7 @@ static const char *const ctypes[] = {
 	"application/json; charset=utf-8", NULL, "text/plain",
 	"multipart/form-data; boundary=x"
 };
-static const size_t arena_limits[] = { FUZZ_ARENA_LIMIT, 256u << 10, 16u << 10, 1u << 10 };
+static const size_t arena_limits[] = { ARENA_LIMIT, 256u << 10, 16u << 10, 1u << 10 };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,11 +24,6 @@
 #include "router.h"
 #include "valid.h"
 
-/* What one request may allocate in a worker (fcgi/worker.c ARENA_LIMIT). */
-#define FUZZ_ARENA_LIMIT	(4u << 20)
-/* The worker's header buffer (fcgi/worker.c write_resp). */
-#define FUZZ_HEAD_MAX		2048
-
 #define BROWSER_ACCEPT \
 	"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -219,7 +214,7 @@ check_response(struct arena *a, struct req *r, int rc, struct problem *p,
 {
 	struct resp resp;
 	struct route_match m;
-	char head[FUZZ_HEAD_MAX];
+	char head[RESP_HEAD_MAX];
 	size_t n, i;
 	int problem = rc != 0;
 
@@ -301,7 +296,7 @@ check_response(struct arena *a, struct req *r, int rc, struct problem *p,
 	FUZZ_ASSERT(resp_header(&resp, "Vary", "Accept") == 0, "no room for Vary");
 	n = resp_head(&resp, head, sizeof(head));
 	FUZZ_ASSERT(n > 0, "header block of status %d does not fit %d bytes (Location %zu)",
-	    resp.status, FUZZ_HEAD_MAX, strlen(resp.location));
+	    resp.status, RESP_HEAD_MAX, strlen(resp.location));
 	FUZZ_ASSERT(n < sizeof(head) && head[n] == '\0' && n == strlen(head), "head length");
 	FUZZ_ASSERT(strncmp(head, "Status: ", 8) == 0 && n >= 4 &&
 	    memcmp(head + n - 4, "\r\n\r\n", 4) == 0, "header block framing");

@@ -318,7 +318,37 @@ VALID = {
     "route-id-lead0": valid(0, 0, "/goods/01"),
 }
 
-CORPORA = {"request": REQUEST, "form": FORM, "json": JSON, "valid": VALID}
+def hdr(url, host="127.0.0.1:8080", header=""):
+    """One fuzz_hdr input: Origin or Referer, the site's host:port, and a
+    Cookie or Authorization header."""
+    return b(url) + b"\0" + b(host) + b"\0" + b(header)
+
+
+TOKEN = "A" * 21 + "-_" + "z" * 20
+HDR = {
+    "origin-same": hdr("http://127.0.0.1:8080", header="orderd_session=" + TOKEN),
+    "origin-https-default": hdr("https://shop.example", "shop.example",
+                                "a=1; orderd_session=" + TOKEN + "; orderd_csrf=x"),
+    "origin-http-port-80": hdr("http://shop.example:80", "shop.example"),
+    "origin-upper": hdr("http://SHOP.Example", "shop.example:80"),
+    "origin-other-port": hdr("http://127.0.0.1:8081", header="Bearer " + TOKEN),
+    "origin-null": hdr("null", header="bearer   " + TOKEN + "  "),
+    "origin-userinfo": hdr("http://a@127.0.0.1:8080", header="Basic YWxpY2U6cHc="),
+    "origin-ipv6": hdr("http://[::1]:8080", "[::1]:8080"),
+    "origin-port-junk": hdr("http://127.0.0.1: +0080", "127.0.0.1:80"),
+    "origin-port-big": hdr("http://127.0.0.1:99999999999999999999", "127.0.0.1:65536"),
+    "referer-path": hdr("http://127.0.0.1:8080/cart.html?x=1#top",
+                        header='orderd_session="' + TOKEN + '"'),
+    "referer-prefix-attack": hdr("http://127.0.0.1:8080.evil.com/",
+                                 header="orderd_session=a; orderd_session=b"),
+    "referer-query-host": hdr("http://evil.com/?h=127.0.0.1:8080", header=";;  orderd_session="),
+    "referer-empty-host": hdr("http:///x", "", "orderd_session"),
+    "cookie-many": hdr("", "", "; ".join("c%d=v" % i for i in range(100)) +
+                       "; orderd_session=" + "x" * 4000),
+    "no-nul": b"https://127.0.0.1:443",
+}
+
+CORPORA = {"request": REQUEST, "form": FORM, "json": JSON, "valid": VALID, "hdr": HDR}
 
 
 def main():

@@ -10,7 +10,7 @@
 # (crash, sanitizer report, leak, timeout, out-of-memory, contract violation)
 # or build failure. Replay a finding with OUTDIR/fuzz_<name> <artifact>.
 #
-# Environment: FUZZ_HARNESSES (default: request form json valid),
+# Environment: FUZZ_HARNESSES (default: request form json valid hdr),
 # FUZZ_CC (default clang), MAKE (default make).
 set -uo pipefail
 
@@ -22,7 +22,7 @@ secs=$1
 mkdir -p "$2" || exit 2
 out=$(cd "$2" && pwd -P)
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-harnesses=(${FUZZ_HARNESSES:-request form json valid})
+harnesses=(${FUZZ_HARNESSES:-request form json valid hdr})
 make=${MAKE:-make}
 mk=("$make" --no-print-directory -f "$top/tests/fuzz/fuzz.mk" "FUZZ_DIR=$out"
     "FUZZ_SECONDS=$secs")
