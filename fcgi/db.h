@@ -14,6 +14,9 @@
 #include "conf.h"
 #include "problem.h"
 
+/* The number of columns of an order row (db.c's ORDER_COL_LIST). */
+#define ORDER_NCOLS	8
+
 enum stmt {
 	ST_BEGIN = 0,
 	ST_COMMIT,

@@ -58,28 +58,33 @@ order_pay_by(const struct order *o)
 	return o->created_at + order_hold;
 }
 
-/* An order row as ST_ORDER_GET/LOCK/LIST return it: the columns bound
- * to row (status to its wire name), order_row_take() makes it an order. */
-#define ORDER_COLS	8
-
+/* An order row as ST_ORDER_GET/LOCK/LIST/LIST_USER return it (db.c's
+ * ORDER_COL_LIST): order_row_bind() binds its columns, the one binding of
+ * them; order_row_take() makes the fetched row an order. */
 struct order_row {
 	struct order o;
 	char status[16];
-	struct db_col c[ORDER_COLS];
+	struct db_col c[ORDER_NCOLS];
 };
 
 static void
 order_row_bind(struct order_row *r)
 {
+	const struct db_col c[] = {
+		DBC_I64(&r->o.id),
+		DBC_I64(&r->o.user),
+		DBC_STR(r->status, sizeof(r->status)),
+		DBC_STR(r->o.pay_method, sizeof(r->o.pay_method)),
+		DBC_I64(&r->o.total_count),
+		DBC_I64(&r->o.freight),
+		DBC_I64(&r->o.total_amount),
+		DBC_I64(&r->o.created_at),
+	};
+
+	_Static_assert(sizeof(c) / sizeof(c[0]) == ORDER_NCOLS,
+	    "order_row_bind() binds every column of ORDER_COL_LIST (db.c)");
 	memset(r, 0, sizeof(*r));
-	r->c[0] = DBC_I64(&r->o.id);
-	r->c[1] = DBC_I64(&r->o.user);
-	r->c[2] = DBC_STR(r->status, sizeof(r->status));
-	r->c[3] = DBC_STR(r->o.pay_method, sizeof(r->o.pay_method));
-	r->c[4] = DBC_I64(&r->o.total_count);
-	r->c[5] = DBC_I64(&r->o.freight);
-	r->c[6] = DBC_I64(&r->o.total_amount);
-	r->c[7] = DBC_I64(&r->o.created_at);
+	memcpy(r->c, c, sizeof(c));
 }
 
 /* The fetched row r into o (its lines untouched). DB_ERR for a status that
@@ -113,7 +118,7 @@ read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct prob
 	int found;
 
 	order_row_bind(&row);
-	if ((rc = db_one(db, st, in, 1, row.c, ORDER_COLS, &found)) != DB_OK)
+	if ((rc = db_one(db, st, in, 1, row.c, ORDER_NCOLS, &found)) != DB_OK)
 		return rc;
 	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
@@ -609,8 +614,8 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 		return -1;
 	}
 	order_row_bind(&row);
-	if ((rc = owner != 0 ? db_query(db, st, mine, 3, row.c, ORDER_COLS) :
-	    db_query(db, st, all, 2, row.c, ORDER_COLS)) != DB_OK)
+	if ((rc = owner != 0 ? db_query(db, st, mine, 3, row.c, ORDER_NCOLS) :
+	    db_query(db, st, all, 2, row.c, ORDER_NCOLS)) != DB_OK)
 		goto fail;
 	rc = DB_OK;
 	while ((r = db_fetch(db, st)) == 1) {
