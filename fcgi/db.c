@@ -786,6 +786,33 @@ rollback(struct db *db)
 		db_close(db);
 }
 
+enum db_rc
+db_after_commit(struct db *db, db_after_fn fn, int64_t arg)
+{
+	if (!db->in_txn || db->nafter == DB_AFTER_MAX) {
+		db->last_errno = 0;
+		snprintf(db->last_error, sizeof(db->last_error), "%s",
+		    db->in_txn ? "too many after-commit steps in one transaction" :
+		    "an after-commit step outside a transaction");
+		return DB_ERR;
+	}
+	db->after[db->nafter].fn = fn;
+	db->after[db->nafter].arg = arg;
+	db->nafter++;
+	return DB_OK;
+}
+
+/* The COMMIT was sent and succeeded, or may have: the attempt's steps. */
+static void
+run_after(struct db *db)
+{
+	size_t i, n = db->nafter;
+
+	db->nafter = 0;
+	for (i = 0; i < n; i++)
+		db->after[i].fn(db->after[i].arg);
+}
+
 int
 db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
 {
@@ -823,6 +850,7 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			break;
 		}
 		db->in_txn = 1;
+		db->nafter = 0;
 		memset(p, 0, sizeof(*p));
 		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
 		if (rc == DB_OK)
@@ -832,8 +860,10 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		if (rc == DB_OK) {
 			rc = db_exec(db, ST_COMMIT, NULL, 0);
 			db->in_txn = 0;
-			if (rc == DB_OK)
+			if (rc == DB_OK) {
+				run_after(db);
 				return 0;
+			}
 			if (rc == DB_LOST) {
 				/* Rule 6: the COMMIT may or may not have happened;
 				 * never retry blindly, and never say "nothing was
@@ -845,9 +875,11 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 				    "the database connection was lost while committing: this "
 				    "request may or may not have been carried out; read what it "
 				    "acted on, or repeat it with the same Idempotency-Key");
+				run_after(db);
 				return -1;
 			}
 		}
+		db->nafter = 0;
 		if (rc == DB_ABORT) {
 			rollback(db);
 			db->in_txn = 0;

@@ -7,7 +7,6 @@
 #include "accounts.h"
 #include "log.h"
 #include "orders.h"
-#include "prodcache.h"
 #include "response.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
@@ -288,8 +287,6 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 {
 	struct create_ctx c;
 	long merged;
-	size_t i;
-	int r;
 
 	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
 		problem_set(p, PROB_FIELD, "the quantity of one product, added up over the "
@@ -319,10 +316,7 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	 * the lines are the order's from the start. */
 	o->lines = lines;
 	o->nlines = c.n;
-	r = db_txn_hooked(db, create_txn, &c, h, p);
-	for (i = 0; i < c.n; i++)
-		prodcache_changed(lines[i].product);
-	return r;
+	return db_txn_hooked(db, create_txn, &c, h, p);
 }
 
 /* --- state changes -------------------------------------------------------- */
@@ -506,26 +500,16 @@ int
 order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t product,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	int r = state_change(db, a, id, owner, product, abort_txn, h, o, p);
-	size_t i;
-
-	for (i = 0; o->lines != NULL && i < o->nlines; i++)
-		prodcache_changed(o->lines[i].product);
-	return r;
+	return state_change(db, a, id, owner, product, abort_txn, h, o, p);
 }
 
 int
 order_expire(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
 {
 	struct state_ctx c = { .a = a, .id = id, .o = o };
-	size_t i;
-	int r;
 
 	memset(o, 0, sizeof(*o));
-	r = db_txn(db, expire_txn, &c, p);
-	for (i = 0; r == 0 && o->lines != NULL && i < o->nlines; i++)
-		prodcache_changed(o->lines[i].product);
-	return r;
+	return db_txn(db, expire_txn, &c, p);
 }
 
 int
