@@ -391,6 +391,8 @@ product_restock_txn(struct db *db, void *arg, struct problem *p)
 		problem_set(p, PROB_NOT_FOUND, "no product %" PRId64, x->id);
 		return DB_ABORT;
 	}
+	if ((rc = db_after_commit(db, prodcache_changed, x->id)) != DB_OK)
+		return rc;
 	soldout_clear(x->id);
 	{
 		struct db_val in[] = { DBV_I64(x->id), DBV_I64(q) };
@@ -407,7 +409,6 @@ restock_run(struct call *c, void *ctx, const struct db_hooks *h)
 	struct product_ctx *x = ctx;
 	int r = db_txn_hooked(c->ctx->db, product_restock_txn, ctx, h, &c->p);
 
-	prodcache_changed(x->id);
 	if (r != 0)
 		name_unknown(c, "product", x->id);
 	return r;

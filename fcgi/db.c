@@ -13,6 +13,22 @@
 #include "log.h"
 #include "shared.h"
 
+/* The columns of an order row, written once: ST_ORDER_GET, _LOCK, _LIST and
+ * _LIST_USER select ORDER_COLS, and orders.c binds ORDER_NCOLS columns to
+ * them in this order; the count is checked here at compile time (and the
+ * binder's in orders.c), db_query() checks it against the server's. */
+#define ORDER_COL_LIST	id, user_id, status, pay_method, total_count, freight, \
+	total_amount, UNIX_TIMESTAMP(created_at)
+#define SQL_STR_(...)	#__VA_ARGS__
+#define SQL_STR(...)	SQL_STR_(__VA_ARGS__)
+#define SQL_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, \
+	a16, n, ...)	n
+#define SQL_NARGS(...)	SQL_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, \
+	6, 5, 4, 3, 2, 1, 0)
+#define ORDER_COLS	SQL_STR(ORDER_COL_LIST)
+_Static_assert(SQL_NARGS(ORDER_COL_LIST) == ORDER_NCOLS,
+    "ORDER_COL_LIST and ORDER_NCOLS (db.h) must name the same columns");
+
 /* Every statement orderd runs, prepared once per connection. Lock order
  * (design.md rule 4): order row, then products by ascending id, then goods. */
 static const char *const sql[ST__MAX] = {
@@ -52,17 +68,14 @@ static const char *const sql[ST__MAX] = {
 	[ST_LINE_INSERT] =
 	    "INSERT INTO order_lines (order_id, product_id, quantity, price) VALUES (?, ?, ?, ?)",
 	[ST_ORDER_LOCK] =
-	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
-	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id = ? FOR UPDATE",
+	    "SELECT " ORDER_COLS " FROM orders WHERE id = ? FOR UPDATE",
 	[ST_ORDER_ABORT] =
 	    "UPDATE orders SET status = 'aborted', aborted_at = UTC_TIMESTAMP()"
 	    " WHERE id = ? AND status IN ('placed', 'paid')",
 	[ST_ORDER_GET] =
-	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
-	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id = ?",
+	    "SELECT " ORDER_COLS " FROM orders WHERE id = ?",
 	[ST_ORDER_LIST] =
-	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
-	    " UNIX_TIMESTAMP(created_at) FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
+	    "SELECT " ORDER_COLS " FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
 	[ST_ORDER_LINES] =
 	    "SELECT STRAIGHT_JOIN l.order_id, l.product_id, l.quantity, l.price, p.goods_id"
 	    " FROM order_lines l JOIN products p ON p.id = l.product_id"
@@ -147,8 +160,7 @@ static const char *const sql[ST__MAX] = {
 	    "UPDATE orders SET status = 'shipped', shipped_at = UTC_TIMESTAMP()"
 	    " WHERE id = ? AND status IN ('placed', 'paid')",
 	[ST_ORDER_LIST_USER] =
-	    "SELECT id, user_id, status, pay_method, total_count, freight, total_amount,"
-	    " UNIX_TIMESTAMP(created_at) FROM orders FORCE INDEX (orders_user)"
+	    "SELECT " ORDER_COLS " FROM orders FORCE INDEX (orders_user)"
 	    " WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
 	/* The lines of one user's orders lo..hi (the user's list reads no
 	 * other user's lines), in the order the list walks them. The plan is
@@ -774,6 +786,33 @@ rollback(struct db *db)
 		db_close(db);
 }
 
+enum db_rc
+db_after_commit(struct db *db, db_after_fn fn, int64_t arg)
+{
+	if (!db->in_txn || db->nafter == DB_AFTER_MAX) {
+		db->last_errno = 0;
+		snprintf(db->last_error, sizeof(db->last_error), "%s",
+		    db->in_txn ? "too many after-commit steps in one transaction" :
+		    "an after-commit step outside a transaction");
+		return DB_ERR;
+	}
+	db->after[db->nafter].fn = fn;
+	db->after[db->nafter].arg = arg;
+	db->nafter++;
+	return DB_OK;
+}
+
+/* The COMMIT was sent and succeeded, or may have: the attempt's steps. */
+static void
+run_after(struct db *db)
+{
+	size_t i, n = db->nafter;
+
+	db->nafter = 0;
+	for (i = 0; i < n; i++)
+		db->after[i].fn(db->after[i].arg);
+}
+
 int
 db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
 {
@@ -811,6 +850,7 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			break;
 		}
 		db->in_txn = 1;
+		db->nafter = 0;
 		memset(p, 0, sizeof(*p));
 		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
 		if (rc == DB_OK)
@@ -820,8 +860,10 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		if (rc == DB_OK) {
 			rc = db_exec(db, ST_COMMIT, NULL, 0);
 			db->in_txn = 0;
-			if (rc == DB_OK)
+			if (rc == DB_OK) {
+				run_after(db);
 				return 0;
+			}
 			if (rc == DB_LOST) {
 				/* Rule 6: the COMMIT may or may not have happened;
 				 * never retry blindly, and never say "nothing was
@@ -833,9 +875,11 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 				    "the database connection was lost while committing: this "
 				    "request may or may not have been carried out; read what it "
 				    "acted on, or repeat it with the same Idempotency-Key");
+				run_after(db);
 				return -1;
 			}
 		}
+		db->nafter = 0;
 		if (rc == DB_ABORT) {
 			rollback(db);
 			db->in_txn = 0;

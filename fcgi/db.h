@@ -14,6 +14,9 @@
 #include "conf.h"
 #include "problem.h"
 
+/* The number of columns of an order row (db.c's ORDER_COL_LIST). */
+#define ORDER_NCOLS	8
+
 enum stmt {
 	ST_BEGIN = 0,
 	ST_COMMIT,
@@ -147,6 +150,15 @@ struct db_col {
 #define DB_PARAMS_MAX	8
 #define DB_COLS_MAX	10
 
+/* Work a transaction leaves for after its COMMIT (db_after_commit()). */
+typedef void (*db_after_fn)(int64_t arg);
+#define DB_AFTER_MAX	128	/* steps one transaction may leave */
+
+struct db_after {
+	db_after_fn fn;
+	int64_t arg;
+};
+
 struct db {
 	const struct conf *conf;
 	MYSQL *my;			/* NULL when not connected */
@@ -161,6 +173,8 @@ struct db {
 	int in_txn;			/* between START TRANSACTION and its end */
 	int timed_out;			/* the last failure was a timeout (slow) */
 	int probing;			/* this worker holds the probe of a suspect database */
+	struct db_after after[DB_AFTER_MAX];	/* the running attempt's after-commit work */
+	size_t nafter;
 };
 
 void	db_init(struct db *, const struct conf *);
@@ -244,6 +258,15 @@ struct db_hooks {
 /* db_txn() with hooks (NULL = none). */
 int	db_txn_hooked(struct db *, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 	    struct problem *p);
+
+/* Leaves fn(arg) for after the transaction in progress (call it from a
+ * body or a hook): db_txn() runs the steps, in the order left, once its
+ * COMMIT succeeded, and also when the COMMIT's outcome is unknown (it may
+ * have happened) - before it returns, so before the answer is written.
+ * Never after a rollback: an attempt that is rolled back forgets its steps
+ * (a retry leaves them again). DB_OK, or DB_ERR outside a transaction or
+ * past DB_AFTER_MAX steps. */
+enum db_rc db_after_commit(struct db *, db_after_fn fn, int64_t arg);
 
 /* Checks the server keeps what it acknowledges: logs a warning when
  * innodb_flush_log_at_trx_commit is not 1 or a table of the schema is not

@@ -257,18 +257,20 @@ html_products(struct arena *a, const struct product *ps, size_t n, int64_t more_
 /* --- orders -------------------------------------------------------------- */
 
 static const char *
-status_text(const char *status)
+status_text(enum order_status status)
 {
-	if (strcmp(status, "placed") == 0)
+	switch (status) {
+	case ORDER_PLACED:
 		return "Placed";
-	if (strcmp(status, "paid") == 0)
+	case ORDER_PAID:
 		return "Paid";
-	if (strcmp(status, "shipped") == 0)
+	case ORDER_SHIPPED:
 		return "Shipped";
-	if (strcmp(status, "aborted") == 0)
+	case ORDER_ABORTED:
 		return "Cancelled";
-	if (strcmp(status, "expired") == 0)
+	case ORDER_EXPIRED:
 		return "Expired";
+	}
 	return "Unknown";
 }
 
@@ -296,7 +298,7 @@ order_pay_by_note(struct hb *b, const struct order *o)
 	struct tm tm;
 	time_t t = (time_t)order_pay_by(o);
 
-	if (strcmp(o->status, "expired") == 0) {
+	if (o->status == ORDER_EXPIRED) {
 		hb_str(b, "<p class=\"pay-by expired\">Not paid in time: the order expired and its "
 		    "items went back to stock.</p>");
 		return;
@@ -336,8 +338,8 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 	char when[40];
 	struct tm tm;
 	time_t t = (time_t)o->created_at;
-	int placed = strcmp(o->status, "placed") == 0;
-	int paid = strcmp(o->status, "paid") == 0;
+	int placed = o->status == ORDER_PLACED;
+	int paid = o->status == ORDER_PAID;
 	int cod = strcmp(o->pay_method, "cod") == 0;
 	int can_pay = placed && !cod && o->user == viewer && viewer != 0 &&
 	    order_pay_by(o) > (int64_t)time(NULL);
@@ -349,14 +351,14 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 		snprintf(when, sizeof(when), "1970-01-01T00:00:00Z");
 	hb_fmt(b, "<li class=\"order\" id=\"order-%" PRId64 "\" data-order=\"%" PRId64 "\""
 	    " data-status=\"", o->id, o->id);
-	hb_esc(b, o->status);
+	hb_esc(b, order_status_name(o->status));
 	hb_str(b, "\" data-pay-method=\"");
 	hb_esc(b, o->pay_method);
 	hb_fmt(b, "\" data-user=\"%" PRId64 "\" data-total=\"%" PRId64 "\">", o->user,
 	    o->total_amount);
 	hb_fmt(b, "<div class=\"order-head\"><h3>Order %" PRId64 "</h3> <span class=\"status"
 	    " status-", o->id);
-	hb_esc(b, o->status);
+	hb_esc(b, order_status_name(o->status));
 	hb_fmt(b, "\">%s</span></div>", status_text(o->status));
 	hb_str(b, "<p class=\"order-meta\"><time datetime=\"");
 	hb_str(b, when);

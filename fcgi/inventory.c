@@ -8,6 +8,7 @@
 
 #include "inventory.h"
 #include "log.h"
+#include "prodcache.h"
 #include "soldout.h"
 #include "response.h"
 
@@ -274,6 +275,20 @@ take_optimistic(struct db *db, int64_t order, const struct line *l, struct probl
 	return DB_RETRY;
 }
 
+/* The rows of lines' products change in this transaction: once it has
+ * committed, no product entry read before is served (prodcache.h). */
+static enum db_rc
+products_changed(struct db *db, const struct line *lines, size_t n)
+{
+	enum db_rc rc;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((rc = db_after_commit(db, prodcache_changed, lines[i].product)) != DB_OK)
+			return rc;
+	return DB_OK;
+}
+
 enum db_rc
 inv_take(struct db *db, enum lock_mode mode, int64_t order, const struct line *lines,
     size_t n, struct problem *p)
@@ -281,6 +296,8 @@ inv_take(struct db *db, enum lock_mode mode, int64_t order, const struct line *l
 	enum db_rc rc;
 	size_t i;
 
+	if ((rc = products_changed(db, lines, n)) != DB_OK)
+		return rc;
 	for (i = 0; i < n; i++) {
 		rc = mode == LOCK_OPTIMISTIC ? take_optimistic(db, order, &lines[i], p) :
 		    take_forupdate(db, order, &lines[i], p);
@@ -296,6 +313,8 @@ inv_give(struct db *db, const struct line *lines, size_t n)
 	enum db_rc rc;
 	size_t i;
 
+	if ((rc = products_changed(db, lines, n)) != DB_OK)
+		return rc;
 	for (i = 0; i < n; i++) {
 		struct db_val in[] = { DBV_I64(lines[i].quantity), DBV_I64(lines[i].quantity),
 		    DBV_I64(lines[i].product) };

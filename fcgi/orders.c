@@ -7,12 +7,41 @@
 #include "accounts.h"
 #include "log.h"
 #include "orders.h"
-#include "prodcache.h"
 #include "response.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
  * at t may be paid before t + order_hold; from then on it is due to expire. */
 static int64_t order_hold = 900;
+
+/* The one table between the states and their wire names. */
+static const char *const status_names[] = {
+	[ORDER_PLACED] = "placed",
+	[ORDER_PAID] = "paid",
+	[ORDER_SHIPPED] = "shipped",
+	[ORDER_ABORTED] = "aborted",
+	[ORDER_EXPIRED] = "expired",
+};
+
+const char *
+order_status_name(enum order_status s)
+{
+	if ((size_t)s >= sizeof(status_names) / sizeof(status_names[0]))
+		return "unknown";
+	return status_names[s];
+}
+
+int
+order_status_parse(const char *name, enum order_status *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(name, status_names[i]) == 0) {
+			*s = (enum order_status)i;
+			return 0;
+		}
+	return -1;
+}
 
 void
 order_hold_set(int64_t seconds)
@@ -23,26 +52,59 @@ order_hold_set(int64_t seconds)
 int64_t
 order_pay_by(const struct order *o)
 {
-	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
+	if (o->status != ORDER_PLACED || strcmp(o->pay_method, "balance") != 0)
 		return 0;
 	return o->created_at + order_hold;
 }
 
-/* Columns of an order row, in the order ST_ORDER_GET/LOCK/LIST return them. */
+/* An order row as ST_ORDER_GET/LOCK/LIST/LIST_USER return it (db.c's
+ * ORDER_COL_LIST): order_row_bind() binds its columns, the one binding of
+ * them; order_row_take() makes the fetched row an order. */
+struct order_row {
+	struct order o;
+	char status[16];
+	struct db_col c[ORDER_NCOLS];
+};
+
 static void
-order_cols(struct order *o, struct db_col *c)
+order_row_bind(struct order_row *r)
 {
-	c[0] = DBC_I64(&o->id);
-	c[1] = DBC_I64(&o->user);
-	c[2] = DBC_STR(o->status, sizeof(o->status));
-	c[3] = DBC_STR(o->pay_method, sizeof(o->pay_method));
-	c[4] = DBC_I64(&o->total_count);
-	c[5] = DBC_I64(&o->freight);
-	c[6] = DBC_I64(&o->total_amount);
-	c[7] = DBC_I64(&o->created_at);
+	const struct db_col c[] = {
+		DBC_I64(&r->o.id),
+		DBC_I64(&r->o.user),
+		DBC_STR(r->status, sizeof(r->status)),
+		DBC_STR(r->o.pay_method, sizeof(r->o.pay_method)),
+		DBC_I64(&r->o.total_count),
+		DBC_I64(&r->o.freight),
+		DBC_I64(&r->o.total_amount),
+		DBC_I64(&r->o.created_at),
+	};
+
+	_Static_assert(sizeof(c) / sizeof(c[0]) == ORDER_NCOLS,
+	    "order_row_bind() binds every column of ORDER_COL_LIST (db.c)");
+	memset(r, 0, sizeof(*r));
+	memcpy(r->c, c, sizeof(c));
 }
 
-#define ORDER_COLS	8
+/* The fetched row r into o (its lines untouched). DB_ERR for a status that
+ * is no state. */
+static enum db_rc
+order_row_take(struct order_row *r, struct order *o)
+{
+	struct line *lines = o->lines;
+	size_t nlines = o->nlines;
+
+	if (r->c[1].is_null)
+		r->o.user = 0;
+	if (order_status_parse(r->status, &r->o.status) != 0) {
+		log_error("order %lld: unknown status '%s'", (long long)r->o.id, r->status);
+		return DB_ERR;
+	}
+	*o = r->o;
+	o->lines = lines;
+	o->nlines = nlines;
+	return DB_OK;
+}
 
 /* Reads one order row with st (ST_ORDER_GET or ST_ORDER_LOCK). DB_ABORT
  * with a 404 when there is none. */
@@ -50,20 +112,18 @@ static enum db_rc
 read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct problem *p)
 {
 	struct db_val in[] = { DBV_I64(id) };
-	struct db_col c[ORDER_COLS];
+	struct order_row row;
 	enum db_rc rc;
 	int found;
 
-	order_cols(o, c);
-	if ((rc = db_one(db, st, in, 1, c, ORDER_COLS, &found)) != DB_OK)
+	order_row_bind(&row);
+	if ((rc = db_one(db, st, in, 1, row.c, ORDER_NCOLS, &found)) != DB_OK)
 		return rc;
 	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
 		return DB_ABORT;
 	}
-	if (c[1].is_null)
-		o->user = 0;
-	return DB_OK;
+	return order_row_take(&row, o);
 }
 
 /* Reads the lines of the orders os[0..n) - newest first, as a list holds
@@ -227,8 +287,6 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 {
 	struct create_ctx c;
 	long merged;
-	size_t i;
-	int r;
 
 	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
 		problem_set(p, PROB_FIELD, "the quantity of one product, added up over the "
@@ -244,7 +302,7 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	}
 	memset(o, 0, sizeof(*o));
 	o->created_at = (int64_t)time(NULL);
-	snprintf(o->status, sizeof(o->status), "placed");
+	o->status = ORDER_PLACED;
 	snprintf(o->pay_method, sizeof(o->pay_method), "%s", pay_method);
 	(void)a;
 	c.conf = conf;
@@ -258,10 +316,7 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	 * the lines are the order's from the start. */
 	o->lines = lines;
 	o->nlines = c.n;
-	r = db_txn_hooked(db, create_txn, &c, h, p);
-	for (i = 0; i < c.n; i++)
-		prodcache_changed(lines[i].product);
-	return r;
+	return db_txn_hooked(db, create_txn, &c, h, p);
 }
 
 /* --- state changes -------------------------------------------------------- */
@@ -291,20 +346,20 @@ lock_order(struct db *db, struct state_ctx *c, struct problem *p)
 }
 
 static enum db_rc
-wrong_state(struct problem *p, const struct order *o, const char *what)
+wrong_state(struct problem *p, const struct order *o, enum order_status to)
 {
 	problem_set(p, PROB_ORDER_STATE, "order %lld is %s%s and cannot be %s",
-	    (long long)o->id, o->status,
-	    strcmp(o->pay_method, "cod") == 0 && strcmp(o->status, "placed") == 0 &&
-	    strcmp(what, "paid") == 0 ? " (cash on delivery)" : "", what);
+	    (long long)o->id, order_status_name(o->status),
+	    strcmp(o->pay_method, "cod") == 0 && o->status == ORDER_PLACED &&
+	    to == ORDER_PAID ? " (cash on delivery)" : "", order_status_name(to));
 	problem_add_int(p, "order", o->id);
-	problem_add_str(p, "state", o->status);
+	problem_add_str(p, "state", order_status_name(o->status));
 	return DB_ABORT;
 }
 
 /* The one UPDATE of a transition must change exactly the row we hold. */
 static enum db_rc
-transition(struct db *db, enum stmt st, struct order *o, const char *status)
+transition(struct db *db, enum stmt st, struct order *o, enum order_status to)
 {
 	struct db_val in[] = { DBV_I64(o->id) };
 	enum db_rc rc;
@@ -313,11 +368,12 @@ transition(struct db *db, enum stmt st, struct order *o, const char *status)
 		return rc;
 	if (db->affected != 1) {
 		/* Cannot happen while we hold the row lock; never commit if it does. */
-		log_error("order %lld: moving to %s changed %llu rows", (long long)o->id, status,
+		log_error("order %lld: moving to %s changed %llu rows", (long long)o->id,
+		    order_status_name(to),
 		    (unsigned long long)db->affected);
 		return DB_ERR;
 	}
-	snprintf(o->status, sizeof(o->status), "%s", status);
+	o->status = to;
 	return DB_OK;
 }
 
@@ -348,16 +404,16 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 			return DB_ABORT;
 		}
 	}
-	if (strcmp(o->status, "placed") != 0 && strcmp(o->status, "paid") != 0)
-		return wrong_state(p, o, "aborted");
-	paid = strcmp(o->status, "paid") == 0;
+	if (o->status != ORDER_PLACED && o->status != ORDER_PAID)
+		return wrong_state(p, o, ORDER_ABORTED);
+	paid = o->status == ORDER_PAID;
 	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
 		return rc;
 	/* Rule 4: the account after the products. */
 	if (paid && (rc = acct_credit_locked(db, o->user, o->total_amount, "refund", o->id, 0,
 	    &acct, p)) != DB_OK)
 		return rc;
-	return transition(db, ST_ORDER_ABORT, o, "aborted");
+	return transition(db, ST_ORDER_ABORT, o, ORDER_ABORTED);
 }
 
 static enum db_rc
@@ -370,16 +426,16 @@ pay_txn(struct db *db, void *arg, struct problem *p)
 
 	if ((rc = lock_order(db, c, p)) != DB_OK)
 		return rc;
-	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
-		return wrong_state(p, o, "paid");
+	if (o->status != ORDER_PLACED || strcmp(o->pay_method, "balance") != 0)
+		return wrong_state(p, o, ORDER_PAID);
 	if ((int64_t)time(NULL) >= order_pay_by(o)) {
 		/* Too late: nothing here; order_pay() expires it. */
 		c->due = 1;
-		return wrong_state(p, o, "paid");
+		return wrong_state(p, o, ORDER_PAID);
 	}
 	if ((rc = acct_debit(db, o->user, o->total_amount, "payment", o->id, 0, &acct, p)) != DB_OK)
 		return rc;
-	if ((rc = transition(db, ST_ORDER_PAY, o, "paid")) != DB_OK)
+	if ((rc = transition(db, ST_ORDER_PAY, o, ORDER_PAID)) != DB_OK)
 		return rc;
 	return read_lines(db, c->a, o, 1, 0, p);
 }
@@ -397,20 +453,20 @@ expire_txn(struct db *db, void *arg, struct problem *p)
 
 	if ((rc = lock_order(db, c, p)) != DB_OK)
 		return rc;
-	if (strcmp(o->status, "placed") != 0 || strcmp(o->pay_method, "balance") != 0)
-		return wrong_state(p, o, "expired");
+	if (o->status != ORDER_PLACED || strcmp(o->pay_method, "balance") != 0)
+		return wrong_state(p, o, ORDER_EXPIRED);
 	if ((int64_t)time(NULL) < order_pay_by(o)) {
 		problem_set(p, PROB_ORDER_STATE, "order %lld may still be paid",
 		    (long long)o->id);
 		problem_add_int(p, "order", o->id);
-		problem_add_str(p, "state", o->status);
+		problem_add_str(p, "state", order_status_name(o->status));
 		return DB_ABORT;
 	}
 	if ((rc = read_lines(db, c->a, o, 1, 0, p)) != DB_OK)
 		return rc;
 	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
 		return rc;
-	return transition(db, ST_ORDER_EXPIRE, o, "expired");
+	return transition(db, ST_ORDER_EXPIRE, o, ORDER_EXPIRED);
 }
 
 static enum db_rc
@@ -422,10 +478,10 @@ ship_txn(struct db *db, void *arg, struct problem *p)
 
 	if ((rc = lock_order(db, c, p)) != DB_OK)
 		return rc;
-	if (!(strcmp(o->status, "paid") == 0 ||
-	    (strcmp(o->status, "placed") == 0 && strcmp(o->pay_method, "cod") == 0)))
-		return wrong_state(p, o, "shipped");
-	if ((rc = transition(db, ST_ORDER_SHIP, o, "shipped")) != DB_OK)
+	if (!(o->status == ORDER_PAID ||
+	    (o->status == ORDER_PLACED && strcmp(o->pay_method, "cod") == 0)))
+		return wrong_state(p, o, ORDER_SHIPPED);
+	if ((rc = transition(db, ST_ORDER_SHIP, o, ORDER_SHIPPED)) != DB_OK)
 		return rc;
 	return read_lines(db, c->a, o, 1, 0, p);
 }
@@ -444,26 +500,16 @@ int
 order_abort(struct db *db, struct arena *a, int64_t id, int64_t owner, int64_t product,
     const struct db_hooks *h, struct order *o, struct problem *p)
 {
-	int r = state_change(db, a, id, owner, product, abort_txn, h, o, p);
-	size_t i;
-
-	for (i = 0; o->lines != NULL && i < o->nlines; i++)
-		prodcache_changed(o->lines[i].product);
-	return r;
+	return state_change(db, a, id, owner, product, abort_txn, h, o, p);
 }
 
 int
 order_expire(struct db *db, struct arena *a, int64_t id, struct order *o, struct problem *p)
 {
 	struct state_ctx c = { .a = a, .id = id, .o = o };
-	size_t i;
-	int r;
 
 	memset(o, 0, sizeof(*o));
-	r = db_txn(db, expire_txn, &c, p);
-	for (i = 0; r == 0 && o->lines != NULL && i < o->nlines; i++)
-		prodcache_changed(o->lines[i].product);
-	return r;
+	return db_txn(db, expire_txn, &c, p);
 }
 
 int
@@ -489,15 +535,17 @@ order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
 		*p = ep;
 		return -1;
 	}
-	snprintf(o->status, sizeof(o->status), "%s", e.status[0] ? e.status : "expired");
+	/* e's row was read: order_expire() answered 0 (expired) or the
+	 * order-state problem of the state it found. */
+	o->status = e.status;
 	problem_set(p, PROB_ORDER_STATE, "order %lld was not paid in time (%lld s from "
 	    "placing it) and has expired: its items are back in stock; place it again",
 	    (long long)id, (long long)order_hold);
-	if (strcmp(o->status, "expired") != 0)
+	if (o->status != ORDER_EXPIRED)
 		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be paid",
-		    (long long)id, o->status);
+		    (long long)id, order_status_name(o->status));
 	problem_add_int(p, "order", id);
-	problem_add_str(p, "state", o->status);
+	problem_add_str(p, "state", order_status_name(o->status));
 	return -1;
 }
 
@@ -535,8 +583,8 @@ long
 order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long limit,
     struct order **out, int *more, struct problem *p)
 {
-	struct order *os, row;
-	struct db_col c[ORDER_COLS];
+	struct order *os;
+	struct order_row row;
 	struct db_val all[] = { DBV_I64(before), DBV_I64(limit + 1) };
 	struct db_val mine[] = { DBV_I64(owner), DBV_I64(before), DBV_I64(limit + 1) };
 	enum stmt st = owner != 0 ? ST_ORDER_LIST_USER : ST_ORDER_LIST;
@@ -549,25 +597,25 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 		problem_set(p, PROB_INTERNAL, "out of memory");
 		return -1;
 	}
-	memset(&row, 0, sizeof(row));
-	order_cols(&row, c);
-	if ((rc = owner != 0 ? db_query(db, st, mine, 3, c, ORDER_COLS) :
-	    db_query(db, st, all, 2, c, ORDER_COLS)) != DB_OK)
+	order_row_bind(&row);
+	if ((rc = owner != 0 ? db_query(db, st, mine, 3, row.c, ORDER_NCOLS) :
+	    db_query(db, st, all, 2, row.c, ORDER_NCOLS)) != DB_OK)
 		goto fail;
+	rc = DB_OK;
 	while ((r = db_fetch(db, st)) == 1) {
 		if (n == limit) {
 			*more = 1;
 			continue;
 		}
-		if (c[1].is_null)
-			row.user = 0;
-		os[n++] = row;
+		memset(&os[n], 0, sizeof(os[n]));
+		if (rc == DB_OK && (rc = order_row_take(&row, &os[n])) == DB_OK)
+			n++;
 	}
 	db_end(db, st);
-	if (r < 0) {
+	if (r < 0)
 		rc = db_failure(db);
+	if (rc != DB_OK)
 		goto fail;
-	}
 	if ((rc = read_lines(db, a, os, (size_t)n, owner, p)) != DB_OK)
 		goto fail;
 	*out = os;
@@ -594,7 +642,7 @@ order_json(const struct order *o)
 		resp_add_int(j, "user", o->user);
 	else
 		cJSON_AddNullToObject(j, "user");
-	cJSON_AddStringToObject(j, "status", o->status);
+	cJSON_AddStringToObject(j, "status", order_status_name(o->status));
 	cJSON_AddStringToObject(j, "pay_method", o->pay_method);
 	lines = cJSON_AddArrayToObject(j, "lines");
 	for (i = 0; lines != NULL && i < o->nlines; i++) {

@@ -19,10 +19,20 @@
 #define ORDER_LINES_MAX		100	/* distinct products in one order */
 #define ORDER_QUANTITY_MAX	10000	/* units of one product in one order */
 
+/* The states of an order (the orders.status column). order_status_name()
+ * gives the wire name ("placed", ...) the database and the API use. */
+enum order_status {
+	ORDER_PLACED,
+	ORDER_PAID,
+	ORDER_SHIPPED,
+	ORDER_ABORTED,
+	ORDER_EXPIRED
+};
+
 struct order {
 	int64_t id;
 	int64_t user;		/* 0 = none */
-	char status[16];	/* placed | paid | shipped | aborted | expired */
+	enum order_status status;
 	char pay_method[16];	/* balance | cod */
 	int64_t total_count;
 	int64_t freight;
@@ -91,5 +101,11 @@ long	order_list(struct db *, struct arena *a, int64_t owner, int64_t before, lon
 	    struct order **out, int *more, struct problem *p);
 
 cJSON	*order_json(const struct order *);
+
+/* The wire name of s ("placed", "paid", "shipped", "aborted", "expired"). */
+const char *order_status_name(enum order_status s);
+
+/* The state named name: 0 and *s set, or -1 for a name that is none. */
+int	order_status_parse(const char *name, enum order_status *s);
 
 #endif

@@ -2,8 +2,9 @@
  *
  * A product read is answered from here when the entry is fresh, without a
  * database round trip (the bench's scenario (a)). Every transaction that
- * changes a product row (order, checkout, abort, restock) calls
- * prodcache_changed() for it once it has ended, committed or not, before its
+ * changes a product row (order, checkout, abort, expiry, restock) leaves
+ * prodcache_changed() for it with db_after_commit(): the transaction wrapper
+ * runs it once the COMMIT succeeded or its outcome is unknown, before the
  * answer is written: whoever saw that answer reads the product anew. An
  * entry read from the database before such a change is never served after
  * it: it carries the slot's change count from before its read.

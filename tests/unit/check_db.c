@@ -82,6 +82,42 @@ START_TEST(a_read_timeout_outlasts_a_lock_wait)
 }
 END_TEST
 
+static int after_ran;
+
+static void
+count_after(int64_t arg)
+{
+	after_ran += (int)arg;
+}
+
+START_TEST(an_after_commit_step_outside_a_transaction_is_refused_not_run)
+{
+	struct db db;
+
+	db_init(&db, NULL);
+	after_ran = 0;
+	ck_assert_int_eq(db_after_commit(&db, count_after, 1), DB_ERR);
+	ck_assert_int_eq((int)db.nafter, 0);
+	ck_assert_int_eq(after_ran, 0);
+}
+END_TEST
+
+START_TEST(after_commit_steps_wait_for_the_commit_and_are_bounded)
+{
+	struct db db;
+	int i;
+
+	db_init(&db, NULL);
+	db.in_txn = 1;
+	after_ran = 0;
+	for (i = 0; i < DB_AFTER_MAX; i++)
+		ck_assert_int_eq(db_after_commit(&db, count_after, 1), DB_OK);
+	ck_assert_int_eq(db_after_commit(&db, count_after, 1), DB_ERR);
+	ck_assert_int_eq((int)db.nafter, DB_AFTER_MAX);
+	ck_assert_int_eq(after_ran, 0);
+}
+END_TEST
+
 START_TEST(healthy_admits_everyone_without_a_probe)
 {
 	int probing = 0;
@@ -169,6 +205,8 @@ db_suite(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, only_a_lost_commit_is_an_unknown_outcome);
 	tcase_add_test(tc, a_read_timeout_outlasts_a_lock_wait);
+	tcase_add_test(tc, an_after_commit_step_outside_a_transaction_is_refused_not_run);
+	tcase_add_test(tc, after_commit_steps_wait_for_the_commit_and_are_bounded);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("health");
 	tcase_add_test(tc, healthy_admits_everyone_without_a_probe);
