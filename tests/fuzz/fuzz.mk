@@ -4,7 +4,7 @@
 #   make -f tests/fuzz/fuzz.mk                    build, then fuzz each harness 30 s
 #   make -f tests/fuzz/fuzz.mk FUZZ_SECONDS=60    ... 60 s each
 #   make -f tests/fuzz/fuzz.mk fuzz-json          one harness
-#   make -f tests/fuzz/fuzz.mk fuzz-regress       replay the seed corpora only
+#   make -f tests/fuzz/fuzz.mk fuzz-regress       replay the seeds and kept crashes only
 #   make -f tests/fuzz/fuzz.mk fuzz-build         build only
 #   make -f tests/fuzz/fuzz.mk fuzz-coverage      line coverage of the corpora
 #
@@ -70,7 +70,7 @@ fuzz: $(patsubst %,fuzz-%,$(FUZZ_HARNESSES))
 # coverage accumulates in FUZZ_DIR), then fuzz for FUZZ_SECONDS.
 $(patsubst %,fuzz-%,$(FUZZ_HARNESSES)): fuzz-%: $(FUZZ_DIR)/fuzz_%
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts
-	@cp -f $(FUZZ_SRC)/corpus/$*/* $(FUZZ_DIR)/corpus/$*/
+	@cp -f $(FUZZ_SRC)/corpus/$*/* $(wildcard $(FUZZ_SRC)/regress/$*/*) $(FUZZ_DIR)/corpus/$*/
 	@echo "fuzz_$*: $(FUZZ_SECONDS) s on $(FUZZ_DIR)/corpus/$*"
 	$(FUZZ_DIR)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
 		-timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
@@ -78,14 +78,15 @@ $(patsubst %,fuzz-%,$(FUZZ_HARNESSES)): fuzz-%: $(FUZZ_DIR)/fuzz_%
 		-artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$*- $(FUZZ_OPTS) \
 		$(FUZZ_DIR)/corpus/$*
 
-# Every seed once, no mutation: what a fixed crash must keep passing.
+# Every seed and every kept crash input (regress/<harness>/, which `make
+# check` also replays without libFuzzer) once, no mutation.
 fuzz-regress: $(FUZZ_BINS)
 	@mkdir -p $(FUZZ_DIR)/artifacts
 	@set -e; for h in $(FUZZ_HARNESSES); do \
-		echo "fuzz_$$h: replaying $(FUZZ_SRC)/corpus/$$h"; \
+		echo "fuzz_$$h: replaying $(FUZZ_SRC)/corpus/$$h $(FUZZ_SRC)/regress/$$h"; \
 		$(FUZZ_DIR)/fuzz_$$h -runs=0 -max_len=$(FUZZ_MAX_LEN) -timeout=$(FUZZ_TIMEOUT) \
 			-artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$$h- \
-			$(FUZZ_SRC)/corpus/$$h; \
+			$(FUZZ_SRC)/corpus/$$h $(FUZZ_SRC)/regress/$$h; \
 	done
 
 # A minimal config.h: the core sources only need the GNU extensions.

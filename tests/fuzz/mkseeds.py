@@ -8,8 +8,8 @@ writes there (fuzz.mk fuzzes a copy in its build dir).
   python3 tests/fuzz/mkseeds.py --check   exit 1 if a seed of the tables is
                                           missing or differs
 
-Files in corpus/ that no table names (a crash kept as a regression, named
-crash-*) are left alone."""
+Files in corpus/ that no table names are left alone. Crash inputs kept as
+regressions go to regress/<harness>/ (README.md), not here."""
 import os
 import sys
 
