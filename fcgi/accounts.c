@@ -197,67 +197,69 @@ acct_transfer(struct db *db, int64_t from, const char *to, int64_t amount,
 	return db_txn_hooked(db, transfer_txn, &c, h, p);
 }
 
-cJSON *
-acct_ledger(struct db *db, int64_t user, int64_t before, long limit, struct problem *p)
+/* A fetched ST_LEDGER_LIST row: the entry and its nullable columns. */
+struct ledger_row {
+	struct ledger_entry e;
+	const struct db_col *order, *who;
+};
+
+static enum db_rc
+ledger_take(void *arg, void *slot)
 {
-	int64_t id, amount, order_id, at;
-	char kind[16], who[AUTH_USERNAME_MAX + 1];
-	struct db_val in[] = { DBV_I64(user), DBV_I64(before), DBV_I64(limit + 1) };
-	struct db_col out[] = { DBC_I64(&id), DBC_STR(kind, sizeof(kind)), DBC_I64(&amount),
-	    DBC_I64(&order_id), DBC_STR(who, sizeof(who)), DBC_I64(&at) };
-	cJSON *o, *items;
+	struct ledger_row *r = arg;
+
+	r->e.has_order = !r->order->is_null;
+	r->e.has_who = !r->who->is_null;
+	*(struct ledger_entry *)slot = r->e;
+	return DB_OK;
+}
+
+int
+acct_ledger(struct db *db, struct arena *a, int64_t user, int64_t before, long limit,
+    struct db_page *pg, struct problem *p)
+{
+	struct ledger_row r;
+	struct db_val in[] = { DBV_I64(user), DBV_I64(before) };
+	struct db_col cols[] = { DBC_I64(&r.e.id), DBC_STR(r.e.kind, sizeof(r.e.kind)),
+	    DBC_I64(&r.e.amount), DBC_I64(&r.e.order_id), DBC_STR(r.e.who, sizeof(r.e.who)),
+	    DBC_I64(&r.e.at) };
 	enum db_rc rc;
-	long n = 0;
-	int64_t last = 0;
-	int r, more = 0;
 
-	if ((rc = db_query(db, ST_LEDGER_LIST, in, 3, out, 6)) != DB_OK) {
+	*pg = (struct db_page){ limit, sizeof(struct ledger_entry), ledger_take, &r, NULL, 0, 0 };
+	r.order = &cols[3];
+	r.who = &cols[4];
+	if ((rc = db_page(db, ST_LEDGER_LIST, in, 2, cols, 6, a, pg, p)) == DB_OK)
+		return 0;
+	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
-		return NULL;
-	}
-	o = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(o, "items");
-	while ((r = db_fetch(db, ST_LEDGER_LIST)) == 1) {
-		cJSON *e;
-		char ts[32];
-		struct tm tm;
-		time_t t = (time_t)at;
+	return -1;
+}
 
-		if (n == limit) {
-			more = 1;
-			continue;
-		}
-		if ((e = cJSON_CreateObject()) == NULL)
-			continue;
-		resp_add_int(e, "id", id);
-		cJSON_AddStringToObject(e, "kind", kind);
-		resp_add_int(e, "amount", amount);
-		if (out[3].is_null)
-			cJSON_AddNullToObject(e, "order");
-		else
-			resp_add_int(e, "order", order_id);
-		if (out[4].is_null)
-			cJSON_AddNullToObject(e, "counterparty");
-		else
-			cJSON_AddStringToObject(e, "counterparty", who);
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		cJSON_AddStringToObject(e, "created_at", ts);
-		cJSON_AddItemToArray(items, e);
-		last = id;
-		n++;
-	}
-	db_end(db, ST_LEDGER_LIST);
-	if (r < 0) {
-		cJSON_Delete(o);
-		db_problem(db, db_failure(db), p);
+cJSON *
+acct_ledger_json(const struct ledger_entry *l)
+{
+	cJSON *e;
+	char ts[32];
+	struct tm tm;
+	time_t t = (time_t)l->at;
+
+	if ((e = cJSON_CreateObject()) == NULL)
 		return NULL;
-	}
-	if (more)
-		resp_add_int(o, "next", last);
+	resp_add_int(e, "id", l->id);
+	cJSON_AddStringToObject(e, "kind", l->kind);
+	resp_add_int(e, "amount", l->amount);
+	if (!l->has_order)
+		cJSON_AddNullToObject(e, "order");
 	else
-		cJSON_AddNullToObject(o, "next");
-	return o;
+		resp_add_int(e, "order", l->order_id);
+	if (!l->has_who)
+		cJSON_AddNullToObject(e, "counterparty");
+	else
+		cJSON_AddStringToObject(e, "counterparty", l->who);
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(e, "created_at", ts);
+	return e;
 }
 
 cJSON *

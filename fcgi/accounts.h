@@ -43,9 +43,26 @@ int	acct_credit(struct db *, const char *username, int64_t amount,
 int	acct_transfer(struct db *, int64_t from, const char *to, int64_t amount,
 	    const struct db_hooks *h, struct account *from_after, struct problem *p);
 
-/* The ledger of user, newest first, ids below before; returns a JSON list
- * object {"items", "next"} or NULL with p. */
-cJSON	*acct_ledger(struct db *, int64_t user, int64_t before, long limit, struct problem *p);
+/* A ledger entry; no order or no counterparty when has_order or has_who
+ * is 0. */
+struct ledger_entry {
+	int64_t id;
+	char kind[16];
+	int64_t amount;
+	int64_t order_id;
+	char who[AUTH_USERNAME_MAX + 1];
+	int64_t at;
+	int has_order;
+	int has_who;
+};
+
+/* Reads up to limit entries of user's ledger with id < before, newest
+ * first, into pg (rows: struct ledger_entry, from a). 0, or -1 with p. */
+int	acct_ledger(struct db *, struct arena *a, int64_t user, int64_t before, long limit,
+	    struct db_page *pg, struct problem *p);
+
+/* {"id", "kind", "amount", "order", "counterparty", "created_at"} */
+cJSON	*acct_ledger_json(const struct ledger_entry *);
 
 cJSON	*acct_json(const struct account *);
 

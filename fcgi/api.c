@@ -218,61 +218,96 @@ set_location(struct call *c, const char *kind, int64_t id)
 	snprintf(c->resp->location, sizeof(c->resp->location), "/%s/%" PRId64 "/", kind, id);
 }
 
+/* A list answer's object: {"items": [json(row) for each row of the page],
+ * "next": next or null (0 = no further page)}. */
+static cJSON *
+page_json(const struct db_page *pg, int64_t next, cJSON *(*json)(const void *row))
+{
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	long i;
+
+	for (i = 0; i < pg->n; i++)
+		cJSON_AddItemToArray(items, json((const char *)pg->rows + (size_t)i * pg->row_size));
+	if (next > 0)
+		resp_add_int(o, "next", next);
+	else
+		cJSON_AddNullToObject(o, "next");
+	return o;
+}
+
+static int
+answer_page(struct call *c, const struct db_page *pg, int64_t next,
+    cJSON *(*json)(const void *row))
+{
+	answer(c, 200, page_json(pg, next, json), NULL, 0);
+	return 0;
+}
+
+/* The page a list read asks for: limit (LIST_LIMIT_DEFAULT when absent)
+ * and after, or dflt when absent. */
+static void
+page_args(struct call *c, int64_t dflt, int64_t *after, long *limit)
+{
+	*after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : dflt;
+	*limit = (long)(c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT);
+}
+
 /* --- products ------------------------------------------------------------ */
+
+/* A fetched ST_PRODUCT_LIST row: the product and its goods column. */
+struct product_row {
+	struct product pr;
+	const struct db_col *goods;
+};
+
+static enum db_rc
+product_take(void *arg, void *slot)
+{
+	struct product_row *r = arg;
+
+	if (r->goods->is_null)
+		r->pr.goods = 0;
+	*(struct product *)slot = r->pr;
+	return DB_OK;
+}
+
+static cJSON *
+product_item(const void *row)
+{
+	return inv_product_json(row);
+}
 
 static int
 product_list(struct call *c)
 {
-	struct product pr, *ps;
-	struct db *db = c->ctx->db;
-	int64_t after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : 0;
-	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
-	struct db_val in[] = { DBV_I64(after), DBV_I64(limit + 1) };
-	struct db_col out[] = { DBC_I64(&pr.id), DBC_I64(&pr.goods),
-	    DBC_STR(pr.name, sizeof(pr.name)), DBC_I64(&pr.price), DBC_I64(&pr.stock),
-	    DBC_I64(&pr.sales) };
-	cJSON *o, *items;
-	int64_t n = 0, i;
+	struct product_row r;
+	struct product *ps;
+	struct db_col out[] = { DBC_I64(&r.pr.id), DBC_I64(&r.pr.goods),
+	    DBC_STR(r.pr.name, sizeof(r.pr.name)), DBC_I64(&r.pr.price), DBC_I64(&r.pr.stock),
+	    DBC_I64(&r.pr.sales) };
+	struct db_page pg = { 0, sizeof(*ps), product_take, &r, NULL, 0, 0 };
+	struct db_val in[1];
+	int64_t after, next;
 	enum db_rc rc;
-	int r, more = 0, html;
+	int html;
 
 	if ((html = want_html(c)) < 0)
 		return -1;
-	if ((ps = arena_alloc(c->ctx->arena, (size_t)limit * sizeof(*ps))) == NULL) {
-		problem_set(&c->p, PROB_INTERNAL, "out of memory");
+	page_args(c, 0, &after, &pg.limit);
+	in[0] = DBV_I64(after);
+	r.goods = &out[1];
+	if ((rc = db_page(c->ctx->db, ST_PRODUCT_LIST, in, 1, out, 6, c->ctx->arena, &pg,
+	    &c->p)) != DB_OK) {
+		if (rc != DB_ABORT)
+			db_problem(c->ctx->db, rc, &c->p);
 		return -1;
 	}
-	if ((rc = db_query(db, ST_PRODUCT_LIST, in, 2, out, 6)) != DB_OK) {
-		db_problem(db, rc, &c->p);
-		return -1;
-	}
-	while ((r = db_fetch(db, ST_PRODUCT_LIST)) == 1) {
-		if (n == limit) {
-			more = 1;
-			continue;
-		}
-		if (out[1].is_null)
-			pr.goods = 0;
-		ps[n++] = pr;
-	}
-	db_end(db, ST_PRODUCT_LIST);
-	if (r < 0) {
-		db_problem(db, db_failure(db), &c->p);
-		return -1;
-	}
+	ps = pg.rows;
+	next = pg.more && pg.n > 0 ? ps[pg.n - 1].id : 0;
 	if (html)
-		return answer_html(c, html_products(c->ctx->arena, ps, (size_t)n,
-		    more && n > 0 ? ps[n - 1].id : 0, form_csrf(c), form_next(c)));
-	o = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, inv_product_json(&ps[i]));
-	if (more && n > 0)
-		resp_add_int(o, "next", ps[n - 1].id);
-	else
-		cJSON_AddNullToObject(o, "next");
-	answer(c, 200, o, NULL, 0);
-	return 0;
+		return answer_html(c, html_products(c->ctx->arena, ps, (size_t)pg.n, next,
+		    form_csrf(c), form_next(c)));
+	return answer_page(c, &pg, next, product_item);
 }
 
 static int
@@ -507,35 +542,32 @@ order_create_one(struct call *c)
 	return write_call(c, create_run, order_render, &w);
 }
 
+static cJSON *
+order_item(const void *row)
+{
+	return order_json(row);
+}
+
 static int
 order_list_h(struct call *c)
 {
-	struct order *os = NULL;
-	int64_t before = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : INT64_MAX;
-	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
-	cJSON *o, *items;
-	long n, i;
-	int more, html;
+	struct db_page pg;
+	struct order *os;
+	int64_t before, next;
+	long limit;
+	int html;
 
 	if ((html = want_html(c)) < 0)
 		return -1;
-	if ((n = order_list(c->ctx->db, c->ctx->arena, owner(c), before, (long)limit, &os, &more,
-	    &c->p)) < 0)
+	page_args(c, INT64_MAX, &before, &limit);
+	if (order_list(c->ctx->db, c->ctx->arena, owner(c), before, limit, &pg, &c->p) != 0)
 		return -1;
+	os = pg.rows;
+	next = pg.more && pg.n > 0 ? os[pg.n - 1].id : 0;
 	if (html)
-		return answer_html(c, html_orders(c->ctx->arena, os, (size_t)n,
-		    more && n > 0 ? os[n - 1].id : 0, form_csrf(c), form_next(c), c->who.id,
-		    c->who.admin));
-	o = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, order_json(&os[i]));
-	if (more && n > 0)
-		resp_add_int(o, "next", os[n - 1].id);
-	else
-		cJSON_AddNullToObject(o, "next");
-	answer(c, 200, o, NULL, 0);
-	return 0;
+		return answer_html(c, html_orders(c->ctx->arena, os, (size_t)pg.n, next,
+		    form_csrf(c), form_next(c), c->who.id, c->who.admin));
+	return answer_page(c, &pg, next, order_item);
 }
 
 static int
@@ -738,16 +770,32 @@ goods_create(struct call *c)
 	return 0;
 }
 
+/* A fetched ST_GOODS_PRODUCTS row onto the goods' "products" array. */
+struct goods_products {
+	cJSON *arr;
+	int64_t pid;
+};
+
+static enum db_rc
+goods_product_take(void *arg)
+{
+	struct goods_products *g = arg;
+
+	resp_append_int(g->arr, g->pid);
+	return DB_OK;
+}
+
 static int
 goods_get(struct call *c)
 {
 	struct db *db = c->ctx->db;
 	char name[PRODUCT_NAME_MAX];
-	int64_t id, sales, pid;
+	int64_t id, sales;
+	struct goods_products gp;
 	struct db_val in[] = { DBV_I64(c->route->id) };
 	struct db_col g[] = { DBC_I64(&id), DBC_STR(name, sizeof(name)), DBC_I64(&sales) };
-	struct db_col pc[] = { DBC_I64(&pid) };
-	cJSON *o, *arr;
+	struct db_col pc[] = { DBC_I64(&gp.pid) };
+	cJSON *o;
 	enum db_rc rc;
 	int r;
 
@@ -757,16 +805,11 @@ goods_get(struct call *c)
 		problem_set(&c->p, PROB_NOT_FOUND, "no goods %" PRId64, c->route->id);
 		return -1;
 	}
-	if ((rc = db_query(db, ST_GOODS_PRODUCTS, in, 1, pc, 1)) != DB_OK)
-		goto fail;
 	o = goods_json(id, name, sales);
-	arr = cJSON_GetObjectItemCaseSensitive(o, "products");
-	while ((r = db_fetch(db, ST_GOODS_PRODUCTS)) == 1)
-		resp_append_int(arr, pid);
-	db_end(db, ST_GOODS_PRODUCTS);
-	if (r < 0) {
+	gp.arr = cJSON_GetObjectItemCaseSensitive(o, "products");
+	if ((rc = db_each(db, ST_GOODS_PRODUCTS, in, 1, pc, 1, goods_product_take, &gp)) !=
+	    DB_OK) {
 		cJSON_Delete(o);
-		rc = db_failure(db);
 		goto fail;
 	}
 	answer(c, 200, o, NULL, 0);
@@ -879,26 +922,36 @@ account_h(struct call *c)
 	return 0;
 }
 
+static cJSON *
+ledger_item(const void *row)
+{
+	return acct_ledger_json(row);
+}
+
 static int
 ledger_h(struct call *c)
 {
-	int64_t before = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : INT64_MAX;
-	int64_t limit = c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT;
+	struct db_page pg;
+	struct ledger_entry *es;
+	int64_t before, next;
+	long limit;
 	cJSON *o;
 	const char *h;
 	int html;
 
 	if ((html = want_html(c)) < 0)
 		return -1;
-	if ((o = acct_ledger(c->ctx->db, c->who.id, before, (long)limit, &c->p)) == NULL)
+	page_args(c, INT64_MAX, &before, &limit);
+	if (acct_ledger(c->ctx->db, c->ctx->arena, c->who.id, before, limit, &pg, &c->p) != 0)
 		return -1;
-	if (html) {
-		h = html_ledger(c->ctx->arena, o);
-		cJSON_Delete(o);
-		return answer_html(c, h);
-	}
-	answer(c, 200, o, NULL, 0);
-	return 0;
+	es = pg.rows;
+	next = pg.more && pg.n > 0 ? es[pg.n - 1].id : 0;
+	if (!html)
+		return answer_page(c, &pg, next, ledger_item);
+	o = page_json(&pg, next, ledger_item);
+	h = html_ledger(c->ctx->arena, o);
+	cJSON_Delete(o);
+	return answer_html(c, h);
 }
 
 struct money_write {

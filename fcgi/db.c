@@ -9,6 +9,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "arena.h"
 #include "db.h"
 #include "log.h"
 #include "shared.h"
@@ -657,6 +658,71 @@ db_one(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
 		return db_failure(db);
 	*found = r;
 	return DB_OK;
+}
+
+enum db_rc
+db_each(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
+    struct db_col *cols, unsigned ncols, db_take_fn take, void *arg)
+{
+	enum db_rc rc;
+	int r;
+
+	if ((rc = db_query(db, id, params, n, cols, ncols)) != DB_OK)
+		return rc;
+	while ((r = db_fetch(db, id)) == 1)
+		if ((rc = take(arg)) != DB_OK)
+			break;
+	db_end(db, id);
+	if (r < 0)
+		return db_failure(db);
+	return rc;
+}
+
+struct page_ctx {
+	struct db_page *pg;
+	char *rows;
+};
+
+static enum db_rc
+page_take(void *arg)
+{
+	struct page_ctx *x = arg;
+	struct db_page *pg = x->pg;
+	enum db_rc rc;
+	void *slot;
+
+	if (pg->n == pg->limit) {
+		pg->more = 1;
+		return DB_OK;
+	}
+	slot = x->rows + (size_t)pg->n * pg->row_size;
+	memset(slot, 0, pg->row_size);
+	if ((rc = pg->take(pg->arg, slot)) == DB_OK)
+		pg->n++;
+	return rc;
+}
+
+enum db_rc
+db_page(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
+    struct db_col *cols, unsigned ncols, struct arena *a, struct db_page *pg,
+    struct problem *p)
+{
+	struct db_val in[DB_PARAMS_MAX];
+	struct page_ctx x = { pg, NULL };
+
+	pg->rows = NULL;
+	pg->n = 0;
+	pg->more = 0;
+	if (n >= DB_PARAMS_MAX || pg->limit < 1)
+		return DB_ERR;
+	if ((x.rows = arena_alloc(a, (size_t)pg->limit * pg->row_size)) == NULL) {
+		problem_set(p, PROB_INTERNAL, "out of memory");
+		return DB_ABORT;
+	}
+	memcpy(in, params, n * sizeof(*in));
+	in[n] = DBV_I64(pg->limit + 1);
+	pg->rows = x.rows;
+	return db_each(db, id, in, n + 1, cols, ncols, page_take, &x);
 }
 
 void

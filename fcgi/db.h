@@ -201,6 +201,35 @@ void	db_end(struct db *, enum stmt);
 enum db_rc db_one(struct db *, enum stmt, const struct db_val *params, unsigned n,
 	    struct db_col *cols, unsigned ncols, int *found);
 
+/* Runs a statement that returns rows and calls take(arg) with each row
+ * fetched into cols, then releases the result: DB_OK, the first rc other
+ * than DB_OK that take returned (the rows after it are not taken), or the
+ * failure's. */
+typedef enum db_rc (*db_take_fn)(void *arg);
+enum db_rc db_each(struct db *, enum stmt, const struct db_val *params, unsigned n,
+	    struct db_col *cols, unsigned ncols, db_take_fn take, void *arg);
+
+/* One page of a list read (GET /product/, /order/, /account/ledger/): the
+ * statement's last parameter is the page size, and db_page() passes
+ * limit + 1 after params to learn whether a further page exists. Up to
+ * limit rows are taken, each by take(arg, slot) into a zeroed row_size-byte
+ * slot of an array from the arena; the rest only set more. DB_ABORT with
+ * p set when the arena is spent, the rc of a take that failed, or the
+ * failure's. */
+struct db_page {
+	long limit;		/* in: 1.. rows at the most */
+	size_t row_size;	/* in: the size of one slot */
+	enum db_rc (*take)(void *arg, void *slot);	/* in: the bound cols into slot */
+	void *arg;		/* in */
+	void *rows;		/* out: n slots */
+	long n;			/* out */
+	int more;		/* out: 1 = a row beyond limit exists */
+};
+struct arena;
+enum db_rc db_page(struct db *, enum stmt, const struct db_val *params, unsigned n,
+	    struct db_col *cols, unsigned ncols, struct arena *, struct db_page *,
+	    struct problem *p);
+
 enum db_rc db_classify(unsigned err);
 /* The problem a failure at a stage maps to (pure): PROB_NONE for DB_OK and
  * DB_ABORT (the body set its own), /problems/outcome-unknown for a

@@ -579,48 +579,27 @@ order_get(struct db *db, struct arena *a, int64_t id, int64_t owner, struct orde
 	return -1;
 }
 
-long
-order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long limit,
-    struct order **out, int *more, struct problem *p)
+static enum db_rc
+order_list_take(void *arg, void *slot)
 {
-	struct order *os;
-	struct order_row row;
-	struct db_val all[] = { DBV_I64(before), DBV_I64(limit + 1) };
-	struct db_val mine[] = { DBV_I64(owner), DBV_I64(before), DBV_I64(limit + 1) };
-	enum stmt st = owner != 0 ? ST_ORDER_LIST_USER : ST_ORDER_LIST;
-	enum db_rc rc;
-	long n = 0;
-	int r;
+	return order_row_take(arg, slot);
+}
 
-	*more = 0;
-	if ((os = arena_alloc(a, (size_t)(limit + 1) * sizeof(*os))) == NULL) {
-		problem_set(p, PROB_INTERNAL, "out of memory");
-		return -1;
-	}
+int
+order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long limit,
+    struct db_page *pg, struct problem *p)
+{
+	struct order_row row;
+	struct db_val in[] = { DBV_I64(owner), DBV_I64(before) };
+	enum db_rc rc;
+
+	*pg = (struct db_page){ limit, sizeof(struct order), order_list_take, &row, NULL, 0, 0 };
 	order_row_bind(&row);
-	if ((rc = owner != 0 ? db_query(db, st, mine, 3, row.c, ORDER_NCOLS) :
-	    db_query(db, st, all, 2, row.c, ORDER_NCOLS)) != DB_OK)
-		goto fail;
-	rc = DB_OK;
-	while ((r = db_fetch(db, st)) == 1) {
-		if (n == limit) {
-			*more = 1;
-			continue;
-		}
-		memset(&os[n], 0, sizeof(os[n]));
-		if (rc == DB_OK && (rc = order_row_take(&row, &os[n])) == DB_OK)
-			n++;
-	}
-	db_end(db, st);
-	if (r < 0)
-		rc = db_failure(db);
-	if (rc != DB_OK)
-		goto fail;
-	if ((rc = read_lines(db, a, os, (size_t)n, owner, p)) != DB_OK)
-		goto fail;
-	*out = os;
-	return n;
-fail:
+	if ((rc = owner != 0 ?
+	    db_page(db, ST_ORDER_LIST_USER, in, 2, row.c, ORDER_NCOLS, a, pg, p) :
+	    db_page(db, ST_ORDER_LIST, in + 1, 1, row.c, ORDER_NCOLS, a, pg, p)) == DB_OK &&
+	    (rc = read_lines(db, a, pg->rows, (size_t)pg->n, owner, p)) == DB_OK)
+		return 0;
 	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
 	return -1;

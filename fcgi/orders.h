@@ -95,10 +95,10 @@ int	order_get(struct db *, struct arena *a, int64_t id, int64_t owner, struct or
 	    struct problem *p);
 
 /* Reads up to limit orders of owner (0 = everyone's) with id < before,
- * newest first, with lines. Returns the count (and *more = 1 when further
- * orders exist), or -1. */
-long	order_list(struct db *, struct arena *a, int64_t owner, int64_t before, long limit,
-	    struct order **out, int *more, struct problem *p);
+ * newest first, with lines, into pg (rows: struct order, from a). 0, or -1
+ * with p. */
+int	order_list(struct db *, struct arena *a, int64_t owner, int64_t before, long limit,
+	    struct db_page *pg, struct problem *p);
 
 cJSON	*order_json(const struct order *);
 

@@ -2,7 +2,8 @@
  * error at which stage of a transaction becomes which problem (a lost
  * COMMIT is an unknown outcome, everything else that is lost or busy means
  * nothing was done), and the pool's shared "database suspect" mark (one
- * probe at a time, a gap after a failed one, cleared by any answer). */
+ * probe at a time, a gap after a failed one, cleared by any answer), and
+ * what a list page (db_page) refuses before it asks the server. */
 #include "config.h"
 
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "arena.h"
 #include "db.h"
 
 static const struct {
@@ -118,6 +120,65 @@ START_TEST(after_commit_steps_wait_for_the_commit_and_are_bounded)
 }
 END_TEST
 
+static int page_takes;
+
+static enum db_rc
+count_take(void *arg, void *slot)
+{
+	(void)arg;
+	(void)slot;
+	page_takes++;
+	return DB_OK;
+}
+
+START_TEST(a_page_past_the_arena_is_out_of_memory_before_any_query)
+{
+	struct db db;
+	struct arena a;
+	struct problem p;
+	struct db_val in[] = { DBV_I64(0) };
+	struct db_col cols[] = { DBC_I64(NULL) };
+	struct db_page pg = { 200, 1024, count_take, NULL, NULL, 7, 1 };
+
+	db_init(&db, NULL);	/* not connected: a query would fail otherwise */
+	arena_init(&a, 4096);
+	page_takes = 0;
+	ck_assert_int_eq(db_page(&db, ST_PRODUCT_LIST, in, 1, cols, 1, &a, &pg, &p), DB_ABORT);
+	ck_assert_int_eq(p.kind, PROB_INTERNAL);
+	ck_assert_str_eq(p.detail, "out of memory");
+	ck_assert_int_eq((int)pg.n, 0);
+	ck_assert_int_eq(pg.more, 0);
+	ck_assert_ptr_null(pg.rows);
+	ck_assert_int_eq(page_takes, 0);
+	arena_free(&a);
+}
+END_TEST
+
+START_TEST(a_page_without_room_for_its_size_is_refused)
+{
+	struct db db;
+	struct arena a;
+	struct problem p;
+	struct db_val in[DB_PARAMS_MAX];
+	struct db_col cols[] = { DBC_I64(NULL) };
+	struct db_page pg = { 0, 8, count_take, NULL, NULL, 0, 0 };
+	unsigned i;
+
+	for (i = 0; i < DB_PARAMS_MAX; i++)
+		in[i] = DBV_I64(0);
+	db_init(&db, NULL);
+	arena_init(&a, 0);
+	page_takes = 0;
+	/* A page of no rows, and params leaving no slot for the page size. */
+	ck_assert_int_eq(db_page(&db, ST_PRODUCT_LIST, in, 1, cols, 1, &a, &pg, &p), DB_ERR);
+	pg.limit = 10;
+	ck_assert_int_eq(db_page(&db, ST_PRODUCT_LIST, in, DB_PARAMS_MAX, cols, 1, &a, &pg, &p),
+	    DB_ERR);
+	ck_assert_int_eq(page_takes, 0);
+	arena_free(&a);
+}
+END_TEST
+
 START_TEST(healthy_admits_everyone_without_a_probe)
 {
 	int probing = 0;
@@ -207,6 +268,8 @@ db_suite(void)
 	tcase_add_test(tc, a_read_timeout_outlasts_a_lock_wait);
 	tcase_add_test(tc, an_after_commit_step_outside_a_transaction_is_refused_not_run);
 	tcase_add_test(tc, after_commit_steps_wait_for_the_commit_and_are_bounded);
+	tcase_add_test(tc, a_page_past_the_arena_is_out_of_memory_before_any_query);
+	tcase_add_test(tc, a_page_without_room_for_its_size_is_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("health");
 	tcase_add_test(tc, healthy_admits_everyone_without_a_probe);
