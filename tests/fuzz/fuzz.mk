@@ -70,7 +70,9 @@ fuzz: $(patsubst %,fuzz-%,$(FUZZ_HARNESSES))
 # coverage accumulates in FUZZ_DIR), then fuzz for FUZZ_SECONDS.
 $(patsubst %,fuzz-%,$(FUZZ_HARNESSES)): fuzz-%: $(FUZZ_DIR)/fuzz_%
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts
-	@cp -f $(FUZZ_SRC)/corpus/$*/* $(wildcard $(FUZZ_SRC)/regress/$*/*) $(FUZZ_DIR)/corpus/$*/
+	@cp -f $(FUZZ_SRC)/corpus/$*/* $(FUZZ_DIR)/corpus/$*/
+	@for f in $(wildcard $(FUZZ_SRC)/regress/$*/*); do \
+		cp -f "$$f" $(FUZZ_DIR)/corpus/$*/regress-$$(basename "$$f") || exit 1; done
 	@echo "fuzz_$*: $(FUZZ_SECONDS) s on $(FUZZ_DIR)/corpus/$*"
 	$(FUZZ_DIR)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
 		-timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
