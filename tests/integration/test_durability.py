@@ -9,6 +9,7 @@ the runner's MariaDB admin login (the OS user over the socket, from
 $ORDERD_VAR/etc/my.cnf) and always put back."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,10 @@ def start_log():
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-    return open(logf).read() if os.path.exists(logf) else ""
+    try:
+        return open(logf).read() if os.path.exists(logf) else ""
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
