@@ -53,6 +53,7 @@ audit_run(const struct conf *c)
 	enum db_rc rc;
 
 	db_init(&db, c);
+	db.batch = 1;
 	if (db_connect(&db) != DB_OK) {
 		fprintf(stderr, "orderd audit: cannot connect: %s\n", db.last_error);
 		return 2;

@@ -426,7 +426,8 @@ enum db_rc
 db_connect(struct db *db)
 {
 	const struct conf *c = db->conf;
-	unsigned timeout = DB_CONNECT_TIMEOUT_S, rw_timeout = DB_READ_TIMEOUT_S;
+	unsigned timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_CONNECT_TIMEOUT_S;
+	unsigned rw_timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_READ_TIMEOUT_S;
 	my_bool off = 0;
 	int64_t t0;
 

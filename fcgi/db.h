@@ -113,6 +113,10 @@ enum db_stage {
  * server that stopped answering. */
 #define DB_CONNECT_TIMEOUT_S	2
 #define DB_READ_TIMEOUT_S	4
+/* The commands that scan whole tables (orderd audit, migrate) wait this long
+ * to connect and for each answer instead: nobody waits on them, and a long
+ * scan or a server paused for a while is no reason to give up. */
+#define DB_BATCH_TIMEOUT_S	3600
 /* A failed call that took this long was a timeout: the database is marked
  * suspect (db_health_*) and the request is not retried. */
 #define DB_SLOW_FAIL_MS		1500
@@ -172,6 +176,7 @@ struct db {
 	long connects;			/* successful connects, for logs and tests */
 	int in_txn;			/* between START TRANSACTION and its end */
 	int timed_out;			/* the last failure was a timeout (slow) */
+	int batch;			/* audit, migrate: DB_BATCH_TIMEOUT_S for everything */
 	int probing;			/* this worker holds the probe of a suspect database */
 	struct db_after after[DB_AFTER_MAX];	/* the running attempt's after-commit work */
 	size_t nafter;

@@ -163,6 +163,7 @@ migrate_run(const struct conf *c)
 	qsort(names, n, sizeof(names[0]), name_cmp);
 
 	db_init(&db, c);
+	db.batch = 1;
 	if (db_connect(&db) != DB_OK) {
 		fprintf(stderr, "orderd migrate: cannot connect: %s\n", db.last_error);
 		goto out;

@@ -1260,5 +1260,33 @@ def write_held_by_a_killed_worker_is_outcome_unknown_not_unavailable():
     assert_audit_clean()
 
 
+# ---------------------------------------------------------------------------
+# 9. the audit waits out a paused server (a request would not)
+
+
+@test
+def audit_waits_out_a_server_paused_longer_than_a_requests_timeout():
+    """`orderd audit` scans whole tables and serves nobody who waits: a server
+    that does not answer for longer than a request's bounds (connect 2 s,
+    read 4 s) must not make it give up with 2013, as it did after a long
+    bench. Started while MariaDB is frozen, continued 5.5 s later: clean."""
+    ensure_up()
+    db_pid = F.mariadb_pid()
+    check(db_pid, "no live mariadbd in %s" % F.mariadb_pidfile())
+    box = {}
+    os.kill(db_pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=lambda: box.setdefault("r", T.audit()), daemon=True)
+        t.start()
+        time.sleep(5.5)
+    finally:
+        os.kill(db_pid, signal.SIGCONT)
+    t.join(120)
+    check("r" in box, "orderd audit did not end within 2 minutes of SIGCONT")
+    rc, out = box["r"]
+    eq(rc, 0, "orderd audit exit status after a 5.5 s pause of the server (output: %s)"
+       % out.strip()[-300:])
+
+
 if __name__ == "__main__":
     run()
