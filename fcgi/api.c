@@ -480,8 +480,6 @@ struct order_write {
 	struct order o;
 	int status;		/* 201 for a new order, 200 otherwise */
 	const char *what;	/* browser outcome: order-created, order-aborted ... */
-	int (*change)(struct db *, struct arena *, int64_t, int64_t, const struct db_hooks *,
-	    struct order *, struct problem *);
 	int64_t product;	/* abort: the product the client named, or 0 */
 };
 
@@ -581,51 +579,33 @@ order_get_h(struct call *c)
 	return 0;
 }
 
+/* A change of one order (/order/<id>/...): the handler's run does it in
+ * one transaction; an unknown outcome names the order. extra: the body
+ * fields the change takes beyond the global ones. */
 static int
-change_run(struct call *c, void *ctx, const struct db_hooks *h)
-{
-	struct order_write *w = ctx;
-	int r = w->change(c->ctx->db, c->ctx->arena, c->route->id, owner(c), h, &w->o, &c->p);
-
-	if (r != 0)
-		name_unknown(c, "order", c->route->id);
-	return r;
-}
-
-static int
-ship_change(struct db *db, struct arena *a, int64_t id, int64_t who, const struct db_hooks *h,
-    struct order *o, struct problem *p)
-{
-	(void)who;
-	return order_ship(db, a, id, h, o, p);
-}
-
-static int
-order_change(struct call *c, const char *what,
-    int (*change)(struct db *, struct arena *, int64_t, int64_t, const struct db_hooks *,
-    struct order *, struct problem *))
+order_change(struct call *c, const char *what, run_fn run, unsigned extra)
 {
 	struct order_write w;
+	int r;
 
-	if (fields(c, 0, 0) != 0)
+	if (fields(c, extra, 0) != 0)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.status = 200;
 	w.what = what;
-	w.change = change;
-	return write_call(c, change_run, order_render, &w);
+	w.product = c->req->f[F_PRODUCT].set ? c->req->f[F_PRODUCT].i : 0;
+	if ((r = write_call(c, run, order_render, &w)) != 0)
+		name_unknown(c, "order", c->route->id);
+	return r;
 }
 
 static int
 abort_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
-	int r = order_abort(c->ctx->db, c->ctx->arena, c->route->id, owner(c), w->product, h,
-	    &w->o, &c->p);
 
-	if (r != 0)
-		name_unknown(c, "order", c->route->id);
-	return r;
+	return order_abort(c->ctx->db, c->ctx->arena, c->route->id, owner(c), w->product, h,
+	    &w->o, &c->p);
 }
 
 /* The original client sends the product it ordered with its cancel
@@ -634,15 +614,7 @@ abort_run(struct call *c, void *ctx, const struct db_hooks *h)
 static int
 order_abort_h(struct call *c)
 {
-	struct order_write w;
-
-	if (fields(c, BIT(F_PRODUCT), 0) != 0)
-		return -1;
-	memset(&w, 0, sizeof(w));
-	w.status = 200;
-	w.what = "order-aborted";
-	w.product = c->req->f[F_PRODUCT].set ? c->req->f[F_PRODUCT].i : 0;
-	return write_call(c, abort_run, order_render, &w);
+	return order_change(c, "order-aborted", abort_run, BIT(F_PRODUCT));
 }
 
 /* Pay is the owner's alone: the caller's own id, an administrator's too
@@ -651,30 +623,28 @@ static int
 pay_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
-	int r = order_pay(c->ctx->db, c->ctx->arena, c->route->id, c->who.id, h, &w->o, &c->p);
 
-	if (r != 0)
-		name_unknown(c, "order", c->route->id);
-	return r;
+	return order_pay(c->ctx->db, c->ctx->arena, c->route->id, c->who.id, h, &w->o, &c->p);
 }
 
 static int
 order_pay_h(struct call *c)
 {
-	struct order_write w;
+	return order_change(c, "order-paid", pay_run, 0);
+}
 
-	if (fields(c, 0, 0) != 0)
-		return -1;
-	memset(&w, 0, sizeof(w));
-	w.status = 200;
-	w.what = "order-paid";
-	return write_call(c, pay_run, order_render, &w);
+static int
+ship_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct order_write *w = ctx;
+
+	return order_ship(c->ctx->db, c->ctx->arena, c->route->id, h, &w->o, &c->p);
 }
 
 static int
 order_ship_h(struct call *c)
 {
-	return order_change(c, "order-shipped", ship_change);
+	return order_change(c, "order-shipped", ship_run, 0);
 }
 
 /* POST /checkout/: items [{product, quantity}] and pay_method. */
