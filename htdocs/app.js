@@ -390,7 +390,7 @@ document.documentElement.classList.add('js');
     }
   }
 
-  // ---- product rows (the same markup as fcgi/html.c) -----------------------------
+  // ---- product rows (the same markup as fcgi/views/html.c) -----------------------------
 
   function productRow(p, next) {
     const id = p.id;
@@ -482,11 +482,11 @@ document.documentElement.classList.add('js');
     timer = setTimeout(tick, POLL_MS);
   }
 
-  // ---- order items (the same markup as fcgi/html.c) -------------------------------
+  // ---- order items (the same markup as fcgi/views/html.c) -------------------------------
 
   const STATUS_TEXT = { placed: 'Placed', paid: 'Paid', shipped: 'Shipped', aborted: 'Cancelled', expired: 'Expired' };
 
-  // Seconds until a payment deadline -> "12 min left" (as fcgi/html.c writes it).
+  // Seconds until a payment deadline -> "12 min left" (as fcgi/views/html.c writes it).
   function timeLeft(left) {
     if (left <= 0) return 'time is up';
     if (left < 60) return `${left} s left`;

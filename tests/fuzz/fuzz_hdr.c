@@ -1,4 +1,4 @@
-/* fuzz_hdr.c - the parsers of attacker-controlled headers (fcgi/hdr.c).
+/* fuzz_hdr.c - the parsers of attacker-controlled headers (fcgi/http/hdr.c).
  *
  * Input: up to three NUL-separated strings "url\0host\0header" (missing ones
  * are empty), each in an exact-size heap buffer with its NUL:
@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "fuzz_util.h"
-#include "hdr.h"
+#include "http/hdr.h"
 
 #define HOST_MAX	255	/* hdr_same_origin's buffers hold 255 bytes and a NUL */
 

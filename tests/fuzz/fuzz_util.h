@@ -17,12 +17,12 @@
 
 #include <cJSON.h>
 
-#include "arena.h"
-#include "problem.h"
-#include "request.h"
-#include "response.h"
-#include "router.h"
-#include "valid.h"
+#include "base/arena.h"
+#include "base/problem.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/router.h"
+#include "base/valid.h"
 
 #define BROWSER_ACCEPT \
 	"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

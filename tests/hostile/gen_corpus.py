@@ -1286,13 +1286,13 @@ for name, nxt in [("absolute", "https%3A%2F%2Fevil.example%2F"),
 
 
 # ---------------------------------------------------------------------------
-# The matrix: every call of the API (every route and method of fcgi/router.c)
+# The matrix: every call of the API (every route and method of fcgi/http/router.c)
 # x every text value it reads (body fields in both encodings, query
 # parameters, path segments, the headers the server reads) x every hostile
 # class. It is generated from three tables - CALLS, HEADERS and CLASSES - so a
 # new call, field, header or class adds its cases by itself. The outcome of
 # each case is predicted from the field's rule (the same rules as
-# fcgi/fields.c and fcgi/valid.c): 400 for a value that is not text
+# fcgi/http/fields.c and fcgi/base/valid.c): 400 for a value that is not text
 # (invalid UTF-8, NUL), 422 naming the field for one its rule refuses, and
 # for a value it accepts the call's own answer with valid fields (its "base":
 # every write is built so that a valid request still changes nothing - an

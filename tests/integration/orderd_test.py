@@ -626,7 +626,7 @@ def alive(pid):
     return st is not None and st[0] not in ("Z", "X")
 
 
-REAPER_NAME = "orderd-reaper"     # the pool's payment-window child (fcgi/reaper.h)
+REAPER_NAME = "orderd-reaper"     # the pool's payment-window child (fcgi/process/reaper.h)
 
 
 def _comm(pid):

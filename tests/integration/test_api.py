@@ -248,7 +248,7 @@ def product_list_bad_limit_or_after_is_422():
 @test
 def product_reads_follow_every_write_at_once():
     # GET /product/{id}/ may be answered from the pool's shared product cache
-    # (fcgi/prodcache.c): every order, checkout, abort and restock must make
+    # (fcgi/shm/prodcache.c): every order, checkout, abort and restock must make
     # the next read see its change, however warm the cache is.
     p = make_product(stock=50)
     pid = p["id"]

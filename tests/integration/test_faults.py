@@ -85,8 +85,8 @@ KILL_INTERVAL = float(os.environ.get("ORDERD_FAULT_KILL_INTERVAL", "2"))
 HANG_SECONDS = 5.0      # no answer may take longer while MariaDB is down or coming back
 RECOVER_SECONDS = 5.0   # after MariaDB answers ping, requests must succeed within this
 LOCK_BOUND = 12.0       # a request waiting on a row lock gives up within this
-SOLDOUT_TTL = 1.0       # how long the pool believes a sold-out mark (fcgi/soldout.h)
-PRODCACHE_TTL = 0.3     # how long it serves a product from memory (fcgi/prodcache.h: 250 ms)
+SOLDOUT_TTL = 1.0       # how long the pool believes a sold-out mark (fcgi/shm/soldout.h)
+PRODCACHE_TTL = 0.3     # how long it serves a product from memory (fcgi/shm/prodcache.h: 250 ms)
 
 
 # ---------------------------------------------------------------------------
@@ -398,9 +398,9 @@ def mariadb_killed_mid_storm_then_back_loses_nothing_acknowledged():
     slow = [r for r in recs if r.secs > HANG_SECONDS]
     down = [r for r in recs if r.t0 >= t_kill + 0.2 and r.t1 <= t_restart]
     # A product marked sold out is refused from the pool's shared mark, without
-    # the database, for SOLDOUT_TTL (fcgi/soldout.h) after the mark was made,
+    # the database, for SOLDOUT_TTL (fcgi/shm/soldout.h) after the mark was made,
     # and a product read may come from the shared product cache for
-    # PRODCACHE_TTL (fcgi/prodcache.h): early in the outage those answers are
+    # PRODCACHE_TTL (fcgi/shm/prodcache.h): early in the outage those answers are
     # still right.
     down_bad = [r for r in down if not (r.unavailable() and r.source == "orderd")
                 and not (r.t0 < t_kill + SOLDOUT_TTL and r.soldout_refusal())

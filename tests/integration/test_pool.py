@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The prefork pool (fcgi/pool.c, fcgi/worker.c): reloads, stops, recycling, respawn,
+"""The prefork pool (fcgi/process/pool.c, fcgi/process/worker.c): reloads, stops, recycling, respawn,
 listen addresses, database outages and command-line errors.
 
 Each test starts its OWN `$ORDERD_BIN serve` (same database environment) on a

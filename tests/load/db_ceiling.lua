@@ -1,7 +1,7 @@
 -- db_ceiling.lua: the database ceiling of POST /order/, for sysbench 1.0.
 --
 -- Each event is the transaction orderd's order path runs for one unit of one
--- product (fcgi/inventory.c take_forupdate + fcgi/orders.c create_txn), in
+-- product (fcgi/domain/inventory.c take_forupdate + fcgi/domain/orders.c create_txn), in
 -- its plain form, one statement per round trip, straight to MariaDB:
 --
 --   START TRANSACTION
@@ -23,7 +23,7 @@
 --            --mysql-db=DB --threads=N --time=10 --mysql-ignore-errors=1213,1205
 --            tests/load/db_ceiling.lua --products=FILE|--product=ID --users=ID,ID,... run
 --
--- Session settings as orderd's (fcgi/db.c db_connect): READ COMMITTED,
+-- Session settings as orderd's (fcgi/store/db.c db_connect): READ COMMITTED,
 -- innodb_lock_wait_timeout 3, UTC, strict mode.
 
 sysbench.cmdline.options = {

@@ -14,14 +14,14 @@ mkdir -p "$work/src" "$work/build"
 # The sources as they are (committed or not), without build or state output.
 (cd "$src" && tar --exclude=./var --exclude=./.git --exclude=./autom4te.cache -cf - .) |
     (cd "$work/src" && tar -xf -)
-db="$work/src/fcgi/db.c"
+db="$work/src/fcgi/store/db.c"
 before=$(md5sum <"$db")
 # ST_ORDER_LOCK: drop the lock.
 sed -i '/\[ST_ORDER_LOCK\]/,/FOR UPDATE/ s/ FOR UPDATE",/",/' "$db"
 # ST_ORDER_ABORT: drop the status guard.
 sed -i "s/ WHERE id = ? AND status IN ('placed', 'paid')\",/ WHERE id = ?\",/" "$db"
 # transition(): drop the "changed exactly one row" check.
-orders="$work/src/fcgi/orders.c"
+orders="$work/src/fcgi/domain/orders.c"
 obefore=$(md5sum <"$orders")
 sed -i 's/^\tif (db->affected != 1) {$/\tif (0) {/' "$orders"
 if [[ $(md5sum <"$orders") == "$obefore" ]]; then

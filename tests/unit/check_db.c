@@ -14,8 +14,8 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
-#include "arena.h"
-#include "db.h"
+#include "base/arena.h"
+#include "store/db.h"
 
 static const struct {
 	unsigned err;

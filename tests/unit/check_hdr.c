@@ -1,4 +1,4 @@
-/* check_hdr.c - table-driven tests for the header parsers in fcgi/hdr.c:
+/* check_hdr.c - table-driven tests for the header parsers in fcgi/http/hdr.c:
  * Cookie, Authorization: Bearer, Origin / Referer against host:port.
  *
  * Every header is copied into a heap buffer of exactly its length plus the
@@ -11,7 +11,7 @@
 
 #include <check.h>
 
-#include "hdr.h"
+#include "http/hdr.h"
 
 #define NELEM(x)	(sizeof(x) / sizeof((x)[0]))
 

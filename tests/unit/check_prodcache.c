@@ -13,7 +13,7 @@
 
 #include <check.h>
 
-#include "../../fcgi/prodcache.c"
+#include "shm/prodcache.c"
 
 static struct product
 product(int64_t id, int64_t stock)

@@ -12,10 +12,10 @@
 
 #include <check.h>
 
-#include "arena.h"
-#include "problem.h"
-#include "request.h"
-#include "valid.h"
+#include "base/arena.h"
+#include "base/problem.h"
+#include "http/request.h"
+#include "base/valid.h"
 
 #define JSON	"application/json"
 #define FORM	"application/x-www-form-urlencoded"

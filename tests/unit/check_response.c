@@ -13,11 +13,11 @@
 #include <check.h>
 #include <cJSON.h>
 
-#include "arena.h"
-#include "problem.h"
-#include "request.h"
-#include "response.h"
-#include "valid.h"
+#include "base/arena.h"
+#include "base/problem.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "base/valid.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define PROBLEM_CT	"application/problem+json"

@@ -8,8 +8,8 @@
 
 #include <check.h>
 
-#include "request.h"
-#include "router.h"
+#include "http/request.h"
+#include "http/router.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,4 @@
-/* check_sesscache.c - the shared session cache (fcgi/sesscache.c) and the
+/* check_sesscache.c - the shared session cache (fcgi/shm/sesscache.c) and the
  * sequence lock of shared.c that guards its slots: hits, a fill that began
  * before a sign-out is refused, forgetting every token, and a slot whose
  * writer was killed halfway (its lock left held) - readers miss at once,
@@ -18,7 +18,7 @@
 
 #include <check.h>
 
-#include "../../fcgi/sesscache.c"
+#include "shm/sesscache.c"
 
 /* Every step that might wait on a slot must be done well within this. */
 #define BOUND_MS	200

@@ -1,4 +1,4 @@
-/* check_valid.c - table-driven tests for the validators in fcgi/valid.c.
+/* check_valid.c - table-driven tests for the validators in fcgi/base/valid.c.
  *
  * Every input is copied into a heap buffer of exactly its length before the
  * call, so AddressSanitizer catches any read past the given length. */
@@ -10,8 +10,8 @@
 
 #include <check.h>
 
-#include "problem.h"
-#include "valid.h"
+#include "base/problem.h"
+#include "base/valid.h"
 
 /* A byte string literal with its length (embedded NULs included). */
 #define S(x)	(x), (sizeof(x) - 1)

@@ -1,0 +1,23 @@
+/* api.h - the HTTP API of docs/api.md: one request in, one response out.
+ *
+ * api_handle() parses and validates the request, routes it, runs the
+ * handler (whose writes are each one transaction) and fills resp. It never
+ * writes to the client: the worker does, after every transaction ended. */
+#ifndef ORDERD_API_H
+#define ORDERD_API_H
+
+#include "base/arena.h"
+#include "base/conf.h"
+#include "store/db.h"
+#include "http/request.h"
+#include "http/response.h"
+
+struct api_ctx {
+	struct db *db;
+	const struct conf *conf;
+	struct arena *arena;
+};
+
+void	api_handle(struct api_ctx *, const struct req_input *, struct resp *);
+
+#endif

@@ -1,0 +1,453 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <mysqld_error.h>
+
+#include "domain/auth.h"
+#include "http/hdr.h"
+#include "base/log.h"
+#include "process/pool.h"
+#include "shm/sesscache.h"
+
+/* Argon2id cost: t = 2 passes over 19 MiB (OWASP's recommendation for
+ * Argon2id), a few tens of milliseconds per login on this machine. */
+#define PW_OPSLIMIT	2
+#define PW_MEMLIMIT	(19u * 1024 * 1024)
+
+static const unsigned char csrf_key[crypto_generichash_KEYBYTES] = "orderd csrf token derivation v1";
+
+/* A hash to verify against when the user does not exist, so that an
+ * unknown username costs as long as a wrong password. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+
+int
+auth_init(void)
+{
+	if (sodium_init() < 0)
+		return -1;
+	return crypto_pwhash_str(dummy_hash, "not a password", 14, PW_OPSLIMIT, PW_MEMLIMIT);
+}
+
+static void
+b64url(const unsigned char *in, size_t n, char *out, size_t outsize)
+{
+	sodium_bin2base64(out, outsize, in, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void
+auth_csrf_token(const char *token, char out[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token),
+	    csrf_key, sizeof(csrf_key));
+	b64url(h, sizeof(h), out, AUTH_TOKEN_LEN + 1);
+}
+
+static void
+token_hash(const char *token, unsigned char out[AUTH_HASH_LEN])
+{
+	crypto_hash_sha256(out, (const unsigned char *)token, strlen(token));
+}
+
+static int
+token_ok(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n != AUTH_TOKEN_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int
+auth_username_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || n > AUTH_USERNAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void
+unauthorized(struct problem *p, const char *why)
+{
+	problem_set(p, PROB_UNAUTHORIZED, "%s", why);
+}
+
+int
+auth_identify(struct db *db, const struct req *r, struct principal *who, struct problem *p)
+{
+	const char *tok = NULL, *a = r->in != NULL ? r->in->authorization : NULL;
+	long n = -1;
+	char role[16];
+	struct db_val in[1];
+	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
+	    DBC_STR(role, sizeof(role)) };
+	enum db_rc rc;
+	uint64_t gen;
+	int found;
+
+	memset(who, 0, sizeof(*who));
+	if (a != NULL && *a != '\0') {
+		if (hdr_bearer(a, &tok, &n) != 0) {
+			unauthorized(p, "use Authorization: Bearer <token>");
+			return -1;
+		}
+	} else if (r->in != NULL && r->in->cookie != NULL &&
+	    (n = hdr_cookie(r->in->cookie, AUTH_SESSION_COOKIE, &tok)) >= 0) {
+		who->via_cookie = 1;
+	} else
+		return 0;
+	if (!token_ok(tok, (size_t)n)) {
+		unauthorized(p, "the token is not valid");
+		return -1;
+	}
+	memcpy(who->token, tok, (size_t)n);
+	who->token[n] = '\0';
+	token_hash(who->token, who->token_hash);
+	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
+		return 0;
+	gen = sesscache_begin(who->token_hash);	/* before the read: see sesscache.h */
+	in[0] = DBV_BLOB(who->token_hash, AUTH_HASH_LEN);
+	if ((rc = db_one(db, ST_SESSION_GET, in, 1, out, 3, &found)) != DB_OK) {
+		db_problem(db, rc, p);
+		return -1;
+	}
+	if (!found) {
+		who->id = 0;
+		unauthorized(p, "the token is unknown, expired or revoked; sign in again");
+		return -1;
+	}
+	who->admin = strcmp(role, "admin") == 0;
+	sesscache_put(who->token_hash, gen, who->id, who->admin, who->username);
+	return 0;
+}
+
+int
+auth_check_signin_origin(const struct req *r, struct problem *p)
+{
+	const struct req_input *in = r->in;
+
+	if (in == NULL)
+		return 0;
+	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
+	    in->referer != NULL && *in->referer != '\0' && !hdr_same_origin(in->referer, in->host)) {
+		problem_set(p, PROB_CSRF, "sign-in and registration must come from this site "
+		    "(Origin or Referer), or from a script that sends neither");
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_check_csrf(const struct req *r, const struct principal *who, struct problem *p)
+{
+	const struct req_input *in = r->in;
+	const char *sent = NULL;
+	char want[AUTH_TOKEN_LEN + 1];
+
+	if (!who->via_cookie || in == NULL)
+		return 0;
+	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
+	    !hdr_same_origin(in->referer, in->host)) {
+		problem_set(p, PROB_CSRF, "a cookie-authenticated request must come from this site "
+		    "(Origin or Referer)");
+		return -1;
+	}
+	if (r->f[F_CSRF].set)
+		sent = r->f[F_CSRF].s;
+	else if (in->csrf != NULL)
+		sent = in->csrf;
+	auth_csrf_token(who->token, want);
+	if (sent == NULL || strlen(sent) != AUTH_TOKEN_LEN ||
+	    sodium_memcmp(sent, want, AUTH_TOKEN_LEN) != 0) {
+		problem_set(p, PROB_CSRF, "missing or wrong CSRF token (form field csrf_token or "
+		    "header X-CSRF-Token)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_register(struct db *db, const char *username, size_t ulen, const char *password,
+    size_t plen, const char *role, int64_t *id, struct problem *p)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	enum db_rc rc;
+
+	if (!auth_username_ok(username, ulen)) {
+		problem_set(p, PROB_FIELD, "username must be 3 to %d of A-Z a-z 0-9 _ . -",
+		    AUTH_USERNAME_MAX);
+		problem_add_str(p, "field", "username");
+		return -1;
+	}
+	if (plen < AUTH_PASSWORD_MIN || plen > AUTH_PASSWORD_MAX) {
+		problem_set(p, PROB_FIELD, "password must be %d to %d bytes", AUTH_PASSWORD_MIN,
+		    AUTH_PASSWORD_MAX);
+		problem_add_str(p, "field", "password");
+		return -1;
+	}
+	if (crypto_pwhash_str(hash, password, plen, PW_OPSLIMIT, PW_MEMLIMIT) != 0) {
+		problem_set(p, PROB_UNAVAILABLE, "out of memory hashing the password; try again");
+		return -1;
+	}
+	{
+		struct db_val in[] = { DBV_STR(username, ulen), DBV_STR(hash, strlen(hash)),
+		    DBV_STR(role, strlen(role)) };
+
+		rc = db_exec(db, ST_USER_INSERT, in, 3);
+	}
+	sodium_memzero(hash, sizeof(hash));
+	if (rc != DB_OK) {
+		if (db->last_errno == ER_DUP_ENTRY) {
+			problem_set(p, PROB_USERNAME_TAKEN, "username '%.*s' is taken", (int)ulen,
+			    username);
+			problem_add_str(p, "field", "username");
+		} else
+			db_problem(db, rc, p);
+		return -1;
+	}
+	*id = (int64_t)db->last_insert_id;
+	return 0;
+}
+
+static int
+open_session(struct db *db, struct principal *who, struct problem *p)
+{
+	unsigned char raw[32];
+	enum db_rc rc;
+
+	randombytes_buf(raw, sizeof(raw));
+	b64url(raw, sizeof(raw), who->token, sizeof(who->token));
+	sodium_memzero(raw, sizeof(raw));
+	token_hash(who->token, who->token_hash);
+	{
+		struct db_val in[] = { DBV_BLOB(who->token_hash, AUTH_HASH_LEN), DBV_I64(who->id) };
+
+		if ((rc = db_exec(db, ST_SESSION_INSERT, in, 2)) != DB_OK) {
+			db_problem(db, rc, p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads a user by name: 1 found, 0 not, -1 error (p set). */
+static int
+user_by_name(struct db *db, const char *name, size_t len, struct principal *who, char *hash,
+    size_t hashsize, int64_t *balance, struct problem *p)
+{
+	char role[16];
+	struct db_val in[] = { DBV_STR(name, len) };
+	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
+	    DBC_STR(hash, hashsize), DBC_STR(role, sizeof(role)), DBC_I64(balance) };
+	enum db_rc rc;
+	int found;
+
+	if ((rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK) {
+		db_problem(db, rc, p);
+		return -1;
+	}
+	who->admin = found && strcmp(role, "admin") == 0;
+	return found;
+}
+
+int
+auth_login(struct db *db, const char *username, size_t ulen, const char *password,
+    size_t plen, struct principal *who, struct problem *p)
+{
+	char hash[crypto_pwhash_STRBYTES + 1];
+	int64_t balance;
+	int found;
+
+	memset(who, 0, sizeof(*who));
+	/* A name that cannot be a username is not looked up: it is a wrong
+	 * username like any other (and the ASCII column would refuse it). */
+	found = auth_username_ok(username, ulen) ?
+	    user_by_name(db, username, ulen, who, hash, sizeof(hash), &balance, p) : 0;
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		/* Spend the same time as a wrong password would. */
+		if (crypto_pwhash_str_verify(dummy_hash, password, plen) == 0)
+			log_error("the dummy password hash matched a password");
+		unauthorized(p, "wrong username or password");
+		return -1;
+	}
+	if (crypto_pwhash_str_verify(hash, password, plen) != 0) {
+		unauthorized(p, "wrong username or password");
+		return -1;
+	}
+	return open_session(db, who, p);
+}
+
+int
+auth_logout(struct db *db, const struct principal *who, struct problem *p)
+{
+	struct db_val in[] = { DBV_BLOB(who->token_hash, AUTH_HASH_LEN) };
+	enum db_rc rc;
+
+	if ((rc = db_exec(db, ST_SESSION_REVOKE, in, 1)) != DB_OK) {
+		db_problem(db, rc, p);
+		return -1;
+	}
+	sesscache_forget(who->token_hash);
+	return 0;
+}
+
+/* Makes user id an administrator and revokes every session it has, in one
+ * transaction: whoever holds a token of the account now signs in again. */
+static enum db_rc
+promote_txn(struct db *db, void *arg, struct problem *p)
+{
+	const int64_t *id = arg;
+	struct db_val in[] = { DBV_I64(*id) };
+	enum db_rc rc;
+
+	(void)p;
+	if ((rc = db_exec(db, ST_USER_SET_ADMIN, in, 1)) != DB_OK)
+		return rc;
+	return db_exec(db, ST_SESSION_REVOKE_USER, in, 1);
+}
+
+/* Whether pid runs orderd (a stale pid file may name anyone: SIGUSR1
+ * would kill most programs). Where /proc cannot tell, it is believed. */
+static int
+is_orderd(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return errno != ENOENT;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "orderd", 6) == 0;
+}
+
+/* Whether the master (pid) may signal this process back: not when this
+ * runs as root and the pool as another user. */
+static int
+can_answer(long pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	return stat(path, &st) != 0 || st.st_uid == 0 || st.st_uid == getuid() ||
+	    st.st_uid == geteuid();
+}
+
+/* The revoked sessions may still be in a running pool's shared session
+ * cache: ask the pool's master to forget them (pidfile), else wait until
+ * every cached entry has expired. */
+static void
+forget_in_pool(const char *pidfile)
+{
+	FILE *f;
+	long pid = 0;
+
+	if (pidfile != NULL && (f = fopen(pidfile, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 1 && !is_orderd(pid)) {
+		fprintf(stderr, "orderd admin: pid %ld of %s is not a running orderd process; not "
+		    "signalling it\n", pid, pidfile);
+		pid = 0;
+	}
+	if (pid > 1 && pool_forget_sessions((pid_t)pid, can_answer(pid) ? 3000 : 0) == 0) {
+		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
+		return;
+	}
+	if (pidfile != NULL)
+		fprintf(stderr, "orderd admin: the pool of %s did not confirm (%s); waiting out "
+		    "its session cache\n", pidfile, pid > 1 ? strerror(errno) : "no pid");
+	{
+		struct timespec ts = { (SESSCACHE_TTL_MS + 500) / 1000,
+		    (SESSCACHE_TTL_MS + 500) % 1000 * 1000000L };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
+int
+auth_admin_command(struct db *db, const char *name, int promote, const char *pidfile)
+{
+	struct principal who;
+	struct problem p;
+	char hash[crypto_pwhash_STRBYTES + 1];
+	int64_t balance, id;
+	int found;
+
+	if (auth_init() != 0) {
+		fprintf(stderr, "orderd admin: libsodium failed to initialise\n");
+		return 1;
+	}
+	memset(&who, 0, sizeof(who));
+	memset(&p, 0, sizeof(p));
+	found = user_by_name(db, name, strlen(name), &who, hash, sizeof(hash), &balance, &p);
+	if (found < 0) {
+		fprintf(stderr, "orderd admin: %s\n", p.detail);
+		return 1;
+	}
+	if (found == 0) {
+		/* A random password nobody knows: the token is the way in. */
+		unsigned char raw[24];
+		char pw[40];
+
+		randombytes_buf(raw, sizeof(raw));
+		b64url(raw, sizeof(raw), pw, sizeof(pw));
+		if (auth_register(db, name, strlen(name), pw, strlen(pw), "admin", &id, &p) != 0) {
+			fprintf(stderr, "orderd admin: %s\n", p.detail);
+			return 1;
+		}
+		who.id = id;
+		printf("created administrator %s (id %lld)\n", name, (long long)id);
+	} else if (who.admin) {
+		printf("%s (id %lld) is an administrator\n", who.username, (long long)who.id);
+	} else if (!promote) {
+		/* Whoever registered the name first knows its password. */
+		fprintf(stderr, "orderd admin: %s (id %lld) is an existing account that is not an "
+		    "administrator; to make it one (its password stays, its sessions are revoked) "
+		    "run again with --promote\n", who.username, (long long)who.id);
+		return 1;
+	} else {
+		if (db_txn(db, promote_txn, &who.id, &p) != 0) {
+			fprintf(stderr, "orderd admin: %s\n", p.detail);
+			return 1;
+		}
+		printf("%s (id %lld) is now an administrator; its sessions were revoked\n",
+		    who.username, (long long)who.id);
+		fflush(stdout);
+		forget_in_pool(pidfile);
+	}
+	if (open_session(db, &who, &p) != 0) {
+		fprintf(stderr, "orderd admin: %s\n", p.detail);
+		return 1;
+	}
+	printf("bearer token (valid 30 days):\n%s\n", who.token);
+	return 0;
+}

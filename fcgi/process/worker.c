@@ -1,0 +1,313 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "api/api.h"
+#include "base/arena.h"
+#include "domain/auth.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "domain/orders.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "shm/shared.h"
+#include "process/worker.h"
+
+#define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
+#define KEPT_SECONDS	5.0	/* how long it waits for nginx to close kept ones */
+#define CONNS_MAX	512	/* FastCGI connections one worker keeps open */
+#define ACCEPTS_PER_ROUND 8	/* new connections taken between rounds of kept ones */
+
+static volatile sig_atomic_t stop;
+
+
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Reads the body announced by CONTENT_LENGTH into the arena. Returns 0 and
+ * sets in->body/body_len; a length over the limit is passed on unread (the
+ * parser answers 413); -1 for a bad or unfulfilled length (400). */
+static int
+read_body(FCGX_Request *rq, struct arena *a, struct req_input *in, const char **why)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	char *end, *buf;
+	unsigned long long n;
+	int got;
+
+	in->body = NULL;
+	in->body_len = 0;
+	if (cl == NULL || *cl == '\0')
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || cl[0] == '-') {
+		*why = "Content-Length is not a number";
+		return -1;
+	}
+	if (n > REQ_BODY_MAX) {
+		in->body_len = (size_t)(n > SIZE_MAX ? SIZE_MAX : n);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	if ((buf = arena_alloc(a, (size_t)n + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	got = FCGX_GetStr(buf, (int)n, rq->in);
+	if (got < 0 || (unsigned long long)got != n) {
+		*why = "body is shorter than its Content-Length";
+		return -1;
+	}
+	in->body = buf;
+	in->body_len = (size_t)n;
+	return 0;
+}
+
+static void
+write_resp(FCGX_Request *rq, const struct resp *r, int head_only)
+{
+	char head[RESP_HEAD_MAX];
+	size_t n = resp_head(r, head, sizeof(head));
+
+	if (n == 0) {
+		static const char fallback[] = "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: application/problem+json\r\nContent-Length: 0\r\n\r\n";
+
+		FCGX_PutStr(fallback, (int)sizeof(fallback) - 1, rq->out);
+		return;
+	}
+	FCGX_PutStr(head, (int)n, rq->out);
+	if (!head_only && r->body_len > 0)
+		FCGX_PutStr(r->body, (int)r->body_len, rq->out);
+}
+
+static void
+serve_one(FCGX_Request *rq, struct api_ctx *ctx)
+{
+	struct req_input in;
+	struct resp resp;
+	const char *why = NULL, *method, *uri, *q;
+
+	memset(&in, 0, sizeof(in));
+	method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
+	in.method = method;
+	/* The path as the client sent it: nginx's DOCUMENT_URI is decoded and
+	 * slash-merged, which would turn /product/%2F/ into /product/. */
+	if ((uri = FCGX_GetParam("REQUEST_URI", rq->envp)) != NULL) {
+		if ((q = strchr(uri, '?')) != NULL)
+			uri = arena_strndup(ctx->arena, uri, (size_t)(q - uri));
+	} else
+		uri = FCGX_GetParam("DOCUMENT_URI", rq->envp);
+	in.path = uri;
+	in.query = FCGX_GetParam("QUERY_STRING", rq->envp);
+	in.content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
+	in.accept = FCGX_GetParam("HTTP_ACCEPT", rq->envp);
+	in.override = FCGX_GetParam("HTTP_X_HTTP_METHOD_OVERRIDE", rq->envp);
+	in.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
+	in.cookie = FCGX_GetParam("HTTP_COOKIE", rq->envp);
+	in.origin = FCGX_GetParam("HTTP_ORIGIN", rq->envp);
+	in.referer = FCGX_GetParam("HTTP_REFERER", rq->envp);
+	/* Host with its port: ORDERD_HOST from our nginx template, else Host. */
+	if ((in.host = FCGX_GetParam("ORDERD_HOST", rq->envp)) == NULL)
+		in.host = FCGX_GetParam("HTTP_HOST", rq->envp);
+	in.csrf = FCGX_GetParam("HTTP_X_CSRF_TOKEN", rq->envp);
+	in.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", rq->envp);
+
+	if (read_body(rq, ctx->arena, &in, &why) != 0) {
+		struct problem p;
+
+		resp_init(&resp);
+		problem_set(&p, PROB_MALFORMED, "%s", why);
+		log_info("%s %.64s: 400 %s", method ? method : "-", uri ? uri : "-", why);
+		resp_problem(&resp, ctx->arena, NULL, &p);
+	} else
+		api_handle(ctx, &in, &resp);
+	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
+}
+
+/* Takes the next request on rq (a kept connection, or a new one from the
+ * listening socket when rq has none) and answers it. Returns 1 when a
+ * request was served. */
+static int
+take(FCGX_Request *rq, struct api_ctx *ctx)
+{
+	/* Non-blocking accept: another worker may have taken it. */
+	if (FCGX_Accept_r(rq) < 0)
+		return 0;
+	serve_one(rq, ctx);
+	FCGX_Finish_r(rq);
+	arena_reset(ctx->arena);
+	return 1;
+}
+
+int
+worker_run(const struct conf *c, int listen_fd, pid_t master)
+{
+	static struct pollfd pfd[CONNS_MAX + 1];
+	FCGX_Request *slot[CONNS_MAX];	/* open connections first: [0, nopen) */
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	struct arena arena;
+	struct db db;
+	struct api_ctx ctx;
+	long served = 0;
+	size_t nopen = 0, i;
+	double kept_until = 0, accept_until = 0;
+	int accepting = 1;	/* polling the listening socket */
+	int recycle = 0;
+
+	/* Signals arrive only while waiting for a connection (ppoll below), so
+	 * a request in hand is never interrupted. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&waitmask);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		return 0;
+
+	srandom((unsigned)(time(NULL) ^ (getpid() << 16)));
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		log_error("mysql_library_init failed");
+		return 1;
+	}
+	if (auth_init() != 0) {
+		log_error("libsodium failed to initialise");
+		return 1;
+	}
+	FCGX_Init();
+	for (i = 0; i < CONNS_MAX; i++)
+		if ((slot[i] = malloc(sizeof(**slot))) == NULL ||
+		    FCGX_InitRequest(slot[i], listen_fd, 0) != 0) {
+			log_error("FCGX_InitRequest failed");
+			return 1;
+		}
+	arena_init(&arena, ARENA_LIMIT);
+	order_hold_set(c->hold);
+	db_init(&db, c);
+	if (db_connect(&db) != DB_OK)
+		log_warn("database not reachable yet (%u %s); answering 503 until it is",
+		    db.last_errno, db.last_error);
+	ctx.db = &db;
+	ctx.conf = c;
+	ctx.arena = &arena;
+
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+		sigset_t pending;
+		nfds_t np = 0;
+		double now = mono_s();
+		int polled_listen, ready;
+
+		if (getppid() != master)
+			break;
+		if ((stop || recycle) && kept_until == 0) {
+			/* Stopping: take only what nginx already queued on the
+			 * socket (the kernel accepted it on our behalf), and keep
+			 * answering on kept connections until nginx has closed
+			 * them. Recycling: the next worker takes the socket. */
+			kept_until = now + KEPT_SECONDS;
+			accept_until = now + DRAIN_SECONDS;
+			if (recycle)
+				accepting = 0;
+		}
+		if (kept_until > 0 && now >= kept_until)
+			break;
+		if (kept_until > 0 && !accepting && nopen == 0)
+			break;
+		polled_listen = accepting && nopen < CONNS_MAX;
+		np = 0;
+		if (polled_listen)
+			pfd[np++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		for (i = 0; i < nopen; i++)
+			pfd[np++] = (struct pollfd){ .fd = slot[i]->ipcFd, .events = POLLIN };
+		if (kept_until > 0)
+			tick = (struct timespec){ 0, 100 * 1000 * 1000 };
+		ready = ppoll(pfd, np, &tick, &waitmask);
+		/* ppoll() returns at once when a socket is readable, without
+		 * delivering a pending signal: under steady load SIGTERM would
+		 * wait for ever. Look for it ourselves. */
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)))
+			stop = 1;
+		/* A stopping worker stops taking new connections once none is
+		 * queued, and after DRAIN_SECONDS at most (a TCP listener keeps
+		 * filling while any process holds it). */
+		if (kept_until > 0 && polled_listen &&
+		    (ready <= 0 || !(pfd[0].revents & POLLIN) || now >= accept_until))
+			accepting = 0;
+		if (ready <= 0)
+			continue;
+		/* Kept connections first, each at most once a round; one that
+		 * nginx closed leaves the open set (swapped with the last, which
+		 * this downward walk has already seen). */
+		for (i = nopen; i-- > 0;) {
+			if (!(pfd[(polled_listen ? 1 : 0) + i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			served += take(slot[i], &ctx);
+			if (slot[i]->ipcFd < 0) {
+				FCGX_Request *t = slot[i];
+
+				slot[i] = slot[--nopen];
+				slot[nopen] = t;
+			}
+		}
+		/* New connections, several a round: nginx opens one whenever
+		 * it has none idle, each with a request already on it. */
+		for (i = 0; polled_listen && accepting && (pfd[0].revents & POLLIN) &&
+		    i < ACCEPTS_PER_ROUND && nopen < CONNS_MAX; i++) {
+			int got = take(slot[nopen], &ctx);
+
+			served += got;
+			if (slot[nopen]->ipcFd >= 0)
+				nopen++;
+			if (!got) {
+				if (kept_until > 0)
+					accepting = 0;	/* the queue is empty */
+				break;
+			}
+		}
+		if (c->max_requests > 0 && served >= c->max_requests && !recycle) {
+			log_info("served %ld requests, recycling", served);
+			recycle = 1;
+		}
+	}
+	for (i = 0; i < CONNS_MAX; i++) {
+		FCGX_Free(slot[i], 1);
+		free(slot[i]);
+	}
+	db_close(&db);
+	arena_free(&arena);
+	mysql_library_end();
+	return 0;
+}

@@ -1,0 +1,552 @@
+/* html.c - the product, order and ledger lists as HTML fragments, for the
+ * pages' server-side includes (GET /product/?format=html, GET
+ * /order/?format=html, GET /account/ledger/?format=html).
+ *
+ * The markup matches what htdocs/app.js renders from the JSON API, so a page
+ * looks the same with and without JavaScript and nothing moves when the
+ * script takes over. Every value from the database or the request is escaped;
+ * numbers are formatted here. Output grows in the request's arena, bounded by
+ * HTML_MAX; a list that would pass HTML_SOFT_MAX stops early and links to the
+ * rest ("More"). */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <sodium.h>
+
+#include "views/html.h"
+
+#define HTML_MAX	(1u << 20)	/* bytes of one fragment, at most */
+#define HTML_SOFT_MAX	(1u << 19)	/* stop adding list entries past this */
+#define HTML_FIRST	4096		/* first buffer */
+#define KEY_BYTES	16		/* random bytes of an idempotency key */
+
+/* A string that grows in the arena. The old buffer is left to the arena
+ * (freed with the request), so the waste is below the final size. */
+struct hb {
+	struct arena *a;
+	char *s;
+	size_t len;
+	size_t cap;
+	int failed;
+};
+
+static void
+hb_init(struct hb *b, struct arena *a)
+{
+	b->a = a;
+	b->len = 0;
+	b->failed = 0;
+	b->cap = HTML_FIRST;
+	if ((b->s = arena_alloc(a, b->cap)) == NULL)
+		b->failed = 1;
+}
+
+/* Makes room for n more bytes and the NUL. */
+static int
+hb_room(struct hb *b, size_t n)
+{
+	size_t cap;
+	char *s;
+
+	if (b->failed)
+		return -1;
+	if (n < b->cap - b->len)
+		return 0;
+	if (n >= HTML_MAX - b->len) {
+		b->failed = 1;
+		return -1;
+	}
+	for (cap = b->cap; n >= cap - b->len; cap *= 2)
+		;
+	if (cap > HTML_MAX)
+		cap = HTML_MAX;
+	if ((s = arena_alloc(b->a, cap)) == NULL) {
+		b->failed = 1;
+		return -1;
+	}
+	memcpy(s, b->s, b->len);
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+static void
+hb_put(struct hb *b, const char *s, size_t n)
+{
+	if (hb_room(b, n) != 0)
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+hb_str(struct hb *b, const char *s)
+{
+	hb_put(b, s, strlen(s));
+}
+
+static void hb_fmt(struct hb *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* Formatted output of bounded size (numbers and fixed words only: never
+ * text from the request or the database, which goes through hb_esc). */
+static void
+hb_fmt(struct hb *b, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		b->failed = 1;
+		return;
+	}
+	hb_put(b, buf, (size_t)n);
+}
+
+/* Text escaped for element content and quoted attribute values. */
+static void
+hb_esc(struct hb *b, const char *s)
+{
+	const char *run = s, *rep;
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		hb_put(b, run, (size_t)(s - run));
+		hb_str(b, rep);
+		run = s + 1;
+	}
+	hb_put(b, run, (size_t)(s - run));
+}
+
+/* Integer cents as "1234.50" (no floating point). */
+static void
+hb_money(struct hb *b, int64_t cents)
+{
+	uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+
+	hb_fmt(b, "%s%" PRIu64 ".%02u", cents < 0 ? "-" : "", a / 100, (unsigned)(a % 100));
+}
+
+/* The hidden fields every form carries: csrf_token, a fresh random
+ * idempotency_key (so a double click is one effect), and next. */
+static void
+hb_form_common(struct hb *b, const char *csrf, const char *next_path)
+{
+	unsigned char raw[KEY_BYTES];
+	char hex[2 * KEY_BYTES + 1];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+	hb_str(b, "<input type=\"hidden\" name=\"csrf_token\" value=\"");
+	hb_esc(b, csrf != NULL ? csrf : "");
+	hb_str(b, "\"><input type=\"hidden\" name=\"idempotency_key\" value=\"");
+	hb_str(b, hex);
+	hb_str(b, "\"><input type=\"hidden\" name=\"next\" value=\"");
+	hb_esc(b, next_path != NULL ? next_path : "/");
+	hb_str(b, "\">");
+}
+
+static void
+hb_more(struct hb *b, int64_t after, const char *text)
+{
+	hb_fmt(b, "<p class=\"more\"><a href=\"?format=html&amp;after=%" PRId64 "\">%s</a></p>\n",
+	    after, text);
+}
+
+static char *
+hb_done(struct hb *b)
+{
+	return b->failed ? NULL : b->s;
+}
+
+char *
+html_escape(struct arena *a, const char *s)
+{
+	struct hb b;
+
+	hb_init(&b, a);
+	hb_esc(&b, s);
+	return hb_done(&b);
+}
+
+/* --- products ------------------------------------------------------------ */
+
+static void
+product_row(struct hb *b, const struct product *p, const char *csrf, const char *next_path)
+{
+	int64_t id = p->id;
+	int sold_out = p->stock <= 0;
+
+	hb_fmt(b, "<tr id=\"product-%" PRId64 "\" data-product=\"%" PRId64 "\" data-price=\"%"
+	    PRId64 "\" data-stock=\"%" PRId64 "\"%s>", id, id, p->price, p->stock,
+	    sold_out ? " class=\"sold-out\"" : "");
+	hb_fmt(b, "<th scope=\"row\"><span class=\"pname\" id=\"pn-%" PRId64 "\">", id);
+	hb_esc(b, p->name);
+	hb_fmt(b, "</span> <span class=\"pid\">No.&nbsp;%" PRId64 "</span></th>", id);
+	hb_str(b, "<td class=\"num price\" data-label=\"Price\">");
+	hb_money(b, p->price);
+	/* The note takes its room even when hidden (CSS visibility), so a
+	 * row does not move when its stock runs out or comes back. */
+	hb_fmt(b, "</td><td class=\"num stock\" data-label=\"In stock\"><span class=\"stock-n\">%"
+	    PRId64 "</span> <span class=\"sold-out-note\">sold out</span></td>", p->stock);
+	hb_str(b, "<td class=\"act\"><form class=\"row-form\" method=\"post\" action=\"/order/\""
+	    " data-kind=\"order\">");
+	hb_fmt(b, "<input type=\"hidden\" name=\"product\" value=\"%" PRId64 "\">", id);
+	hb_form_common(b, csrf, next_path);
+	hb_fmt(b, "<label for=\"qty-%" PRId64 "\">Quantity<span class=\"vh\"> of ", id);
+	hb_esc(b, p->name);
+	hb_fmt(b, "</span></label><input id=\"qty-%" PRId64 "\" name=\"quantity\" type=\"number\""
+	    " min=\"1\" max=\"%d\" step=\"1\" value=\"1\" inputmode=\"numeric\" required>", id,
+	    ORDER_QUANTITY_MAX);
+	hb_fmt(b, "<button type=\"submit\" aria-describedby=\"pn-%" PRId64 "\"%s>Order</button>",
+	    id, sold_out ? " disabled" : "");
+	hb_fmt(b, "<button type=\"button\" class=\"secondary js-only add-cart\""
+	    " aria-describedby=\"pn-%" PRId64 "\"%s>Add to cart</button>", id,
+	    sold_out ? " disabled" : "");
+	hb_str(b, "<p class=\"msg\" role=\"status\"></p></form></td></tr>\n");
+}
+
+char *
+html_products(struct arena *a, const struct product *ps, size_t n, int64_t more_after,
+    const char *csrf, const char *next_path)
+{
+	struct hb b;
+	size_t i;
+
+	hb_init(&b, a);
+	if (n == 0) {
+		hb_str(&b, "<p class=\"empty\">No products yet.</p>\n");
+		return hb_done(&b);
+	}
+	hb_str(&b, "<table class=\"list products\" data-list=\"products\">\n"
+	    "<colgroup><col><col class=\"c-price\"><col class=\"c-stock\"><col class=\"c-order\">"
+	    "</colgroup>\n"
+	    "<thead><tr><th scope=\"col\">Product</th><th scope=\"col\" class=\"num\">Price</th>"
+	    "<th scope=\"col\" class=\"num\">In stock</th><th scope=\"col\">Order</th></tr></thead>\n"
+	    "<tbody>\n");
+	for (i = 0; i < n && !b.failed; i++) {
+		if (b.len > HTML_SOFT_MAX && i > 0) {
+			more_after = ps[i - 1].id;
+			break;
+		}
+		product_row(&b, &ps[i], csrf, next_path);
+	}
+	hb_str(&b, "</tbody>\n</table>\n");
+	if (more_after > 0)
+		hb_more(&b, more_after, "More products");
+	return hb_done(&b);
+}
+
+/* --- orders -------------------------------------------------------------- */
+
+static const char *
+status_text(enum order_status status)
+{
+	switch (status) {
+	case ORDER_PLACED:
+		return "Placed";
+	case ORDER_PAID:
+		return "Paid";
+	case ORDER_SHIPPED:
+		return "Shipped";
+	case ORDER_ABORTED:
+		return "Cancelled";
+	case ORDER_EXPIRED:
+		return "Expired";
+	}
+	return "Unknown";
+}
+
+/* "12 min left" for the seconds until a payment deadline (as app.js's
+ * timeLeft() writes it). */
+static void
+hb_time_left(struct hb *b, int64_t left)
+{
+	if (left <= 0)
+		hb_str(b, "time is up");
+	else if (left < 60)
+		hb_fmt(b, "%" PRId64 " s left", left);
+	else if (left < 3600)
+		hb_fmt(b, "%" PRId64 " min left", (left + 59) / 60);
+	else
+		hb_fmt(b, "%" PRId64 " h %" PRId64 " min left", left / 3600, (left % 3600 + 59) / 60);
+}
+
+/* The payment window of a placed balance order (deadline and time left), or
+ * the note that an order expired. */
+static void
+order_pay_by_note(struct hb *b, const struct order *o)
+{
+	char by[40];
+	struct tm tm;
+	time_t t = (time_t)order_pay_by(o);
+
+	if (o->status == ORDER_EXPIRED) {
+		hb_str(b, "<p class=\"pay-by expired\">Not paid in time: the order expired and its "
+		    "items went back to stock.</p>");
+		return;
+	}
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(by, sizeof(by), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return;
+	hb_fmt(b, "<p class=\"pay-by\" data-pay-by=\"%s\">Pay by <time datetime=\"%s\">", by, by);
+	by[10] = ' ';
+	by[16] = '\0';
+	hb_fmt(b, "%s UTC</time> &middot; <span class=\"left\">", by);
+	hb_time_left(b, (int64_t)t - (int64_t)time(NULL));
+	hb_str(b, "</span></p>");
+}
+
+/* An action form of order id: action /order/<id>/<what>/; the button says
+ * label (and amount, unless negative), and to screen readers also hidden id. */
+static void
+order_form(struct hb *b, int64_t id, const char *what, const char *cls, const char *label,
+    int64_t amount, const char *hidden, const char *csrf, const char *next_path)
+{
+	hb_fmt(b, "<form method=\"post\" action=\"/order/%" PRId64 "/%s/\" data-kind=\"%s\">",
+	    id, what, what);
+	hb_form_common(b, csrf, next_path);
+	hb_fmt(b, "<button type=\"submit\"%s>%s", cls, label);
+	if (amount >= 0) {
+		hb_str(b, " ");
+		hb_money(b, amount);
+	}
+	hb_fmt(b, "<span class=\"vh\">%s%" PRId64 "</span></button></form>", hidden, id);
+}
+
+static void
+order_item(struct hb *b, const struct order *o, const char *csrf, const char *next_path,
+    int64_t viewer, int admin)
+{
+	char when[40];
+	struct tm tm;
+	time_t t = (time_t)o->created_at;
+	int placed = o->status == ORDER_PLACED;
+	int paid = o->status == ORDER_PAID;
+	int cod = strcmp(o->pay_method, "cod") == 0;
+	int can_pay = placed && !cod && o->user == viewer && viewer != 0 &&
+	    order_pay_by(o) > (int64_t)time(NULL);
+	int can_cancel = placed || paid;
+	int can_ship = admin && (paid || (placed && cod));
+	size_t i;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "1970-01-01T00:00:00Z");
+	hb_fmt(b, "<li class=\"order\" id=\"order-%" PRId64 "\" data-order=\"%" PRId64 "\""
+	    " data-status=\"", o->id, o->id);
+	hb_esc(b, order_status_name(o->status));
+	hb_str(b, "\" data-pay-method=\"");
+	hb_esc(b, o->pay_method);
+	hb_fmt(b, "\" data-user=\"%" PRId64 "\" data-total=\"%" PRId64 "\">", o->user,
+	    o->total_amount);
+	hb_fmt(b, "<div class=\"order-head\"><h3>Order %" PRId64 "</h3> <span class=\"status"
+	    " status-", o->id);
+	hb_esc(b, order_status_name(o->status));
+	hb_fmt(b, "\">%s</span></div>", status_text(o->status));
+	hb_str(b, "<p class=\"order-meta\"><time datetime=\"");
+	hb_str(b, when);
+	hb_str(b, "\">");
+	when[10] = ' ';
+	when[16] = '\0';
+	hb_str(b, when);
+	hb_fmt(b, " UTC</time> &middot; %s", cod ? "Cash on delivery" : "Balance");
+	if (admin)
+		hb_fmt(b, " &middot; user %" PRId64, o->user);
+	hb_str(b, "</p>");
+	order_pay_by_note(b, o);
+	hb_str(b, "<table class=\"lines\"><thead><tr><th scope=\"col\">Product</th>"
+	    "<th scope=\"col\" class=\"num\">Qty</th><th scope=\"col\" class=\"num\">Price</th>"
+	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead><tbody>");
+	for (i = 0; i < o->nlines; i++) {
+		const struct line *l = &o->lines[i];
+
+		hb_fmt(b, "<tr data-product=\"%" PRId64 "\"><td class=\"pname\">Product No.&nbsp;%"
+		    PRId64 "</td><td class=\"num\">%" PRId64 "</td><td class=\"num\">", l->product,
+		    l->product, l->quantity);
+		hb_money(b, l->price);
+		hb_str(b, "</td><td class=\"num\">");
+		/* quantity <= 10^4 and price <= 10^12: no overflow. */
+		hb_money(b, l->quantity * l->price);
+		hb_str(b, "</td></tr>");
+	}
+	hb_str(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"3\">Freight</th><td class=\"num\">");
+	hb_money(b, o->freight);
+	hb_fmt(b, "</td></tr><tr class=\"total\"><th scope=\"row\" colspan=\"3\">Total, %" PRId64
+	    " item%s</th><td class=\"num\">", o->total_count, o->total_count == 1 ? "" : "s");
+	hb_money(b, o->total_amount);
+	hb_str(b, "</td></tr></tfoot></table>");
+	if (can_pay || can_cancel || can_ship) {
+		hb_str(b, "<div class=\"order-actions\">");
+		if (can_pay)
+			order_form(b, o->id, "pay", "", "Pay", o->total_amount, " for order ",
+			    csrf, next_path);
+		if (can_ship)
+			order_form(b, o->id, "ship", "", "Ship", -1, " order ", csrf, next_path);
+		if (can_cancel)
+			order_form(b, o->id, "abort", " class=\"secondary\"", "Cancel", -1,
+			    " order ", csrf, next_path);
+		hb_str(b, "</div>");
+	}
+	hb_str(b, "<p class=\"msg\" role=\"status\"></p></li>\n");
+}
+
+char *
+html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_after,
+    const char *csrf, const char *next_path, int64_t viewer, int admin)
+{
+	struct hb b;
+	size_t i;
+
+	hb_init(&b, a);
+	if (n == 0) {
+		hb_str(&b, "<p class=\"empty\">No orders yet.</p>\n");
+		return hb_done(&b);
+	}
+	hb_str(&b, "<ol class=\"orders\" data-list=\"orders\">\n");
+	for (i = 0; i < n && !b.failed; i++) {
+		if (b.len > HTML_SOFT_MAX && i > 0) {
+			more_after = os[i - 1].id;
+			break;
+		}
+		order_item(&b, &os[i], csrf, next_path, viewer, admin);
+	}
+	hb_str(&b, "</ol>\n");
+	if (more_after > 0)
+		hb_more(&b, more_after, "Older orders");
+	return hb_done(&b);
+}
+
+/* --- ledger -------------------------------------------------------------- */
+
+/* An integer member of a ledger entry: acct_ledger() writes them as raw
+ * JSON numbers (exact 64-bit). Returns 0 and sets *v, or -1 (null, absent,
+ * not an integer). */
+static int
+json_int(const cJSON *o, const char *name, int64_t *v)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *s;
+	int64_t n = 0;
+	int neg = 0;
+
+	if (m == NULL)
+		return -1;
+	if (cJSON_IsNumber(m)) {
+		if (m->valuedouble < -9e15 || m->valuedouble > 9e15)
+			return -1;
+		*v = (int64_t)m->valuedouble;
+		return 0;
+	}
+	if (!cJSON_IsRaw(m) || (s = m->valuestring) == NULL)
+		return -1;
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	*v = neg ? -n : n;
+	return 0;
+}
+
+static const char *
+json_str(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(m) && m->valuestring != NULL ? m->valuestring : NULL;
+}
+
+static void
+ledger_row(struct hb *b, const cJSON *e)
+{
+	const char *kind = json_str(e, "kind"), *who = json_str(e, "counterparty");
+	const char *at = json_str(e, "created_at");
+	int64_t id = 0, amount = 0, order = 0;
+	int has_order = json_int(e, "order", &order) == 0;
+	char when[24];
+
+	if (json_int(e, "id", &id) != 0 || json_int(e, "amount", &amount) != 0 || kind == NULL)
+		return;
+	/* "2026-11-26T20:48:54Z" -> "2026-11-26 20:48" */
+	if (at != NULL && strlen(at) >= 16 && at[10] == 'T') {
+		memcpy(when, at, 16);
+		when[10] = ' ';
+		when[16] = '\0';
+	} else
+		snprintf(when, sizeof(when), "-");
+	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", id);
+	hb_esc(b, at != NULL ? at : "");
+	hb_str(b, "\">");
+	hb_esc(b, when);
+	hb_str(b, when[0] == '-' ? "</time></td><td class=\"wide\">" : " UTC</time></td><td class=\"wide\">");
+	if (strcmp(kind, "credit") == 0)
+		hb_str(b, "Credit");
+	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && has_order)
+		hb_fmt(b, "%s <a href=\"/orders.html#order-%" PRId64 "\">order %" PRId64 "</a>",
+		    kind[0] == 'p' ? "Payment for" : "Refund of", order, order);
+	else if (strcmp(kind, "transfer_in") == 0 || strcmp(kind, "transfer_out") == 0) {
+		hb_str(b, kind[9] == 'i' ? "From " : "To ");
+		hb_esc(b, who != NULL ? who : "someone");
+	} else
+		hb_esc(b, kind);
+	hb_fmt(b, "</td><td class=\"num %s\" data-label=\"Amount\">%s",
+	    amount < 0 ? "amount-out" : "amount-in", amount < 0 ? "&minus;" : amount > 0 ? "+" : "");
+	hb_money(b, amount < 0 ? -amount : amount);
+	hb_str(b, "</td></tr>\n");
+}
+
+/* The caller's ledger (the list object of acct_ledger(): {"items", "next"})
+ * as a table, newest first, with an "Older entries" link when there are
+ * more. For GET /account/ledger/?format=html. */
+char *
+html_ledger(struct arena *a, const cJSON *list)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items"), *e;
+	int64_t next = 0;
+	struct hb b;
+
+	hb_init(&b, a);
+	if (cJSON_GetArraySize(items) == 0) {
+		hb_str(&b, "<p class=\"empty\">No money has come in or gone out yet.</p>\n");
+		return hb_done(&b);
+	}
+	hb_str(&b, "<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
+	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
+	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
+	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
+	cJSON_ArrayForEach(e, items) {
+		if (b.failed)
+			break;
+		ledger_row(&b, e);
+	}
+	hb_str(&b, "</tbody>\n</table>\n");
+	if (json_int(list, "next", &next) == 0 && next > 0)
+		hb_fmt(&b, "<p class=\"more\"><a href=\"?after=%" PRId64 "\">Older entries</a></p>\n",
+		    next);
+	return hb_done(&b);
+}
