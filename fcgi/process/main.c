@@ -2,16 +2,23 @@
  * serve, migrate and audit. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/audit.h"
-#include "domain/auth.h"
+#include <mysql.h>
+
 #include "base/conf.h"
+#include "base/log.h"
+#include "shm/prodcache.h"
+#include "shm/sesscache.h"
+#include "shm/soldout.h"
+#include "store/audit.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "domain/auth.h"
 #include "process/pool.h"
 
 #define DB_OPTIONS \
@@ -88,13 +95,48 @@ admin_run(const struct conf *c)
 	return rc;
 }
 
+/* What the workers share, made by the master before it forks them; and,
+ * once, a look at whether the database keeps what orderd acknowledges (the
+ * master's only connection, closed at once). */
+static void
+serve_setup(const struct conf *c)
+{
+	struct db db;
+
+	db_init(&db, c);
+	if (db_connect(&db) != DB_OK || db_check_durability(&db) < 0)
+		log_warn("could not check the database's durability settings: %s",
+		    db.last_error[0] ? db.last_error : "not reachable");
+	db_close(&db);
+	mysql_library_end();
+
+	if (sesscache_init() != 0)
+		log_warn("no shared session cache (%s): every request asks the database who "
+		    "is calling", strerror(errno));
+	if (soldout_init() != 0)
+		log_warn("no shared sold-out marks (%s): every order asks the database",
+		    strerror(errno));
+	if (db_health_init() != 0)
+		log_warn("no shared database health mark (%s): a frozen database holds "
+		    "every worker for its read timeout", strerror(errno));
+	if (prodcache_init() != 0)
+		log_warn("no shared product cache (%s): every product read asks the database",
+		    strerror(errno));
+}
+
+static int
+serve_run(const struct conf *c)
+{
+	return pool_run(c, serve_setup);
+}
+
 static const struct sub {
 	const char *name;
 	const struct option *opts;
 	int (*run)(const struct conf *);
 	const char *help;
 } subs[] = {
-	{ "serve", serve_opts, pool_run,
+	{ "serve", serve_opts, serve_run,
 	  "usage: orderd serve [options]\n"
 	  "Runs the prefork FastCGI pool and its reaper (expires unpaid balance orders).\n"
 	  "SIGTERM: finish requests in hand and stop; SIGHUP: replace workers one at a\n"

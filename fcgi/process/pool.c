@@ -14,9 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mysql.h>
-
-#include "store/db.h"
 #include "base/log.h"
 #include "process/pool.h"
 #include "shm/sesscache.h"
@@ -287,7 +284,7 @@ daemonize(const struct conf *c, int listen_fd)
 }
 
 int
-pool_run(const struct conf *c)
+pool_run(const struct conf *c, void (*setup)(const struct conf *))
 {
 	static struct slot slots[SLOTS_MAX];
 	static struct slot reaper;	/* the payment-window reaper: one, beside the workers */
@@ -328,31 +325,8 @@ pool_run(const struct conf *c)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Once, before the workers: is the database set up to keep what we
-	 * acknowledge? (Its only connection from the master; closed at once.) */
-	{
-		struct db db;
-
-		db_init(&db, c);
-		if (db_connect(&db) != DB_OK || db_check_durability(&db) < 0)
-			log_warn("could not check the database's durability settings: %s",
-			    db.last_error[0] ? db.last_error : "not reachable");
-		db_close(&db);
-		mysql_library_end();
-	}
-
-	if (sesscache_init() != 0)
-		log_warn("no shared session cache (%s): every request asks the database who "
-		    "is calling", strerror(errno));
-	if (soldout_init() != 0)
-		log_warn("no shared sold-out marks (%s): every order asks the database",
-		    strerror(errno));
-	if (db_health_init() != 0)
-		log_warn("no shared database health mark (%s): a frozen database holds "
-		    "every worker for its read timeout", strerror(errno));
-	if (prodcache_init() != 0)
-		log_warn("no shared product cache (%s): every product read asks the database",
-		    strerror(errno));
+	if (setup != NULL)
+		setup(c);
 	nslots = c->workers * 2;
 	for (i = 0; i < c->workers; i++)
 		if (spawn(c, listen_fd, &slots[i], gen) < 0)

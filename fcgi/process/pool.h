@@ -24,8 +24,11 @@
  * set; ETIMEDOUT when it did not answer) otherwise. */
 int	pool_forget_sessions(pid_t master, int timeout_ms);
 
-/* Returns the process exit status: 0 after a clean stop, 1 on a start-up
- * failure (after printing why). */
-int	pool_run(const struct conf *);
+/* Runs the master: opens the socket, detaches and opens the log as
+ * configured, calls setup (when not NULL) once before the first worker is
+ * forked (what the workers will share is made there), then forks and
+ * watches the workers and the reaper. Returns the process exit status: 0
+ * after a clean stop, 1 on a start-up failure (after printing why). */
+int	pool_run(const struct conf *, void (*setup)(const struct conf *));
 
 #endif
