@@ -101,7 +101,18 @@ admin_run(const struct conf *c)
 static void
 serve_setup(const struct conf *c)
 {
+	static const struct {
+		int (*init)(void);
+		const char *what, *without;
+	} tables[] = {
+		{ sesscache_init, "session cache", "every request asks the database who is calling" },
+		{ soldout_init, "sold-out marks", "every order asks the database" },
+		{ db_health_init, "database health mark",
+		  "a frozen database holds every worker for its read timeout" },
+		{ prodcache_init, "product cache", "every product read asks the database" },
+	};
 	struct db db;
+	size_t i;
 
 	db_init(&db, c);
 	if (db_connect(&db) != DB_OK || db_check_durability(&db) < 0)
@@ -110,18 +121,10 @@ serve_setup(const struct conf *c)
 	db_close(&db);
 	mysql_library_end();
 
-	if (sesscache_init() != 0)
-		log_warn("no shared session cache (%s): every request asks the database who "
-		    "is calling", strerror(errno));
-	if (soldout_init() != 0)
-		log_warn("no shared sold-out marks (%s): every order asks the database",
-		    strerror(errno));
-	if (db_health_init() != 0)
-		log_warn("no shared database health mark (%s): a frozen database holds "
-		    "every worker for its read timeout", strerror(errno));
-	if (prodcache_init() != 0)
-		log_warn("no shared product cache (%s): every product read asks the database",
-		    strerror(errno));
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (tables[i].init() != 0)
+			log_warn("no shared %s (%s): %s", tables[i].what, strerror(errno),
+			    tables[i].without);
 }
 
 static int

@@ -283,6 +283,25 @@ daemonize(const struct conf *c, int listen_fd)
 	return p[1];
 }
 
+/* A child of the master ended (its slot already freed): when to start its
+ * successor, and the log line when it did not end cleanly. One that
+ * crashes young is replaced after a pause, so a crash loop cannot spin; one
+ * that exited 0 (--max-requests) or was retired by a reload, at once. */
+static void
+child_gone(struct slot *s, const char *what, pid_t pid, int st)
+{
+	double age = mono_s() - ts_s(&s->started);
+	int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+
+	set_ts(&s->respawn_at, mono_s() + (age < 1.0 && !clean && !s->retiring ? 1.0 : 0.0));
+	if (WIFSIGNALED(st))
+		log_warn("%s %ld killed by signal %d; replacing it", what, (long)pid,
+		    WTERMSIG(st));
+	else if (WEXITSTATUS(st) != 0)
+		log_warn("%s %ld exited with %d; replacing it", what, (long)pid,
+		    WEXITSTATUS(st));
+}
+
 int
 pool_run(const struct conf *c, void (*setup)(const struct conf *))
 {
@@ -358,20 +377,10 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 			sesscache_release((uint32_t)pid);
 			prodcache_release((uint32_t)pid);
 			if (pid == reaper.pid) {
-				/* Respawned like a worker: after a pause when it
-				 * crashed young; at once when a reload retired it. */
-				double age = mono_s() - ts_s(&reaper.started);
-				int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-
+				/* Respawned like a worker; at once when a
+				 * reload retired it. */
 				reaper.pid = 0;
-				set_ts(&reaper.respawn_at, mono_s() +
-				    (age < 1.0 && !clean && !reaper.retiring ? 1.0 : 0.0));
-				if (WIFSIGNALED(st))
-					log_warn("reaper %ld killed by signal %d; replacing it",
-					    (long)pid, WTERMSIG(st));
-				else if (WEXITSTATUS(st) != 0)
-					log_warn("reaper %ld exited with %d; replacing it",
-					    (long)pid, WEXITSTATUS(st));
+				child_gone(&reaper, "reaper", pid, st);
 				reaper.retiring = 0;
 				continue;
 			}
@@ -382,20 +391,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 				if (stopping || slots[i].retiring) {
 					slots[i].wanted = 0;
 				} else {
-					/* A worker that crashes young is respawned
-					 * after a pause, so a crash loop cannot spin;
-					 * one that exited 0 (--max-requests) at once. */
-					double age = mono_s() - ts_s(&slots[i].started);
-					int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-
-					set_ts(&slots[i].respawn_at,
-					    mono_s() + (age < 1.0 && !clean ? 1.0 : 0.0));
-					if (WIFSIGNALED(st))
-						log_warn("worker %ld killed by signal %d; replacing it",
-						    (long)pid, WTERMSIG(st));
-					else if (WEXITSTATUS(st) != 0)
-						log_warn("worker %ld exited with %d; replacing it",
-						    (long)pid, WEXITSTATUS(st));
+					child_gone(&slots[i], "worker", pid, st);
 				}
 				slots[i].retiring = 0;
 				break;
