@@ -2,11 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "domain/accounts.h"
 #include "base/log.h"
-#include "http/response.h"
 #include "base/valid.h"
 
 static enum db_rc
@@ -233,45 +231,4 @@ acct_ledger(struct db *db, struct arena *a, int64_t user, int64_t before, long l
 	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
 	return -1;
-}
-
-cJSON *
-acct_ledger_json(const struct ledger_entry *l)
-{
-	cJSON *e;
-	char ts[32];
-	struct tm tm;
-	time_t t = (time_t)l->at;
-
-	if ((e = cJSON_CreateObject()) == NULL)
-		return NULL;
-	resp_add_int(e, "id", l->id);
-	cJSON_AddStringToObject(e, "kind", l->kind);
-	resp_add_int(e, "amount", l->amount);
-	if (!l->has_order)
-		cJSON_AddNullToObject(e, "order");
-	else
-		resp_add_int(e, "order", l->order_id);
-	if (!l->has_who)
-		cJSON_AddNullToObject(e, "counterparty");
-	else
-		cJSON_AddStringToObject(e, "counterparty", l->who);
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(e, "created_at", ts);
-	return e;
-}
-
-cJSON *
-acct_json(const struct account *a)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		return NULL;
-	resp_add_int(o, "id", a->id);
-	cJSON_AddStringToObject(o, "username", a->username);
-	cJSON_AddStringToObject(o, "role", a->role);
-	resp_add_int(o, "balance", a->balance);
-	return o;
 }

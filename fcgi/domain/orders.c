@@ -7,7 +7,6 @@
 #include "domain/accounts.h"
 #include "base/log.h"
 #include "domain/orders.h"
-#include "http/response.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
  * at t may be paid before t + order_hold; from then on it is due to expire. */
@@ -603,48 +602,4 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
 	return -1;
-}
-
-cJSON *
-order_json(const struct order *o)
-{
-	cJSON *j, *lines;
-	char ts[32];
-	struct tm tm;
-	time_t t = (time_t)o->created_at;
-	size_t i;
-
-	if ((j = cJSON_CreateObject()) == NULL)
-		return NULL;
-	resp_add_int(j, "id", o->id);
-	if (o->user > 0)
-		resp_add_int(j, "user", o->user);
-	else
-		cJSON_AddNullToObject(j, "user");
-	cJSON_AddStringToObject(j, "status", order_status_name(o->status));
-	cJSON_AddStringToObject(j, "pay_method", o->pay_method);
-	lines = cJSON_AddArrayToObject(j, "lines");
-	for (i = 0; lines != NULL && i < o->nlines; i++) {
-		cJSON *l = cJSON_CreateObject();
-
-		if (l == NULL)
-			break;
-		resp_add_int(l, "product", o->lines[i].product);
-		resp_add_int(l, "quantity", o->lines[i].quantity);
-		resp_add_int(l, "price", o->lines[i].price);
-		cJSON_AddItemToArray(lines, l);
-	}
-	resp_add_int(j, "total_count", o->total_count);
-	resp_add_int(j, "freight", o->freight);
-	resp_add_int(j, "total_amount", o->total_amount);
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(j, "created_at", ts);
-	if ((t = (time_t)order_pay_by(o)) > 0) {
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		cJSON_AddStringToObject(j, "pay_by", ts);
-	} else
-		cJSON_AddNullToObject(j, "pay_by");
-	return j;
 }

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <cJSON.h>
 #include <sodium.h>
 
+#include "base/fmt.h"
 #include "views/html.h"
 
 #define HTML_MAX	(1u << 20)	/* bytes of one fragment, at most */
@@ -294,23 +294,21 @@ hb_time_left(struct hb *b, int64_t left)
 static void
 order_pay_by_note(struct hb *b, const struct order *o)
 {
-	char by[40];
-	struct tm tm;
-	time_t t = (time_t)order_pay_by(o);
+	char by[FMT_UTC_SIZE];
+	int64_t t = order_pay_by(o);
 
 	if (o->status == ORDER_EXPIRED) {
 		hb_str(b, "<p class=\"pay-by expired\">Not paid in time: the order expired and its "
 		    "items went back to stock.</p>");
 		return;
 	}
-	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(by, sizeof(by), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (t == 0 || fmt_utc(t, by) != 0)
 		return;
 	hb_fmt(b, "<p class=\"pay-by\" data-pay-by=\"%s\">Pay by <time datetime=\"%s\">", by, by);
 	by[10] = ' ';
 	by[16] = '\0';
 	hb_fmt(b, "%s UTC</time> &middot; <span class=\"left\">", by);
-	hb_time_left(b, (int64_t)t - (int64_t)time(NULL));
+	hb_time_left(b, t - (int64_t)time(NULL));
 	hb_str(b, "</span></p>");
 }
 
@@ -335,9 +333,7 @@ static void
 order_item(struct hb *b, const struct order *o, const char *csrf, const char *next_path,
     int64_t viewer, int admin)
 {
-	char when[40];
-	struct tm tm;
-	time_t t = (time_t)o->created_at;
+	char when[FMT_UTC_SIZE];
 	int placed = o->status == ORDER_PLACED;
 	int paid = o->status == ORDER_PAID;
 	int cod = strcmp(o->pay_method, "cod") == 0;
@@ -347,7 +343,7 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 	int can_ship = admin && (paid || (placed && cod));
 	size_t i;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (fmt_utc(o->created_at, when) != 0)
 		snprintf(when, sizeof(when), "1970-01-01T00:00:00Z");
 	hb_fmt(b, "<li class=\"order\" id=\"order-%" PRId64 "\" data-order=\"%" PRId64 "\""
 	    " data-status=\"", o->id, o->id);
@@ -435,103 +431,52 @@ html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_afte
 
 /* --- ledger -------------------------------------------------------------- */
 
-/* An integer member of a ledger entry: acct_ledger() writes them as raw
- * JSON numbers (exact 64-bit). Returns 0 and sets *v, or -1 (null, absent,
- * not an integer). */
-static int
-json_int(const cJSON *o, const char *name, int64_t *v)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-	const char *s;
-	int64_t n = 0;
-	int neg = 0;
-
-	if (m == NULL)
-		return -1;
-	if (cJSON_IsNumber(m)) {
-		if (m->valuedouble < -9e15 || m->valuedouble > 9e15)
-			return -1;
-		*v = (int64_t)m->valuedouble;
-		return 0;
-	}
-	if (!cJSON_IsRaw(m) || (s = m->valuestring) == NULL)
-		return -1;
-	if (*s == '-') {
-		neg = 1;
-		s++;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (n > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	if (*s != '\0')
-		return -1;
-	*v = neg ? -n : n;
-	return 0;
-}
-
-static const char *
-json_str(const cJSON *o, const char *name)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(m) && m->valuestring != NULL ? m->valuestring : NULL;
-}
-
 static void
-ledger_row(struct hb *b, const cJSON *e)
+ledger_row(struct hb *b, const struct ledger_entry *e)
 {
-	const char *kind = json_str(e, "kind"), *who = json_str(e, "counterparty");
-	const char *at = json_str(e, "created_at");
-	int64_t id = 0, amount = 0, order = 0;
-	int has_order = json_int(e, "order", &order) == 0;
-	char when[24];
+	const char *kind = e->kind, *who = e->has_who ? e->who : NULL;
+	char at[FMT_UTC_SIZE], when[24];
 
-	if (json_int(e, "id", &id) != 0 || json_int(e, "amount", &amount) != 0 || kind == NULL)
-		return;
 	/* "2026-11-26T20:48:54Z" -> "2026-11-26 20:48" */
-	if (at != NULL && strlen(at) >= 16 && at[10] == 'T') {
+	if (fmt_utc(e->at, at) == 0 && strlen(at) >= 16 && at[10] == 'T') {
 		memcpy(when, at, 16);
 		when[10] = ' ';
 		when[16] = '\0';
 	} else
 		snprintf(when, sizeof(when), "-");
-	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", id);
-	hb_esc(b, at != NULL ? at : "");
+	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", e->id);
+	hb_esc(b, at);
 	hb_str(b, "\">");
 	hb_esc(b, when);
 	hb_str(b, when[0] == '-' ? "</time></td><td class=\"wide\">" : " UTC</time></td><td class=\"wide\">");
 	if (strcmp(kind, "credit") == 0)
 		hb_str(b, "Credit");
-	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && has_order)
+	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && e->has_order)
 		hb_fmt(b, "%s <a href=\"/orders.html#order-%" PRId64 "\">order %" PRId64 "</a>",
-		    kind[0] == 'p' ? "Payment for" : "Refund of", order, order);
+		    kind[0] == 'p' ? "Payment for" : "Refund of", e->order_id, e->order_id);
 	else if (strcmp(kind, "transfer_in") == 0 || strcmp(kind, "transfer_out") == 0) {
 		hb_str(b, kind[9] == 'i' ? "From " : "To ");
 		hb_esc(b, who != NULL ? who : "someone");
 	} else
 		hb_esc(b, kind);
 	hb_fmt(b, "</td><td class=\"num %s\" data-label=\"Amount\">%s",
-	    amount < 0 ? "amount-out" : "amount-in", amount < 0 ? "&minus;" : amount > 0 ? "+" : "");
-	hb_money(b, amount < 0 ? -amount : amount);
+	    e->amount < 0 ? "amount-out" : "amount-in",
+	    e->amount < 0 ? "&minus;" : e->amount > 0 ? "+" : "");
+	hb_money(b, e->amount < 0 ? -e->amount : e->amount);
 	hb_str(b, "</td></tr>\n");
 }
 
-/* The caller's ledger (the list object of acct_ledger(): {"items", "next"})
- * as a table, newest first, with an "Older entries" link when there are
- * more. For GET /account/ledger/?format=html. */
+/* The caller's ledger entries (acct_ledger(), newest first) as a table,
+ * with an "Older entries" link to ?after=more_after when more_after > 0.
+ * For GET /account/ledger/?format=html. */
 char *
-html_ledger(struct arena *a, const cJSON *list)
+html_ledger(struct arena *a, const struct ledger_entry *es, size_t n, int64_t more_after)
 {
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items"), *e;
-	int64_t next = 0;
 	struct hb b;
+	size_t i;
 
 	hb_init(&b, a);
-	if (cJSON_GetArraySize(items) == 0) {
+	if (n == 0) {
 		hb_str(&b, "<p class=\"empty\">No money has come in or gone out yet.</p>\n");
 		return hb_done(&b);
 	}
@@ -539,14 +484,11 @@ html_ledger(struct arena *a, const cJSON *list)
 	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
 	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
 	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
-	cJSON_ArrayForEach(e, items) {
-		if (b.failed)
-			break;
-		ledger_row(&b, e);
-	}
+	for (i = 0; i < n && !b.failed; i++)
+		ledger_row(&b, &es[i]);
 	hb_str(&b, "</tbody>\n</table>\n");
-	if (json_int(list, "next", &next) == 0 && next > 0)
+	if (more_after > 0)
 		hb_fmt(&b, "<p class=\"more\"><a href=\"?after=%" PRId64 "\">Older entries</a></p>\n",
-		    next);
+		    more_after);
 	return hb_done(&b);
 }
