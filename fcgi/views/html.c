@@ -163,13 +163,6 @@ hb_form_common(struct hb *b, const char *csrf, const char *next_path)
 	hb_str(b, "\">");
 }
 
-static void
-hb_more(struct hb *b, int64_t after, const char *text)
-{
-	hb_fmt(b, "<p class=\"more\"><a href=\"?format=html&amp;after=%" PRId64 "\">%s</a></p>\n",
-	    after, text);
-}
-
 static char *
 hb_done(struct hb *b)
 {
@@ -186,11 +179,62 @@ html_escape(struct arena *a, const char *s)
 	return hb_done(&b);
 }
 
+/* What the rows' forms carry and whom they are for. */
+struct forms {
+	const char *csrf;
+	const char *next_path;
+	int64_t viewer;
+	int admin;
+};
+
+/* The frame of a list fragment and how to write one of its rows. */
+struct list {
+	const char *empty;	/* the whole fragment when there are no rows */
+	const char *head;	/* before the first row */
+	const char *foot;	/* after the last */
+	const char *more;	/* the "more" link: more<id> */
+	const char *more_text;
+	/* Writes row (an element of the rows) and returns its id. */
+	int64_t	(*row)(struct hb *, const void *row, const struct forms *);
+};
+
+/* rows[0..n), each size bytes, framed by l; then, when more_after > 0, a
+ * link to the rows after it. A list that passes HTML_SOFT_MAX stops early
+ * and links to the rows after the last one written. */
+static char *
+hb_list(struct arena *a, const struct list *l, const void *rows, size_t size, size_t n,
+    int64_t more_after, const struct forms *f)
+{
+	struct hb b;
+	int64_t last = 0;
+	size_t i;
+
+	hb_init(&b, a);
+	if (n == 0) {
+		hb_str(&b, l->empty);
+		return hb_done(&b);
+	}
+	hb_str(&b, l->head);
+	for (i = 0; i < n && !b.failed; i++) {
+		if (b.len > HTML_SOFT_MAX && i > 0) {
+			more_after = last;
+			break;
+		}
+		last = l->row(&b, (const char *)rows + i * size, f);
+	}
+	hb_str(&b, l->foot);
+	if (more_after > 0)
+		hb_fmt(&b, "<p class=\"more\"><a href=\"%s%" PRId64 "\">%s</a></p>\n", l->more,
+		    more_after, l->more_text);
+	return hb_done(&b);
+}
+
 /* --- products ------------------------------------------------------------ */
 
-static void
-product_row(struct hb *b, const struct product *p, const char *csrf, const char *next_path)
+static int64_t
+product_row(struct hb *b, const void *row, const struct forms *f)
 {
+	const struct product *p = row;
 	int64_t id = p->id;
 	int sold_out = p->stock <= 0;
 
@@ -209,7 +253,7 @@ product_row(struct hb *b, const struct product *p, const char *csrf, const char 
 	hb_str(b, "<td class=\"act\"><form class=\"row-form\" method=\"post\" action=\"/order/\""
 	    " data-kind=\"order\">");
 	hb_fmt(b, "<input type=\"hidden\" name=\"product\" value=\"%" PRId64 "\">", id);
-	hb_form_common(b, csrf, next_path);
+	hb_form_common(b, f->csrf, f->next_path);
 	hb_fmt(b, "<label for=\"qty-%" PRId64 "\">Quantity<span class=\"vh\"> of ", id);
 	hb_esc(b, p->name);
 	hb_fmt(b, "</span></label><input id=\"qty-%" PRId64 "\" name=\"quantity\" type=\"number\""
@@ -221,37 +265,29 @@ product_row(struct hb *b, const struct product *p, const char *csrf, const char 
 	    " aria-describedby=\"pn-%" PRId64 "\"%s>Add to cart</button>", id,
 	    sold_out ? " disabled" : "");
 	hb_str(b, "<p class=\"msg\" role=\"status\"></p></form></td></tr>\n");
+	return id;
 }
+
+static const struct list products_frame = {
+	"<p class=\"empty\">No products yet.</p>\n",
+	"<table class=\"list products\" data-list=\"products\">\n"
+	    "<colgroup><col><col class=\"c-price\"><col class=\"c-stock\"><col class=\"c-order\">"
+	    "</colgroup>\n"
+	    "<thead><tr><th scope=\"col\">Product</th><th scope=\"col\" class=\"num\">Price</th>"
+	    "<th scope=\"col\" class=\"num\">In stock</th><th scope=\"col\">Order</th></tr></thead>\n"
+	    "<tbody>\n",
+	"</tbody>\n</table>\n",
+	"?format=html&amp;after=", "More products",
+	product_row
+};
 
 char *
 html_products(struct arena *a, const struct product *ps, size_t n, int64_t more_after,
     const char *csrf, const char *next_path)
 {
-	struct hb b;
-	size_t i;
+	struct forms f = { csrf, next_path, 0, 0 };
 
-	hb_init(&b, a);
-	if (n == 0) {
-		hb_str(&b, "<p class=\"empty\">No products yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<table class=\"list products\" data-list=\"products\">\n"
-	    "<colgroup><col><col class=\"c-price\"><col class=\"c-stock\"><col class=\"c-order\">"
-	    "</colgroup>\n"
-	    "<thead><tr><th scope=\"col\">Product</th><th scope=\"col\" class=\"num\">Price</th>"
-	    "<th scope=\"col\" class=\"num\">In stock</th><th scope=\"col\">Order</th></tr></thead>\n"
-	    "<tbody>\n");
-	for (i = 0; i < n && !b.failed; i++) {
-		if (b.len > HTML_SOFT_MAX && i > 0) {
-			more_after = ps[i - 1].id;
-			break;
-		}
-		product_row(&b, &ps[i], csrf, next_path);
-	}
-	hb_str(&b, "</tbody>\n</table>\n");
-	if (more_after > 0)
-		hb_more(&b, more_after, "More products");
-	return hb_done(&b);
+	return hb_list(a, &products_frame, ps, sizeof(*ps), n, more_after, &f);
 }
 
 /* --- orders -------------------------------------------------------------- */
@@ -329,10 +365,13 @@ order_form(struct hb *b, int64_t id, const char *what, const char *cls, const ch
 	hb_fmt(b, "<span class=\"vh\">%s%" PRId64 "</span></button></form>", hidden, id);
 }
 
-static void
-order_item(struct hb *b, const struct order *o, const char *csrf, const char *next_path,
-    int64_t viewer, int admin)
+static int64_t
+order_item(struct hb *b, const void *row, const struct forms *f)
 {
+	const struct order *o = row;
+	const char *csrf = f->csrf, *next_path = f->next_path;
+	int64_t viewer = f->viewer;
+	int admin = f->admin;
 	char when[FMT_UTC_SIZE];
 	int placed = o->status == ORDER_PLACED;
 	int paid = o->status == ORDER_PAID;
@@ -401,39 +440,32 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 		hb_str(b, "</div>");
 	}
 	hb_str(b, "<p class=\"msg\" role=\"status\"></p></li>\n");
+	return o->id;
 }
+
+static const struct list orders_frame = {
+	"<p class=\"empty\">No orders yet.</p>\n",
+	"<ol class=\"orders\" data-list=\"orders\">\n",
+	"</ol>\n",
+	"?format=html&amp;after=", "Older orders",
+	order_item
+};
 
 char *
 html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_after,
     const char *csrf, const char *next_path, int64_t viewer, int admin)
 {
-	struct hb b;
-	size_t i;
+	struct forms f = { csrf, next_path, viewer, admin };
 
-	hb_init(&b, a);
-	if (n == 0) {
-		hb_str(&b, "<p class=\"empty\">No orders yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<ol class=\"orders\" data-list=\"orders\">\n");
-	for (i = 0; i < n && !b.failed; i++) {
-		if (b.len > HTML_SOFT_MAX && i > 0) {
-			more_after = os[i - 1].id;
-			break;
-		}
-		order_item(&b, &os[i], csrf, next_path, viewer, admin);
-	}
-	hb_str(&b, "</ol>\n");
-	if (more_after > 0)
-		hb_more(&b, more_after, "Older orders");
-	return hb_done(&b);
+	return hb_list(a, &orders_frame, os, sizeof(*os), n, more_after, &f);
 }
 
 /* --- ledger -------------------------------------------------------------- */
 
-static void
-ledger_row(struct hb *b, const struct ledger_entry *e)
+static int64_t
+ledger_row(struct hb *b, const void *row, const struct forms *f)
 {
+	const struct ledger_entry *e = row;
 	const char *kind = e->kind, *who = e->has_who ? e->who : NULL;
 	char at[FMT_UTC_SIZE], when[24];
 
@@ -464,31 +496,25 @@ ledger_row(struct hb *b, const struct ledger_entry *e)
 	    e->amount < 0 ? "&minus;" : e->amount > 0 ? "+" : "");
 	hb_money(b, e->amount < 0 ? -e->amount : e->amount);
 	hb_str(b, "</td></tr>\n");
+	(void)f;
+	return e->id;
 }
 
-/* The caller's ledger entries (acct_ledger(), newest first) as a table,
- * with an "Older entries" link to ?after=more_after when more_after > 0.
- * For GET /account/ledger/?format=html. */
+static const struct list ledger_frame = {
+	"<p class=\"empty\">No money has come in or gone out yet.</p>\n",
+	"<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
+	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
+	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
+	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n",
+	"</tbody>\n</table>\n",
+	"?after=", "Older entries",
+	ledger_row
+};
+
+/* The caller's ledger entries (acct_ledger(), newest first). For GET
+ * /account/ledger/?format=html. */
 char *
 html_ledger(struct arena *a, const struct ledger_entry *es, size_t n, int64_t more_after)
 {
-	struct hb b;
-	size_t i;
-
-	hb_init(&b, a);
-	if (n == 0) {
-		hb_str(&b, "<p class=\"empty\">No money has come in or gone out yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
-	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
-	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
-	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
-	for (i = 0; i < n && !b.failed; i++)
-		ledger_row(&b, &es[i]);
-	hb_str(&b, "</tbody>\n</table>\n");
-	if (more_after > 0)
-		hb_fmt(&b, "<p class=\"more\"><a href=\"?after=%" PRId64 "\">Older entries</a></p>\n",
-		    more_after);
-	return hb_done(&b);
+	return hb_list(a, &ledger_frame, es, sizeof(*es), n, more_after, NULL);
 }
