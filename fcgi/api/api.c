@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "domain/auth.h"
 #include "views/html.h"
+#include "views/json.h"
 #include "domain/idem.h"
 #include "domain/inventory.h"
 #include "base/log.h"
@@ -905,8 +906,6 @@ ledger_h(struct call *c)
 	struct ledger_entry *es;
 	int64_t before, next;
 	long limit;
-	cJSON *o;
-	const char *h;
 	int html;
 
 	if ((html = want_html(c)) < 0)
@@ -918,10 +917,7 @@ ledger_h(struct call *c)
 	next = pg.more && pg.n > 0 ? es[pg.n - 1].id : 0;
 	if (!html)
 		return answer_page(c, &pg, next, ledger_item);
-	o = page_json(&pg, next, ledger_item);
-	h = html_ledger(c->ctx->arena, o);
-	cJSON_Delete(o);
-	return answer_html(c, h);
+	return answer_html(c, html_ledger(c->ctx->arena, es, (size_t)pg.n, next));
 }
 
 struct money_write {

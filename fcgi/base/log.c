@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fmt.h"
 #include "base/log.h"
 
 static enum log_level level = LOG_LVL_INFO;
@@ -19,17 +20,13 @@ log_set_level(enum log_level l)
 void
 log_msg(enum log_level l, const char *fmt, ...)
 {
-	char line[1024], ts[32];
-	struct tm tm;
-	time_t now;
+	char line[1024], ts[FMT_UTC_SIZE];
 	va_list ap;
 	int n;
 
 	if (l > level)
 		return;
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fmt_utc((int64_t)time(NULL), ts);
 	n = snprintf(line, sizeof(line), "%s orderd[%ld] %s: ", ts, (long)getpid(), names[l]);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(line))

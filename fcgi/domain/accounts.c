@@ -2,11 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "domain/accounts.h"
 #include "base/log.h"
-#include "http/response.h"
 #include "base/valid.h"
 
 static enum db_rc
@@ -91,110 +89,90 @@ acct_credit_locked(struct db *db, int64_t user, int64_t amount, const char *kind
 	return move(db, user, amount, kind, order_id, counterparty, after);
 }
 
-/* Finds a user's id by name: 1 found, 0 not, -1 failure (rc in *rc). A name
- * outside the username alphabet names nobody and never reaches the database
- * as a lookup key (an accented letter or an emoji there is an error, 1267
- * illegal mix of collations, against the ASCII column). */
-static int
-id_by_name(struct db *db, const char *name, int64_t *id, enum db_rc *rc)
+/* The id of the user named name, who is to receive money: DB_OK and *id;
+ * DB_ABORT with a 404 naming them (and field, when not NULL) when there is
+ * none; or a db_rc. A name outside the username alphabet names nobody and
+ * never reaches the database as a lookup key (an accented letter or an emoji
+ * there is an error, 1267 illegal mix of collations, against the ASCII
+ * column). */
+static enum db_rc
+user_named(struct db *db, const char *name, const char *field, int64_t *id,
+    struct problem *p)
 {
 	char uname[AUTH_USERNAME_MAX + 1], hash[256], role[16];
 	int64_t balance;
 	struct db_val in[] = { DBV_STR(name, strlen(name)) };
 	struct db_col out[] = { DBC_I64(id), DBC_STR(uname, sizeof(uname)),
 	    DBC_STR(hash, sizeof(hash)), DBC_STR(role, sizeof(role)), DBC_I64(&balance) };
-	int found;
+	enum db_rc rc;
+	int found = 0;
 
-	*rc = DB_OK;
-	if (!auth_username_ok(name, strlen(name)))
-		return 0;
-	if ((*rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK)
-		return -1;
-	return found;
+	if (auth_username_ok(name, strlen(name)) &&
+	    (rc = db_one(db, ST_USER_BY_NAME, in, 1, out, 5, &found)) != DB_OK)
+		return rc;
+	if (!found) {
+		problem_set(p, PROB_NOT_FOUND, "no user '%.*s'", UTF8_CUT(name, 40));
+		if (field != NULL)
+			problem_add_str(p, "field", field);
+		return DB_ABORT;
+	}
+	return DB_OK;
 }
 
-struct credit_ctx {
-	const char *username;
+/* Money for the user named to: a credit (from 0, out the receiver's
+ * account after it) or a transfer from user from (out the sender's). */
+struct money_ctx {
+	int64_t from;
+	const char *to;
 	int64_t amount;
 	struct account *out;
 };
 
 static enum db_rc
-credit_txn(struct db *db, void *arg, struct problem *p)
+money_txn(struct db *db, void *arg, struct problem *p)
 {
-	struct credit_ctx *c = arg;
+	struct money_ctx *c = arg;
+	struct account to;
 	enum db_rc rc;
-	int64_t id;
-	int r;
+	int64_t to_id;
 
-	if ((r = id_by_name(db, c->username, &id, &rc)) < 0)
+	if ((rc = user_named(db, c->to, c->from != 0 ? "to" : NULL, &to_id, p)) != DB_OK)
 		return rc;
-	if (r == 0) {
-		problem_set(p, PROB_NOT_FOUND, "no user '%.*s'", UTF8_CUT(c->username, 40));
+	if (c->from == 0)
+		return acct_credit_locked(db, to_id, c->amount, "credit", 0, 0, c->out, p);
+	if (to_id == c->from) {
+		problem_set(p, PROB_FIELD, "a transfer to yourself moves nothing");
+		problem_add_str(p, "field", "to");
 		return DB_ABORT;
 	}
-	return acct_credit_locked(db, id, c->amount, "credit", 0, 0, c->out, p);
+	/* Rule 4: both account rows, in ascending id (the debit locks the
+	 * sender's). */
+	if (to_id < c->from && (rc = read_account(db, ST_USER_LOCK, to_id, &to, p)) != DB_OK)
+		return rc;
+	if ((rc = acct_debit(db, c->from, c->amount, "transfer_out", 0, to_id, c->out, p)) !=
+	    DB_OK)
+		return rc;
+	if (to_id > c->from && (rc = read_account(db, ST_USER_LOCK, to_id, &to, p)) != DB_OK)
+		return rc;
+	return move(db, to_id, c->amount, "transfer_in", 0, c->from, &to);
 }
 
 int
 acct_credit(struct db *db, const char *username, int64_t amount, const struct db_hooks *h,
     struct account *out, struct problem *p)
 {
-	struct credit_ctx c = { username, amount, out };
+	struct money_ctx c = { 0, username, amount, out };
 
-	return db_txn_hooked(db, credit_txn, &c, h, p);
-}
-
-struct transfer_ctx {
-	int64_t from;
-	const char *to;
-	int64_t amount;
-	struct account *from_after;
-};
-
-static enum db_rc
-transfer_txn(struct db *db, void *arg, struct problem *p)
-{
-	struct transfer_ctx *c = arg;
-	struct account to;
-	enum db_rc rc;
-	int64_t to_id;
-	int r;
-
-	if ((r = id_by_name(db, c->to, &to_id, &rc)) < 0)
-		return rc;
-	if (r == 0) {
-		problem_set(p, PROB_NOT_FOUND, "no user '%.*s'", UTF8_CUT(c->to, 40));
-		problem_add_str(p, "field", "to");
-		return DB_ABORT;
-	}
-	if (to_id == c->from) {
-		problem_set(p, PROB_FIELD, "a transfer to yourself moves nothing");
-		problem_add_str(p, "field", "to");
-		return DB_ABORT;
-	}
-	/* Rule 4: both account rows, in ascending id. */
-	if (c->from < to_id) {
-		if ((rc = acct_debit(db, c->from, c->amount, "transfer_out", 0, to_id,
-		    c->from_after, p)) != DB_OK)
-			return rc;
-		return acct_credit_locked(db, to_id, c->amount, "transfer_in", 0, c->from, &to, p);
-	}
-	if ((rc = read_account(db, ST_USER_LOCK, to_id, &to, p)) != DB_OK)
-		return rc;
-	if ((rc = acct_debit(db, c->from, c->amount, "transfer_out", 0, to_id, c->from_after,
-	    p)) != DB_OK)
-		return rc;
-	return move(db, to_id, c->amount, "transfer_in", 0, c->from, &to);
+	return db_txn_hooked(db, money_txn, &c, h, p);
 }
 
 int
 acct_transfer(struct db *db, int64_t from, const char *to, int64_t amount,
     const struct db_hooks *h, struct account *from_after, struct problem *p)
 {
-	struct transfer_ctx c = { from, to, amount, from_after };
+	struct money_ctx c = { from, to, amount, from_after };
 
-	return db_txn_hooked(db, transfer_txn, &c, h, p);
+	return db_txn_hooked(db, money_txn, &c, h, p);
 }
 
 /* A fetched ST_LEDGER_LIST row: the entry and its nullable columns. */
@@ -233,45 +211,4 @@ acct_ledger(struct db *db, struct arena *a, int64_t user, int64_t before, long l
 	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
 	return -1;
-}
-
-cJSON *
-acct_ledger_json(const struct ledger_entry *l)
-{
-	cJSON *e;
-	char ts[32];
-	struct tm tm;
-	time_t t = (time_t)l->at;
-
-	if ((e = cJSON_CreateObject()) == NULL)
-		return NULL;
-	resp_add_int(e, "id", l->id);
-	cJSON_AddStringToObject(e, "kind", l->kind);
-	resp_add_int(e, "amount", l->amount);
-	if (!l->has_order)
-		cJSON_AddNullToObject(e, "order");
-	else
-		resp_add_int(e, "order", l->order_id);
-	if (!l->has_who)
-		cJSON_AddNullToObject(e, "counterparty");
-	else
-		cJSON_AddStringToObject(e, "counterparty", l->who);
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(e, "created_at", ts);
-	return e;
-}
-
-cJSON *
-acct_json(const struct account *a)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		return NULL;
-	resp_add_int(o, "id", a->id);
-	cJSON_AddStringToObject(o, "username", a->username);
-	cJSON_AddStringToObject(o, "role", a->role);
-	resp_add_int(o, "balance", a->balance);
-	return o;
 }

@@ -6,8 +6,6 @@
 
 #include <stdint.h>
 
-#include <cJSON.h>
-
 #include "base/arena.h"
 #include "domain/auth.h"
 #include "store/db.h"
@@ -60,10 +58,5 @@ struct ledger_entry {
  * first, into pg (rows: struct ledger_entry, from a). 0, or -1 with p. */
 int	acct_ledger(struct db *, struct arena *a, int64_t user, int64_t before, long limit,
 	    struct db_page *pg, struct problem *p);
-
-/* {"id", "kind", "amount", "order", "counterparty", "created_at"} */
-cJSON	*acct_ledger_json(const struct ledger_entry *);
-
-cJSON	*acct_json(const struct account *);
 
 #endif

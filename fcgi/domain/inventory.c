@@ -10,7 +10,6 @@
 #include "base/log.h"
 #include "shm/prodcache.h"
 #include "shm/soldout.h"
-#include "http/response.h"
 
 #define OPTIMISTIC_TRIES	8	/* conditional UPDATEs of one row before giving up */
 
@@ -351,23 +350,4 @@ inv_get(struct db *db, int64_t id, struct product *pr, struct problem *p)
 		pr->goods = 0;
 	price_note(pr->id, pr->price, pr->goods);
 	return DB_OK;
-}
-
-cJSON *
-inv_product_json(const struct product *pr)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		return NULL;
-	resp_add_int(o, "id", pr->id);
-	cJSON_AddStringToObject(o, "name", pr->name);
-	if (pr->goods > 0)
-		resp_add_int(o, "goods", pr->goods);
-	else
-		cJSON_AddNullToObject(o, "goods");
-	resp_add_int(o, "price", pr->price);
-	resp_add_int(o, "stock", pr->stock);
-	resp_add_int(o, "sales", pr->sales);
-	return o;
 }

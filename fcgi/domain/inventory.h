@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cJSON.h>
-
 #include "base/conf.h"
 #include "store/db.h"
 #include "base/problem.h"
@@ -71,7 +69,5 @@ void	inv_out_of_stock(struct problem *p, int64_t product, int64_t available, int
 
 /* Reads (no lock). Return DB_OK, DB_ABORT with p = 404, or a db_rc. */
 enum db_rc inv_get(struct db *, int64_t id, struct product *out, struct problem *p);
-
-cJSON	*inv_product_json(const struct product *);
 
 #endif

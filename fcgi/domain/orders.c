@@ -7,7 +7,6 @@
 #include "domain/accounts.h"
 #include "base/log.h"
 #include "domain/orders.h"
-#include "http/response.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
  * at t may be paid before t + order_hold; from then on it is due to expire. */
@@ -106,6 +105,23 @@ order_row_take(struct order_row *r, struct order *o)
 	return DB_OK;
 }
 
+/* p: 404, no order id (also for an order of someone else: its existence is
+ * not leaked). DB_ABORT. */
+static enum db_rc
+no_order(struct problem *p, int64_t id)
+{
+	problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
+	return DB_ABORT;
+}
+
+/* The members of a /problems/order-state: the order and its state. */
+static void
+state_members(struct problem *p, int64_t id, enum order_status s)
+{
+	problem_add_int(p, "order", id);
+	problem_add_str(p, "state", order_status_name(s));
+}
+
 /* Reads one order row with st (ST_ORDER_GET or ST_ORDER_LOCK). DB_ABORT
  * with a 404 when there is none. */
 static enum db_rc
@@ -119,10 +135,8 @@ read_order(struct db *db, enum stmt st, int64_t id, struct order *o, struct prob
 	order_row_bind(&row);
 	if ((rc = db_one(db, st, in, 1, row.c, ORDER_NCOLS, &found)) != DB_OK)
 		return rc;
-	if (!found) {
-		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
-		return DB_ABORT;
-	}
+	if (!found)
+		return no_order(p, id);
 	return order_row_take(&row, o);
 }
 
@@ -338,10 +352,8 @@ lock_order(struct db *db, struct state_ctx *c, struct problem *p)
 
 	if ((rc = read_order(db, ST_ORDER_LOCK, c->id, c->o, p)) != DB_OK)
 		return rc;
-	if (c->owner != 0 && c->o->user != c->owner) {
-		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)c->id);
-		return DB_ABORT;
-	}
+	if (c->owner != 0 && c->o->user != c->owner)
+		return no_order(p, c->id);
 	return DB_OK;
 }
 
@@ -352,8 +364,7 @@ wrong_state(struct problem *p, const struct order *o, enum order_status to)
 	    (long long)o->id, order_status_name(o->status),
 	    strcmp(o->pay_method, "cod") == 0 && o->status == ORDER_PLACED &&
 	    to == ORDER_PAID ? " (cash on delivery)" : "", order_status_name(to));
-	problem_add_int(p, "order", o->id);
-	problem_add_str(p, "state", order_status_name(o->status));
+	state_members(p, o->id, o->status);
 	return DB_ABORT;
 }
 
@@ -385,7 +396,6 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 	struct account acct;
 	enum db_rc rc;
 	int paid;
-
 	size_t i;
 
 	if ((rc = lock_order(db, c, p)) != DB_OK)
@@ -458,8 +468,7 @@ expire_txn(struct db *db, void *arg, struct problem *p)
 	if ((int64_t)time(NULL) < order_pay_by(o)) {
 		problem_set(p, PROB_ORDER_STATE, "order %lld may still be paid",
 		    (long long)o->id);
-		problem_add_int(p, "order", o->id);
-		problem_add_str(p, "state", order_status_name(o->status));
+		state_members(p, o->id, o->status);
 		return DB_ABORT;
 	}
 	if ((rc = read_lines(db, c->a, o, 1, 0, p)) != DB_OK)
@@ -524,7 +533,7 @@ order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
 	memset(o, 0, sizeof(*o));
 	/* Pay is the owner's alone: no "any order" scope for it. */
 	if (owner <= 0) {
-		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
+		no_order(p, id);
 		return -1;
 	}
 	if ((r = db_txn_hooked(db, pay_txn, &c, h, p)) == 0 || !c.due)
@@ -544,8 +553,7 @@ order_pay(struct db *db, struct arena *a, int64_t id, int64_t owner,
 	if (o->status != ORDER_EXPIRED)
 		problem_set(p, PROB_ORDER_STATE, "order %lld is %s and cannot be paid",
 		    (long long)id, order_status_name(o->status));
-	problem_add_int(p, "order", id);
-	problem_add_str(p, "state", order_status_name(o->status));
+	state_members(p, id, o->status);
 	return -1;
 }
 
@@ -566,10 +574,8 @@ order_get(struct db *db, struct arena *a, int64_t id, int64_t owner, struct orde
 
 	memset(o, 0, sizeof(*o));
 	if ((rc = read_order(db, ST_ORDER_GET, id, o, p)) == DB_OK && owner != 0 &&
-	    o->user != owner) {
-		problem_set(p, PROB_NOT_FOUND, "no order %lld", (long long)id);
-		rc = DB_ABORT;
-	}
+	    o->user != owner)
+		rc = no_order(p, id);
 	if (rc == DB_OK)
 		rc = read_lines(db, a, o, 1, 0, p);
 	if (rc == DB_OK)
@@ -603,48 +609,4 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 	if (rc != DB_ABORT)
 		db_problem(db, rc, p);
 	return -1;
-}
-
-cJSON *
-order_json(const struct order *o)
-{
-	cJSON *j, *lines;
-	char ts[32];
-	struct tm tm;
-	time_t t = (time_t)o->created_at;
-	size_t i;
-
-	if ((j = cJSON_CreateObject()) == NULL)
-		return NULL;
-	resp_add_int(j, "id", o->id);
-	if (o->user > 0)
-		resp_add_int(j, "user", o->user);
-	else
-		cJSON_AddNullToObject(j, "user");
-	cJSON_AddStringToObject(j, "status", order_status_name(o->status));
-	cJSON_AddStringToObject(j, "pay_method", o->pay_method);
-	lines = cJSON_AddArrayToObject(j, "lines");
-	for (i = 0; lines != NULL && i < o->nlines; i++) {
-		cJSON *l = cJSON_CreateObject();
-
-		if (l == NULL)
-			break;
-		resp_add_int(l, "product", o->lines[i].product);
-		resp_add_int(l, "quantity", o->lines[i].quantity);
-		resp_add_int(l, "price", o->lines[i].price);
-		cJSON_AddItemToArray(lines, l);
-	}
-	resp_add_int(j, "total_count", o->total_count);
-	resp_add_int(j, "freight", o->freight);
-	resp_add_int(j, "total_amount", o->total_amount);
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(j, "created_at", ts);
-	if ((t = (time_t)order_pay_by(o)) > 0) {
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		cJSON_AddStringToObject(j, "pay_by", ts);
-	} else
-		cJSON_AddNullToObject(j, "pay_by");
-	return j;
 }

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cJSON.h>
-
 #include "base/arena.h"
 #include "base/conf.h"
 #include "store/db.h"
@@ -99,8 +97,6 @@ int	order_get(struct db *, struct arena *a, int64_t id, int64_t owner, struct or
  * with p. */
 int	order_list(struct db *, struct arena *a, int64_t owner, int64_t before, long limit,
 	    struct db_page *pg, struct problem *p);
-
-cJSON	*order_json(const struct order *);
 
 /* The wire name of s ("placed", "paid", "shipped", "aborted", "expired"). */
 const char *order_status_name(enum order_status s);

@@ -4,40 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "http/response.h"
-
-static cJSON *
-int_item(int64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return cJSON_CreateRaw(buf);
-}
-
-cJSON *
-resp_add_int(cJSON *obj, const char *name, int64_t v)
-{
-	cJSON *item = int_item(v);
-
-	if (item != NULL && !cJSON_AddItemToObject(obj, name, item)) {
-		cJSON_Delete(item);
-		return NULL;
-	}
-	return item;
-}
-
-cJSON *
-resp_append_int(cJSON *arr, int64_t v)
-{
-	cJSON *item = int_item(v);
-
-	if (item != NULL && !cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		return NULL;
-	}
-	return item;
-}
 
 void
 resp_init(struct resp *r)
@@ -212,7 +180,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 	}
 	cJSON_AddStringToObject(o, "type", problem_type(p->kind));
 	cJSON_AddStringToObject(o, "title", problem_title(p->kind));
-	resp_add_int(o, "status", status);
+	fmt_add_int(o, "status", status);
 	cJSON_AddStringToObject(o, "detail", p->detail);
 	for (i = 0; i < PROBLEM_EXTRA_MAX; i++) {
 		const struct problem_extra *e = &p->extra[i];
@@ -220,7 +188,7 @@ resp_problem(struct resp *r, struct arena *a, const struct req *q,
 		if (e->name == NULL)
 			continue;
 		if (e->is_int)
-			resp_add_int(o, e->name, e->i);
+			fmt_add_int(o, e->name, e->i);
 		else
 			cJSON_AddStringToObject(o, e->name, e->s);
 	}

@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "base/arena.h"
+#include "base/fmt.h"
 #include "base/problem.h"
 #include "http/request.h"
 
@@ -55,11 +56,18 @@ size_t	 resp_head(const struct resp *, char *buf, size_t size);
 
 const char *resp_reason(int status);
 
-/* Adds an exact integer member: cJSON prints numbers through a double with
- * 15 significant digits, which would turn 9007199254740993 into 9.007e+15.
- * Returns the member, or NULL when out of memory. */
-cJSON	*resp_add_int(cJSON *obj, const char *name, int64_t v);
-/* The same, as an array element. */
-cJSON	*resp_append_int(cJSON *arr, int64_t v);
+/* fmt_add_int() and fmt_append_int() (base/fmt.h) under the names this
+ * layer's callers use. */
+static inline cJSON *
+resp_add_int(cJSON *obj, const char *name, int64_t v)
+{
+	return fmt_add_int(obj, name, v);
+}
+
+static inline cJSON *
+resp_append_int(cJSON *arr, int64_t v)
+{
+	return fmt_append_int(arr, v);
+}
 
 #endif

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "shm/prodcache.h"
@@ -34,23 +35,17 @@ prodcache_init(void)
 int
 prodcache_get(int64_t product, struct product *out)
 {
-	struct slot *s;
-	uint64_t snap, version;
-	int64_t stored;
+	struct slot *s, copy;
 
 	if (table == NULL)
 		return 0;
 	s = slot_of(product);
-	if (!seqlock_read_begin(&s->lock, &snap))
+	if (!seqlock_copy(&s->lock, &copy, s, sizeof(copy)) || copy.pr.id != product ||
+	    copy.version != __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE) ||
+	    mono_ms() - copy.stored_ms >= PRODCACHE_TTL_MS)
 		return 0;
-	memcpy(out, &s->pr, sizeof(*out));
-	version = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
-	stored = __atomic_load_n(&s->stored_ms, __ATOMIC_RELAXED);
-	if (!seqlock_read_end(&s->lock, snap))
-		return 0;
-	return out->id == product &&
-	    version == __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE) &&
-	    mono_ms() - stored < PRODCACHE_TTL_MS;
+	memcpy(out, &copy.pr, sizeof(*out));
+	return 1;
 }
 
 uint64_t
@@ -83,17 +78,15 @@ prodcache_changed(int64_t product)
 		__atomic_add_fetch(&slot_of(product)->changes, 1, __ATOMIC_ACQ_REL);
 }
 
+static void
+empty(void *slot)
+{
+	((struct slot *)slot)->pr.id = 0;
+}
+
 void
 prodcache_release(uint32_t pid)
 {
-	uint64_t held;
-	size_t i;
-
-	if (table == NULL)
-		return;
-	for (i = 0; i < PRODCACHE_SLOTS; i++)
-		if (seqlock_take_from(&table[i].lock, pid, &held)) {
-			table[i].pr.id = 0;
-			seqlock_unlock(&table[i].lock, held);
-		}
+	_Static_assert(offsetof(struct slot, lock) == 0, "a slot begins with its lock");
+	seqlock_release(table, PRODCACHE_SLOTS, sizeof(*table), pid, empty);
 }

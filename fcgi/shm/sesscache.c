@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,15 +40,11 @@ int
 sesscache_get(const unsigned char hash[32], int64_t *id, int *admin, char *username)
 {
 	struct entry *e, copy;
-	uint64_t snap;
 
 	if (table == NULL)
 		return 0;
 	e = slot_of(hash);
-	if (!seqlock_read_begin(&e->lock, &snap))
-		return 0;
-	memcpy(&copy, e, sizeof(copy));
-	if (!seqlock_read_end(&e->lock, snap))
+	if (!seqlock_copy(&e->lock, &copy, e, sizeof(copy)))
 		return 0;
 	/* A forget after the copy was taken is later than this read. */
 	if (copy.filled_gen != __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) || copy.at_ms == 0 ||
@@ -112,17 +109,15 @@ sesscache_forget_all(void)
 			__atomic_add_fetch(&table[i].gen, 1, __ATOMIC_ACQ_REL);
 }
 
+static void
+empty(void *slot)
+{
+	((struct entry *)slot)->at_ms = 0;
+}
+
 void
 sesscache_release(uint32_t pid)
 {
-	uint64_t held;
-	size_t i;
-
-	if (table == NULL)
-		return;
-	for (i = 0; i < SESSCACHE_SLOTS; i++)
-		if (seqlock_take_from(&table[i].lock, pid, &held)) {
-			table[i].at_ms = 0;
-			seqlock_unlock(&table[i].lock, held);
-		}
+	_Static_assert(offsetof(struct entry, lock) == 0, "an entry begins with its lock");
+	seqlock_release(table, SESSCACHE_SLOTS, sizeof(*table), pid, empty);
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,32 @@ seqlock_read_end(const seqlock_t *l, uint64_t snap)
 	return __atomic_load_n(l, __ATOMIC_RELAXED) == snap;
 }
 
+int
+seqlock_copy(const seqlock_t *l, void *dst, const void *src, size_t n)
+{
+	uint64_t snap;
+
+	if (!seqlock_read_begin(l, &snap))
+		return 0;
+	memcpy(dst, src, n);
+	return seqlock_read_end(l, snap);
+}
+
+/* Moves the lock from w, as last read, to held by pid: 1 and *held, or 0
+ * when the word is no longer w. */
+static int
+take(seqlock_t *l, uint64_t w, uint32_t pid, uint64_t *held)
+{
+	uint64_t want = NEXT(w, pid);
+
+	if (!__atomic_compare_exchange_n(l, &w, want, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	/* Nothing written to the slot may become visible before the lock. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*held = want;
+	return 1;
+}
+
 /* Whether the process that holds a lock is gone. A pid that was reused
  * since looks alive: its lock stays until that process is gone too. */
 static int
@@ -62,7 +89,7 @@ owner_gone(uint32_t pid)
 int
 seqlock_lock(seqlock_t *l, uint64_t *held, int *broken)
 {
-	uint64_t w = __atomic_load_n(l, __ATOMIC_RELAXED), want;
+	uint64_t w = __atomic_load_n(l, __ATOMIC_RELAXED);
 	uint32_t me = (uint32_t)getpid();
 
 	if (broken != NULL)
@@ -75,13 +102,7 @@ seqlock_lock(seqlock_t *l, uint64_t *held, int *broken)
 		if (broken != NULL)
 			*broken = 1;
 	}
-	want = NEXT(w, me);
-	if (!__atomic_compare_exchange_n(l, &w, want, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return 0;
-	/* Nothing written to the slot may become visible before the lock. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	*held = want;
-	return 1;
+	return take(l, w, me, held);
 }
 
 void
@@ -97,14 +118,27 @@ seqlock_unlock(seqlock_t *l, uint64_t held)
 int
 seqlock_take_from(seqlock_t *l, uint32_t dead, uint64_t *held)
 {
-	uint64_t w = __atomic_load_n(l, __ATOMIC_RELAXED), want;
+	uint64_t w = __atomic_load_n(l, __ATOMIC_RELAXED);
 
 	if (dead == 0 || OWNER(w) != dead)
 		return 0;
-	want = NEXT(w, (uint32_t)getpid());
-	if (!__atomic_compare_exchange_n(l, &w, want, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return 0;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	*held = want;
-	return 1;
+	return take(l, w, (uint32_t)getpid(), held);
+}
+
+void
+seqlock_release(void *table, size_t n, size_t size, uint32_t dead, void (*empty)(void *slot))
+{
+	uint64_t held;
+	size_t i;
+
+	if (table == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		char *slot = (char *)table + i * size;
+
+		if (seqlock_take_from((seqlock_t *)(void *)slot, dead, &held)) {
+			empty(slot);
+			seqlock_unlock((seqlock_t *)(void *)slot, held);
+		}
+	}
 }

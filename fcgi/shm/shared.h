@@ -47,6 +47,10 @@ int	seqlock_read_begin(const seqlock_t *l, uint64_t *snap);
  * the copy taken in between is whole; 0 = a miss. */
 int	seqlock_read_end(const seqlock_t *l, uint64_t snap);
 
+/* A whole read: copies n bytes of the slot at src, which l guards, into dst.
+ * 1 when no write overlapped the copy, else 0 (a miss). */
+int	seqlock_copy(const seqlock_t *l, void *dst, const void *src, size_t n);
+
 /* Takes the lock for this process: 1 and *held (pass it to
  * seqlock_unlock); 0 when a live writer holds it. A lock left by a dead
  * process is broken and taken (*broken set to 1 when broken is not NULL). */
@@ -59,5 +63,11 @@ void	seqlock_unlock(seqlock_t *l, uint64_t held);
  * someone else's. 1 and *held (the caller invalidates the slot, then
  * unlocks), else 0. */
 int	seqlock_take_from(seqlock_t *l, uint32_t dead, uint64_t *held);
+
+/* The master reaped process dead: in table, n slots of size bytes each
+ * beginning with its seqlock_t, frees every lock dead held, emptying the
+ * slot with empty() under it first (dead may have left it half written). */
+void	seqlock_release(void *table, size_t n, size_t size, uint32_t dead,
+	    void (*empty)(void *slot));
 
 #endif

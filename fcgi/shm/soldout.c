@@ -12,10 +12,11 @@ struct slot {
 
 static struct slot *table;
 
+/* NULL when there is no table (then nothing is ever marked). */
 static struct slot *
 slot_of(int64_t product)
 {
-	return &table[shared_slot((uint64_t)product, SOLDOUT_SLOT_BITS)];
+	return table != NULL ? &table[shared_slot((uint64_t)product, SOLDOUT_SLOT_BITS)] : NULL;
 }
 
 int
@@ -33,13 +34,10 @@ soldout_init(void)
 int
 soldout_is(int64_t product)
 {
-	struct slot *s;
+	struct slot *s = slot_of(product);
 	int64_t at;
 
-	if (table == NULL)
-		return 0;
-	s = slot_of(product);
-	if (__atomic_load_n(&s->product, __ATOMIC_ACQUIRE) != product)
+	if (s == NULL || __atomic_load_n(&s->product, __ATOMIC_ACQUIRE) != product)
 		return 0;
 	at = __atomic_load_n(&s->marked_ms, __ATOMIC_ACQUIRE);
 	if (at == 0 || mono_ms() - at >= SOLDOUT_TTL_MS)
@@ -50,11 +48,10 @@ soldout_is(int64_t product)
 void
 soldout_mark(int64_t product)
 {
-	struct slot *s;
+	struct slot *s = slot_of(product);
 
-	if (table == NULL)
+	if (s == NULL)
 		return;
-	s = slot_of(product);
 	__atomic_store_n(&s->marked_ms, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->product, product, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->marked_ms, mono_ms(), __ATOMIC_RELEASE);
@@ -63,11 +60,8 @@ soldout_mark(int64_t product)
 void
 soldout_clear(int64_t product)
 {
-	struct slot *s;
+	struct slot *s = slot_of(product);
 
-	if (table == NULL)
-		return;
-	s = slot_of(product);
-	if (__atomic_load_n(&s->product, __ATOMIC_ACQUIRE) == product)
+	if (s != NULL && __atomic_load_n(&s->product, __ATOMIC_ACQUIRE) == product)
 		__atomic_store_n(&s->marked_ms, 0, __ATOMIC_RELEASE);
 }

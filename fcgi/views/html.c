@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <cJSON.h>
 #include <sodium.h>
 
+#include "base/fmt.h"
 #include "views/html.h"
 
 #define HTML_MAX	(1u << 20)	/* bytes of one fragment, at most */
@@ -163,13 +163,6 @@ hb_form_common(struct hb *b, const char *csrf, const char *next_path)
 	hb_str(b, "\">");
 }
 
-static void
-hb_more(struct hb *b, int64_t after, const char *text)
-{
-	hb_fmt(b, "<p class=\"more\"><a href=\"?format=html&amp;after=%" PRId64 "\">%s</a></p>\n",
-	    after, text);
-}
-
 static char *
 hb_done(struct hb *b)
 {
@@ -186,11 +179,62 @@ html_escape(struct arena *a, const char *s)
 	return hb_done(&b);
 }
 
+/* What the rows' forms carry and whom they are for. */
+struct forms {
+	const char *csrf;
+	const char *next_path;
+	int64_t viewer;
+	int admin;
+};
+
+/* The frame of a list fragment and how to write one of its rows. */
+struct list {
+	const char *empty;	/* the whole fragment when there are no rows */
+	const char *head;	/* before the first row */
+	const char *foot;	/* after the last */
+	const char *more;	/* the "more" link: more<id> */
+	const char *more_text;
+	/* Writes row (an element of the rows) and returns its id. */
+	int64_t	(*row)(struct hb *, const void *row, const struct forms *);
+};
+
+/* rows[0..n), each size bytes, framed by l; then, when more_after > 0, a
+ * link to the rows after it. A list that passes HTML_SOFT_MAX stops early
+ * and links to the rows after the last one written. */
+static char *
+hb_list(struct arena *a, const struct list *l, const void *rows, size_t size, size_t n,
+    int64_t more_after, const struct forms *f)
+{
+	struct hb b;
+	int64_t last = 0;
+	size_t i;
+
+	hb_init(&b, a);
+	if (n == 0) {
+		hb_str(&b, l->empty);
+		return hb_done(&b);
+	}
+	hb_str(&b, l->head);
+	for (i = 0; i < n && !b.failed; i++) {
+		if (b.len > HTML_SOFT_MAX && i > 0) {
+			more_after = last;
+			break;
+		}
+		last = l->row(&b, (const char *)rows + i * size, f);
+	}
+	hb_str(&b, l->foot);
+	if (more_after > 0)
+		hb_fmt(&b, "<p class=\"more\"><a href=\"%s%" PRId64 "\">%s</a></p>\n", l->more,
+		    more_after, l->more_text);
+	return hb_done(&b);
+}
+
 /* --- products ------------------------------------------------------------ */
 
-static void
-product_row(struct hb *b, const struct product *p, const char *csrf, const char *next_path)
+static int64_t
+product_row(struct hb *b, const void *row, const struct forms *f)
 {
+	const struct product *p = row;
 	int64_t id = p->id;
 	int sold_out = p->stock <= 0;
 
@@ -209,7 +253,7 @@ product_row(struct hb *b, const struct product *p, const char *csrf, const char 
 	hb_str(b, "<td class=\"act\"><form class=\"row-form\" method=\"post\" action=\"/order/\""
 	    " data-kind=\"order\">");
 	hb_fmt(b, "<input type=\"hidden\" name=\"product\" value=\"%" PRId64 "\">", id);
-	hb_form_common(b, csrf, next_path);
+	hb_form_common(b, f->csrf, f->next_path);
 	hb_fmt(b, "<label for=\"qty-%" PRId64 "\">Quantity<span class=\"vh\"> of ", id);
 	hb_esc(b, p->name);
 	hb_fmt(b, "</span></label><input id=\"qty-%" PRId64 "\" name=\"quantity\" type=\"number\""
@@ -221,37 +265,29 @@ product_row(struct hb *b, const struct product *p, const char *csrf, const char 
 	    " aria-describedby=\"pn-%" PRId64 "\"%s>Add to cart</button>", id,
 	    sold_out ? " disabled" : "");
 	hb_str(b, "<p class=\"msg\" role=\"status\"></p></form></td></tr>\n");
+	return id;
 }
+
+static const struct list products_frame = {
+	"<p class=\"empty\">No products yet.</p>\n",
+	"<table class=\"list products\" data-list=\"products\">\n"
+	    "<colgroup><col><col class=\"c-price\"><col class=\"c-stock\"><col class=\"c-order\">"
+	    "</colgroup>\n"
+	    "<thead><tr><th scope=\"col\">Product</th><th scope=\"col\" class=\"num\">Price</th>"
+	    "<th scope=\"col\" class=\"num\">In stock</th><th scope=\"col\">Order</th></tr></thead>\n"
+	    "<tbody>\n",
+	"</tbody>\n</table>\n",
+	"?format=html&amp;after=", "More products",
+	product_row
+};
 
 char *
 html_products(struct arena *a, const struct product *ps, size_t n, int64_t more_after,
     const char *csrf, const char *next_path)
 {
-	struct hb b;
-	size_t i;
+	struct forms f = { csrf, next_path, 0, 0 };
 
-	hb_init(&b, a);
-	if (n == 0) {
-		hb_str(&b, "<p class=\"empty\">No products yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<table class=\"list products\" data-list=\"products\">\n"
-	    "<colgroup><col><col class=\"c-price\"><col class=\"c-stock\"><col class=\"c-order\">"
-	    "</colgroup>\n"
-	    "<thead><tr><th scope=\"col\">Product</th><th scope=\"col\" class=\"num\">Price</th>"
-	    "<th scope=\"col\" class=\"num\">In stock</th><th scope=\"col\">Order</th></tr></thead>\n"
-	    "<tbody>\n");
-	for (i = 0; i < n && !b.failed; i++) {
-		if (b.len > HTML_SOFT_MAX && i > 0) {
-			more_after = ps[i - 1].id;
-			break;
-		}
-		product_row(&b, &ps[i], csrf, next_path);
-	}
-	hb_str(&b, "</tbody>\n</table>\n");
-	if (more_after > 0)
-		hb_more(&b, more_after, "More products");
-	return hb_done(&b);
+	return hb_list(a, &products_frame, ps, sizeof(*ps), n, more_after, &f);
 }
 
 /* --- orders -------------------------------------------------------------- */
@@ -294,23 +330,21 @@ hb_time_left(struct hb *b, int64_t left)
 static void
 order_pay_by_note(struct hb *b, const struct order *o)
 {
-	char by[40];
-	struct tm tm;
-	time_t t = (time_t)order_pay_by(o);
+	char by[FMT_UTC_SIZE];
+	int64_t t = order_pay_by(o);
 
 	if (o->status == ORDER_EXPIRED) {
 		hb_str(b, "<p class=\"pay-by expired\">Not paid in time: the order expired and its "
 		    "items went back to stock.</p>");
 		return;
 	}
-	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(by, sizeof(by), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (t == 0 || fmt_utc(t, by) != 0)
 		return;
 	hb_fmt(b, "<p class=\"pay-by\" data-pay-by=\"%s\">Pay by <time datetime=\"%s\">", by, by);
 	by[10] = ' ';
 	by[16] = '\0';
 	hb_fmt(b, "%s UTC</time> &middot; <span class=\"left\">", by);
-	hb_time_left(b, (int64_t)t - (int64_t)time(NULL));
+	hb_time_left(b, t - (int64_t)time(NULL));
 	hb_str(b, "</span></p>");
 }
 
@@ -331,13 +365,14 @@ order_form(struct hb *b, int64_t id, const char *what, const char *cls, const ch
 	hb_fmt(b, "<span class=\"vh\">%s%" PRId64 "</span></button></form>", hidden, id);
 }
 
-static void
-order_item(struct hb *b, const struct order *o, const char *csrf, const char *next_path,
-    int64_t viewer, int admin)
+static int64_t
+order_item(struct hb *b, const void *row, const struct forms *f)
 {
-	char when[40];
-	struct tm tm;
-	time_t t = (time_t)o->created_at;
+	const struct order *o = row;
+	const char *csrf = f->csrf, *next_path = f->next_path;
+	int64_t viewer = f->viewer;
+	int admin = f->admin;
+	char when[FMT_UTC_SIZE];
 	int placed = o->status == ORDER_PLACED;
 	int paid = o->status == ORDER_PAID;
 	int cod = strcmp(o->pay_method, "cod") == 0;
@@ -347,7 +382,7 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 	int can_ship = admin && (paid || (placed && cod));
 	size_t i;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (fmt_utc(o->created_at, when) != 0)
 		snprintf(when, sizeof(when), "1970-01-01T00:00:00Z");
 	hb_fmt(b, "<li class=\"order\" id=\"order-%" PRId64 "\" data-order=\"%" PRId64 "\""
 	    " data-status=\"", o->id, o->id);
@@ -405,148 +440,81 @@ order_item(struct hb *b, const struct order *o, const char *csrf, const char *ne
 		hb_str(b, "</div>");
 	}
 	hb_str(b, "<p class=\"msg\" role=\"status\"></p></li>\n");
+	return o->id;
 }
+
+static const struct list orders_frame = {
+	"<p class=\"empty\">No orders yet.</p>\n",
+	"<ol class=\"orders\" data-list=\"orders\">\n",
+	"</ol>\n",
+	"?format=html&amp;after=", "Older orders",
+	order_item
+};
 
 char *
 html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_after,
     const char *csrf, const char *next_path, int64_t viewer, int admin)
 {
-	struct hb b;
-	size_t i;
+	struct forms f = { csrf, next_path, viewer, admin };
 
-	hb_init(&b, a);
-	if (n == 0) {
-		hb_str(&b, "<p class=\"empty\">No orders yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<ol class=\"orders\" data-list=\"orders\">\n");
-	for (i = 0; i < n && !b.failed; i++) {
-		if (b.len > HTML_SOFT_MAX && i > 0) {
-			more_after = os[i - 1].id;
-			break;
-		}
-		order_item(&b, &os[i], csrf, next_path, viewer, admin);
-	}
-	hb_str(&b, "</ol>\n");
-	if (more_after > 0)
-		hb_more(&b, more_after, "Older orders");
-	return hb_done(&b);
+	return hb_list(a, &orders_frame, os, sizeof(*os), n, more_after, &f);
 }
 
 /* --- ledger -------------------------------------------------------------- */
 
-/* An integer member of a ledger entry: acct_ledger() writes them as raw
- * JSON numbers (exact 64-bit). Returns 0 and sets *v, or -1 (null, absent,
- * not an integer). */
-static int
-json_int(const cJSON *o, const char *name, int64_t *v)
+static int64_t
+ledger_row(struct hb *b, const void *row, const struct forms *f)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-	const char *s;
-	int64_t n = 0;
-	int neg = 0;
+	const struct ledger_entry *e = row;
+	const char *kind = e->kind, *who = e->has_who ? e->who : NULL;
+	char at[FMT_UTC_SIZE], when[24];
 
-	if (m == NULL)
-		return -1;
-	if (cJSON_IsNumber(m)) {
-		if (m->valuedouble < -9e15 || m->valuedouble > 9e15)
-			return -1;
-		*v = (int64_t)m->valuedouble;
-		return 0;
-	}
-	if (!cJSON_IsRaw(m) || (s = m->valuestring) == NULL)
-		return -1;
-	if (*s == '-') {
-		neg = 1;
-		s++;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (n > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	if (*s != '\0')
-		return -1;
-	*v = neg ? -n : n;
-	return 0;
-}
-
-static const char *
-json_str(const cJSON *o, const char *name)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(m) && m->valuestring != NULL ? m->valuestring : NULL;
-}
-
-static void
-ledger_row(struct hb *b, const cJSON *e)
-{
-	const char *kind = json_str(e, "kind"), *who = json_str(e, "counterparty");
-	const char *at = json_str(e, "created_at");
-	int64_t id = 0, amount = 0, order = 0;
-	int has_order = json_int(e, "order", &order) == 0;
-	char when[24];
-
-	if (json_int(e, "id", &id) != 0 || json_int(e, "amount", &amount) != 0 || kind == NULL)
-		return;
 	/* "2026-11-26T20:48:54Z" -> "2026-11-26 20:48" */
-	if (at != NULL && strlen(at) >= 16 && at[10] == 'T') {
+	if (fmt_utc(e->at, at) == 0 && strlen(at) >= 16 && at[10] == 'T') {
 		memcpy(when, at, 16);
 		when[10] = ' ';
 		when[16] = '\0';
 	} else
 		snprintf(when, sizeof(when), "-");
-	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", id);
-	hb_esc(b, at != NULL ? at : "");
+	hb_fmt(b, "<tr data-entry=\"%" PRId64 "\"><td data-label=\"When\"><time datetime=\"", e->id);
+	hb_esc(b, at);
 	hb_str(b, "\">");
 	hb_esc(b, when);
 	hb_str(b, when[0] == '-' ? "</time></td><td class=\"wide\">" : " UTC</time></td><td class=\"wide\">");
 	if (strcmp(kind, "credit") == 0)
 		hb_str(b, "Credit");
-	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && has_order)
+	else if ((strcmp(kind, "payment") == 0 || strcmp(kind, "refund") == 0) && e->has_order)
 		hb_fmt(b, "%s <a href=\"/orders.html#order-%" PRId64 "\">order %" PRId64 "</a>",
-		    kind[0] == 'p' ? "Payment for" : "Refund of", order, order);
+		    kind[0] == 'p' ? "Payment for" : "Refund of", e->order_id, e->order_id);
 	else if (strcmp(kind, "transfer_in") == 0 || strcmp(kind, "transfer_out") == 0) {
 		hb_str(b, kind[9] == 'i' ? "From " : "To ");
 		hb_esc(b, who != NULL ? who : "someone");
 	} else
 		hb_esc(b, kind);
 	hb_fmt(b, "</td><td class=\"num %s\" data-label=\"Amount\">%s",
-	    amount < 0 ? "amount-out" : "amount-in", amount < 0 ? "&minus;" : amount > 0 ? "+" : "");
-	hb_money(b, amount < 0 ? -amount : amount);
+	    e->amount < 0 ? "amount-out" : "amount-in",
+	    e->amount < 0 ? "&minus;" : e->amount > 0 ? "+" : "");
+	hb_money(b, e->amount < 0 ? -e->amount : e->amount);
 	hb_str(b, "</td></tr>\n");
+	(void)f;
+	return e->id;
 }
 
-/* The caller's ledger (the list object of acct_ledger(): {"items", "next"})
- * as a table, newest first, with an "Older entries" link when there are
- * more. For GET /account/ledger/?format=html. */
-char *
-html_ledger(struct arena *a, const cJSON *list)
-{
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items"), *e;
-	int64_t next = 0;
-	struct hb b;
-
-	hb_init(&b, a);
-	if (cJSON_GetArraySize(items) == 0) {
-		hb_str(&b, "<p class=\"empty\">No money has come in or gone out yet.</p>\n");
-		return hb_done(&b);
-	}
-	hb_str(&b, "<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
+static const struct list ledger_frame = {
+	"<p class=\"empty\">No money has come in or gone out yet.</p>\n",
+	"<table class=\"list ledger\"><caption class=\"vh\">Money in and out, newest"
 	    " first</caption>\n<colgroup><col class=\"c-when\"><col><col class=\"c-amount\"></colgroup>\n"
 	    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th>"
-	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
-	cJSON_ArrayForEach(e, items) {
-		if (b.failed)
-			break;
-		ledger_row(&b, e);
-	}
-	hb_str(&b, "</tbody>\n</table>\n");
-	if (json_int(list, "next", &next) == 0 && next > 0)
-		hb_fmt(&b, "<p class=\"more\"><a href=\"?after=%" PRId64 "\">Older entries</a></p>\n",
-		    next);
-	return hb_done(&b);
+	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n",
+	"</tbody>\n</table>\n",
+	"?after=", "Older entries",
+	ledger_row
+};
+
+/* The caller's ledger entries (acct_ledger(), newest first). For GET
+ * /account/ledger/?format=html. */
+char *
+html_ledger(struct arena *a, const struct ledger_entry *es, size_t n, int64_t more_after)
+{
+	return hb_list(a, &ledger_frame, es, sizeof(*es), n, more_after, NULL);
 }

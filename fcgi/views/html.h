@@ -13,9 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cJSON.h>
-
 #include "base/arena.h"
+#include "domain/accounts.h"
 #include "domain/inventory.h"
 #include "domain/orders.h"
 
@@ -34,7 +33,9 @@ char	*html_products(struct arena *, const struct product *ps, size_t n, int64_t 
 char	*html_orders(struct arena *, const struct order *os, size_t n, int64_t more_after,
 	    const char *csrf, const char *next_path, int64_t viewer, int admin);
 
-/* The ledger list answer (acct_ledger's {"items", "next"}) as a table. */
-char	*html_ledger(struct arena *, const cJSON *list);
+/* A table of ledger entries (when, what, amount), newest first; more_after
+ * > 0 adds an "Older entries" link to ?after=more_after. */
+char	*html_ledger(struct arena *, const struct ledger_entry *es, size_t n,
+	    int64_t more_after);
 
 #endif

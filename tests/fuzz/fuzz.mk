@@ -42,7 +42,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_OPTS ?=
 
 FUZZ_HARNESSES = request form json valid hdr
-FUZZ_CORE = base/arena base/problem base/valid http/request http/negotiate http/body \
+FUZZ_CORE = base/arena base/fmt base/problem base/valid http/request http/negotiate http/body \
 	http/fields http/router http/response http/hdr
 FUZZ_CORE_OBJS = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_CORE))
 FUZZ_CORE_HDRS = $(wildcard $(FUZZ_TOP)/fcgi/base/*.h $(FUZZ_TOP)/fcgi/http/*.h)
