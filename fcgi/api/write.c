@@ -1,0 +1,71 @@
+/* write.c - the write wrapper: one transaction per write, its
+ * Idempotency-Key claimed first and its answer stored last in it. */
+#include "config.h"
+
+#include "api/apiint.h"
+
+struct write {
+	struct call *c;
+	render_fn render;
+	void *ctx;
+};
+
+static enum db_rc
+claim_key(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	return idem_claim(db, &w->c->idem, p);
+}
+
+/* Renders the answer inside the transaction and stores it with the key:
+ * the effect and its answer commit together. */
+static enum db_rc
+store_answer(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	(void)p;
+	w->render(w->c, w->ctx);
+	if (w->c->resp->status >= 400)
+		return DB_ERR;
+	return idem_store(db, &w->c->idem, w->c->resp);
+}
+
+void
+name_unknown(struct call *c, const char *member, int64_t id)
+{
+	if (c->p.kind == PROB_OUTCOME_UNKNOWN && id > 0)
+		problem_add_int(&c->p, member, id);
+}
+
+int
+write_call(struct call *c, run_fn run, render_fn render, void *ctx)
+{
+	struct write w = { c, render, ctx };
+	struct db_hooks h = { claim_key, store_answer, &w };
+	int tries, r;
+
+	if (!c->use_idem) {
+		if (run(c, ctx, NULL) != 0)
+			return -1;
+		render(c, ctx);
+		return 0;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		c->idem.taken = 0;
+		if (run(c, ctx, &h) == 0)
+			return 0;
+		if (!c->idem.taken) {
+			/* The answer rendered for the key is not the answer. */
+			resp_init(c->resp);
+			return -1;
+		}
+		resp_init(c->resp);
+		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, c->resp, &c->p)) != 0)
+			return r > 0 ? 0 : -1;
+		/* The holder rolled back: the key is free again. */
+	}
+	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
+	return -1;
+}
