@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "base/problem.h"
 #include "domain/auth.h"
+#include "domain/dberr.h"
 #include "domain/idem.h"
 #include "http/request.h"
 #include "http/response.h"

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/db.h"
 #include "base/problem.h"
+#include "domain/dberr.h"
+#include "store/db.h"
 #include "http/request.h"
 
 #define AUTH_TOKEN_LEN		43	/* base64url of 32 bytes, no padding */

@@ -12,6 +12,7 @@
 
 #include "base/arena.h"
 #include "base/problem.h"
+#include "domain/dberr.h"
 #include "domain/inventory.h"
 #include "store/db.h"
 

@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 #include "base/arena.h"
-#include "store/db.h"
 #include "base/problem.h"
+#include "domain/dberr.h"
+#include "store/db.h"
 #include "http/request.h"
 #include "http/response.h"
 
