@@ -7,6 +7,7 @@
 
 #include "api/apiint.h"
 #include "base/log.h"
+#include "http/hdr.h"
 
 #define NEED_USER	0x1	/* 401 without credentials */
 #define NEED_ADMIN	0x2	/* and 403 for a non-admin */
@@ -39,15 +40,84 @@ static const struct {
 	[H_TRANSFER] =		{ transfer_h, NEED_USER | IDEMPOTENT },
 };
 
+/* The credentials the request presents: a Bearer token first, else the
+ * session cookie. */
+static void
+read_creds(const struct req_input *in, struct auth_creds *cr)
+{
+	const char *tok = NULL, *a = in != NULL ? in->authorization : NULL;
+	long n = -1;
+
+	memset(cr, 0, sizeof(*cr));
+	if (a != NULL && *a != '\0') {
+		if (hdr_bearer(a, &tok, &n) != 0) {
+			cr->not_bearer = 1;
+			return;
+		}
+	} else if (in != NULL && in->cookie != NULL &&
+	    (n = hdr_cookie(in->cookie, AUTH_SESSION_COOKIE, &tok)) >= 0) {
+		cr->via_cookie = 1;
+	} else
+		return;
+	cr->present = 1;
+	cr->token = tok;
+	cr->len = (size_t)n;
+}
+
+/* Where the request comes from: its Origin, else its Referer, against
+ * this host; and the CSRF token it carries. */
+static void
+read_from(const struct req *r, struct auth_from *from)
+{
+	const struct req_input *in = r->in;
+
+	memset(from, 0, sizeof(*from));
+	if (in == NULL)
+		return;
+	if (in->origin != NULL && *in->origin != '\0') {
+		from->sent = 1;
+		from->same_site = hdr_same_origin(in->origin, in->host);
+	} else {
+		from->sent = in->referer != NULL && *in->referer != '\0';
+		from->same_site = hdr_same_origin(in->referer, in->host);
+	}
+	from->csrf = r->f[F_CSRF].set ? r->f[F_CSRF].s : in->csrf;
+}
+
+/* What the Idempotency-Key of the request covers. */
+static void
+read_idem(const struct req *r, struct idem_request *rq)
+{
+	const struct req_input *in = r->in;
+
+	memset(rq, 0, sizeof(*rq));
+	if (r->f[F_IDEMPOTENCY].set) {
+		rq->field = r->f[F_IDEMPOTENCY].s;
+		rq->field_len = r->f[F_IDEMPOTENCY].len;
+	}
+	rq->header = in != NULL ? in->idempotency_key : NULL;
+	rq->method = req_method_name(r->method);
+	rq->path = r->path;
+	if (in != NULL) {
+		rq->body = in->body;
+		rq->body_len = in->body_len;
+	}
+}
+
 /* Who is calling, and may they? 0 = go on; -1 with c->p. */
 static int
 admit(struct call *c, unsigned flags)
 {
 	int needs = flags & (NEED_USER | NEED_ADMIN);
+	struct auth_creds cr;
+	struct auth_from from;
+	struct idem_request rq;
 
+	read_from(c->req, &from);
 	if (flags & NO_AUTH)
-		return auth_check_signin_origin(c->req, &c->p);
-	if (auth_identify(c->ctx->db, c->req, &c->who, &c->p) != 0) {
+		return auth_check_signin_origin(&from, &c->p);
+	read_creds(c->req->in, &cr);
+	if (auth_identify(c->ctx->db, &cr, &c->who, &c->p) != 0) {
 		/* A stale session cookie on a public page is no reason to
 		 * refuse it: the caller is anonymous there. */
 		if (c->p.kind == PROB_UNAUTHORIZED && c->who.via_cookie && !needs) {
@@ -68,10 +138,12 @@ admit(struct call *c, unsigned flags)
 		return -1;
 	}
 	if (c->req->method != M_GET && c->req->method != M_HEAD &&
-	    auth_check_csrf(c->req, &c->who, &c->p) != 0)
+	    auth_check_csrf(&from, &c->who, &c->p) != 0)
 		return -1;
-	if ((flags & IDEMPOTENT) && c->who.id != 0 &&
-	    (c->use_idem = idem_prepare(&c->idem, c->req, c->who.id, &c->p)) < 0)
+	if (!(flags & IDEMPOTENT) || c->who.id == 0)
+		return 0;
+	read_idem(c->req, &rq);
+	if ((c->use_idem = idem_prepare(&c->idem, &rq, c->who.id, &c->p)) < 0)
 		return -1;
 	return 0;
 }

@@ -2,7 +2,11 @@
  * Idempotency-Key claimed first and its answer stored last in it. */
 #include "config.h"
 
+#include <stdio.h>
+
 #include "api/apiint.h"
+
+_Static_assert(IDEM_LOCATION_MAX <= RESP_LOCATION_MAX, "a stored Location fits the answer's");
 
 struct write {
 	struct call *c;
@@ -29,7 +33,21 @@ store_answer(struct db *db, void *arg, struct problem *p)
 	w->render(w->c, w->ctx);
 	if (w->c->resp->status >= 400)
 		return DB_ERR;
-	return idem_store(db, &w->c->idem, w->c->resp);
+	return idem_store(db, &w->c->idem, w->c->resp->status, w->c->resp->location,
+	    w->c->resp->body, w->c->resp->body_len);
+}
+
+/* Answers the stored answer of the key again, marked as a replay. */
+static void
+replay(struct resp *resp, const struct idem_answer *ans)
+{
+	resp->status = ans->status;
+	resp->ctype = ans->status == 303 ? "text/plain; charset=utf-8" :
+	    "application/json; charset=utf-8";
+	snprintf(resp->location, sizeof(resp->location), "%s", ans->location);
+	resp->body = ans->body;
+	resp->body_len = ans->body_len;
+	resp_header(resp, "Idempotent-Replayed", "true");
 }
 
 void
@@ -44,6 +62,7 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx)
 {
 	struct write w = { c, render, ctx };
 	struct db_hooks h = { claim_key, store_answer, &w };
+	struct idem_answer ans;
 	int tries, r;
 
 	if (!c->use_idem) {
@@ -62,8 +81,12 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx)
 			return -1;
 		}
 		resp_init(c->resp);
-		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, c->resp, &c->p)) != 0)
-			return r > 0 ? 0 : -1;
+		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p)) < 0)
+			return -1;
+		if (r > 0) {
+			replay(c->resp, &ans);
+			return 0;
+		}
 		/* The holder rolled back: the key is free again. */
 	}
 	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
