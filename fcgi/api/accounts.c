@@ -113,7 +113,7 @@ ledger_h(struct call *c)
 	next = page_next(&pg);
 	if (!html)
 		return answer_page(c, &pg, next, ledger_item);
-	o = page_json(&pg, next, ledger_item);
+	o = page_json(pg.rows, (size_t)pg.n, pg.row_size, next, ledger_item);
 	h = html_ledger(c->ctx->arena, o);
 	cJSON_Delete(o);
 	return answer_html(c, h);

@@ -124,7 +124,7 @@ int
 answer_page(struct call *c, const struct db_page *pg, int64_t next,
     cJSON *(*json)(const void *row))
 {
-	answer(c, 200, page_json(pg, next, json), NULL, 0);
+	answer(c, 200, page_json(pg->rows, (size_t)pg->n, pg->row_size, next, json), NULL, 0);
 	return 0;
 }
 

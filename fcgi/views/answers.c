@@ -4,13 +4,14 @@
 #include "http/response.h"
 
 cJSON *
-page_json(const struct db_page *pg, int64_t next, cJSON *(*json)(const void *row))
+page_json(const void *rows, size_t n, size_t row_size, int64_t next,
+    cJSON *(*json)(const void *row))
 {
 	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
-	long i;
+	size_t i;
 
-	for (i = 0; i < pg->n; i++)
-		cJSON_AddItemToArray(items, json((const char *)pg->rows + (size_t)i * pg->row_size));
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, json((const char *)rows + i * row_size));
 	if (next > 0)
 		resp_add_int(o, "next", next);
 	else

@@ -3,17 +3,18 @@
 #ifndef ORDERD_ANSWERS_H
 #define ORDERD_ANSWERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cJSON.h>
 
 #include "domain/accounts.h"
 #include "domain/auth.h"
-#include "store/db.h"
 
-/* {"items": [json(row) for each row of pg], "next": next or null (0 = no
- * further page)}. */
-cJSON	*page_json(const struct db_page *pg, int64_t next, cJSON *(*json)(const void *row));
+/* {"items": [json(row) for each of the n rows of row_size bytes], "next":
+ * next or null (0 = no further page)}. */
+cJSON	*page_json(const void *rows, size_t n, size_t row_size, int64_t next,
+	    cJSON *(*json)(const void *row));
 
 /* POST /auth/register/: {"user": {"id", "username"}}. */
 cJSON	*registered_json(int64_t id, const char *username);
