@@ -76,13 +76,9 @@ account_h(struct call *c)
 {
 	struct account a;
 	char csrf[AUTH_TOKEN_LEN + 1];
-	enum db_rc rc;
 
-	if ((rc = acct_get(c->ctx->db, c->who.id, &a, &c->p)) != DB_OK) {
-		if (rc != DB_ABORT)
-			db_problem(c->ctx->db, rc, &c->p);
+	if (db_done(c->ctx->db, acct_get(c->ctx->db, c->who.id, &a, &c->p), &c->p) != 0)
 		return -1;
-	}
 	if (c->who.via_cookie)
 		auth_csrf_token(c->who.token, csrf);
 	answer(c, 200, account_json(&a, c->who.via_cookie ? csrf : NULL), NULL, 0);
@@ -95,28 +91,29 @@ ledger_item(const void *row)
 	return acct_ledger_json(row);
 }
 
+static int
+ledger_page(struct call *c, int64_t before, long limit, struct db_page *pg)
+{
+	return acct_ledger(c->ctx->db, c->ctx->arena, c->who.id, before, limit, pg, &c->p);
+}
+
+static const char *
+ledger_html(struct call *c, const struct db_page *pg, int64_t next)
+{
+	cJSON *o = page_json(pg->rows, (size_t)pg->n, pg->row_size, next, ledger_item);
+	const char *h = html_ledger(c->ctx->arena, o);
+
+	cJSON_Delete(o);
+	return h;
+}
+
+/* GET /account/ledger/: the caller's entries, newest first. */
 int
 ledger_h(struct call *c)
 {
-	struct db_page pg;
-	int64_t before, next;
-	long limit;
-	cJSON *o;
-	const char *h;
-	int html;
+	static const struct list_call l = { INT64_MAX, ledger_page, ledger_html, ledger_item };
 
-	if ((html = want_html(c)) < 0)
-		return -1;
-	page_args(c, INT64_MAX, &before, &limit);
-	if (acct_ledger(c->ctx->db, c->ctx->arena, c->who.id, before, limit, &pg, &c->p) != 0)
-		return -1;
-	next = page_next(&pg);
-	if (!html)
-		return answer_page(c, &pg, next, ledger_item);
-	o = page_json(pg.rows, (size_t)pg.n, pg.row_size, next, ledger_item);
-	h = html_ledger(c->ctx->arena, o);
-	cJSON_Delete(o);
-	return answer_html(c, h);
+	return answer_list(c, &l);
 }
 
 /* A move of money that ends in one account: credit (the route's account)
@@ -152,7 +149,7 @@ credit_h(struct call *c)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.amount = c->req->f[F_AMOUNT].i;
-	return write_call(c, credit_run, credit_render, &w);
+	return write_call(c, credit_run, credit_render, &w, NULL, NULL);
 }
 
 static int
@@ -186,5 +183,5 @@ transfer_h(struct call *c)
 		problem_add_str(&c->p, "field", "to");
 		return -1;
 	}
-	return write_call(c, transfer_run, transfer_render, &w);
+	return write_call(c, transfer_run, transfer_render, &w, NULL, NULL);
 }

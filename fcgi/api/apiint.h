@@ -51,13 +51,13 @@ typedef void (*render_fn)(struct call *, void *ctx);
 /* Runs a write. With an Idempotency-Key, the key is claimed first in its
  * transaction and the answer (rendered inside it) stored last; a request
  * whose key another request holds waits for it and replays its answer.
- * Returns 0 with the answer in c->resp, or -1 with c->p. */
-int	write_call(struct call *, run_fn run, render_fn render, void *ctx);
-
-/* A write whose COMMIT went out unanswered (503 /problems/outcome-unknown)
- * names what it acted on (member: id), so that the client can read it and
- * settle the outcome (README: "An unknown outcome"). */
-void	name_unknown(struct call *, const char *member, int64_t id);
+ * Returns 0 with the answer in c->resp, or -1 with c->p. A write whose
+ * COMMIT went out unanswered (503 /problems/outcome-unknown) names what it
+ * acted on, member: *id when member is not NULL and *id (read after the
+ * write: a new row's id is known at COMMIT) is set, so that the client can
+ * read it and settle the outcome (README: "An unknown outcome"). */
+int	write_call(struct call *, run_fn run, render_fn render, void *ctx,
+	    const char *member, const int64_t *id);
 
 /* --- call.c: what every handler shares --- */
 
@@ -78,30 +78,27 @@ void	answer(struct call *, int status, cJSON *obj, const char *what, int64_t id)
 void	answer_write(struct call *, int status, const char *kind, int64_t id, cJSON *obj,
 	    const char *what);
 
-/* Whether a GET list asks for the HTML fragment (?format=html). Returns 1
- * for html, 0 for JSON, -1 with a 422 for another format. */
-int	want_html(struct call *);
-
-/* Answers an HTML fragment (html_*) for the pages' SSI includes: 0, or -1
- * with a 500 when html is NULL. */
-int	answer_html(struct call *, const char *html);
-
 /* The caller's CSRF token for forms in fragments ("" when anonymous or
  * signed in by bearer token), and where a form goes back to. */
 const char *form_csrf(struct call *);
 const char *form_next(struct call *);
 
-/* The page a list read asks for: limit (LIST_LIMIT_DEFAULT when absent)
- * and after, or dflt when absent. */
-void	page_args(struct call *, int64_t dflt, int64_t *after, long *limit);
+/* A list read (GET /product/, /order/, /account/ledger/): a page of rows
+ * after (or before) an id, answered as JSON or, for ?format=html, as the
+ * HTML fragment of the pages' SSI includes. */
+struct list_call {
+	int64_t dflt;	/* the after parameter when absent */
+	/* Reads the page: 0, or -1 with c->p. */
+	int (*read)(struct call *, int64_t after, long limit, struct db_page *pg);
+	/* The fragment (html_*), NULL when out of memory. next: the id the
+	 * next page starts after, 0 = none. */
+	const char *(*html)(struct call *, const struct db_page *pg, int64_t next);
+	cJSON *(*item)(const void *row);	/* one row's JSON */
+};
 
-/* Answers a page of a list (views/answers.h page_json()). Returns 0. */
-int	answer_page(struct call *, const struct db_page *pg, int64_t next,
-	    cJSON *(*json)(const void *row));
-
-/* The id after which the next page starts (0 = no further page), from the
- * last row of pg, whose first member is its int64_t id. */
-int64_t	page_next(const struct db_page *pg);
+/* Answers the list: 0, or -1 with c->p (422 for a format other than json
+ * or html, the read's problem, 500). */
+int	answer_list(struct call *, const struct list_call *);
 
 /* --- the handlers --- */
 

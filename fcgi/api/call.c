@@ -67,7 +67,9 @@ answer_write(struct call *c, int status, const char *kind, int64_t id, cJSON *ob
 	answer(c, status, obj, what, id);
 }
 
-int
+/* Whether a GET list asks for the HTML fragment (?format=html). Returns 1
+ * for html, 0 for JSON, -1 with a 422 for another format. */
+static int
 want_html(struct call *c)
 {
 	const struct field_val *f = &c->req->f[F_FORMAT];
@@ -81,7 +83,7 @@ want_html(struct call *c)
 	return -1;
 }
 
-int
+static int
 answer_html(struct call *c, const char *html)
 {
 	if (html == NULL) {
@@ -113,22 +115,9 @@ form_next(struct call *c)
 	return c->req->f[F_NEXT].set ? c->req->f[F_NEXT].s : "/";
 }
 
-void
-page_args(struct call *c, int64_t dflt, int64_t *after, long *limit)
-{
-	*after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : dflt;
-	*limit = (long)(c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT);
-}
-
-int
-answer_page(struct call *c, const struct db_page *pg, int64_t next,
-    cJSON *(*json)(const void *row))
-{
-	answer(c, 200, page_json(pg->rows, (size_t)pg->n, pg->row_size, next, json), NULL, 0);
-	return 0;
-}
-
-int64_t
+/* The id after which the next page starts (0 = no further page), from the
+ * last row of pg, whose first member is its int64_t id. */
+static int64_t
 page_next(const struct db_page *pg)
 {
 	int64_t id;
@@ -137,4 +126,25 @@ page_next(const struct db_page *pg)
 		return 0;
 	memcpy(&id, (const char *)pg->rows + (size_t)(pg->n - 1) * pg->row_size, sizeof(id));
 	return id;
+}
+
+int
+answer_list(struct call *c, const struct list_call *l)
+{
+	struct db_page pg;
+	int64_t after, next;
+	long limit;
+	int html;
+
+	if ((html = want_html(c)) < 0)
+		return -1;
+	after = c->req->f[F_AFTER].set ? c->req->f[F_AFTER].i : l->dflt;
+	limit = (long)(c->req->f[F_LIMIT].set ? c->req->f[F_LIMIT].i : LIST_LIMIT_DEFAULT);
+	if (l->read(c, after, limit, &pg) != 0)
+		return -1;
+	next = page_next(&pg);
+	if (html)
+		return answer_html(c, l->html(c, &pg, next));
+	answer(c, 200, page_json(pg.rows, (size_t)pg.n, pg.row_size, next, l->item), NULL, 0);
+	return 0;
 }

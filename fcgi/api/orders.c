@@ -25,13 +25,10 @@ static int
 create_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
 	struct order_write *w = ctx;
-	int r = order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, w->lines, w->n,
-	    w->pay_method, c->who.id, h, &w->o, &c->p);
 
 	/* The order row is inserted first: its id is known at COMMIT. */
-	if (r != 0)
-		name_unknown(c, "order", w->o.id);
-	return r;
+	return order_create(c->ctx->db, c->ctx->conf, c->ctx->arena, w->lines, w->n,
+	    w->pay_method, c->who.id, h, &w->o, &c->p);
 }
 
 static void
@@ -73,7 +70,7 @@ order_create_h(struct call *c)
 	w.pay_method = "cod";
 	w.status = 201;
 	w.what = "order-created";
-	return write_call(c, create_run, order_render, &w);
+	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
 
 static cJSON *
@@ -82,24 +79,26 @@ order_item(const void *row)
 	return order_json(row);
 }
 
+static int
+order_page(struct call *c, int64_t before, long limit, struct db_page *pg)
+{
+	return order_list(c->ctx->db, c->ctx->arena, owner(c), before, limit, pg, &c->p);
+}
+
+static const char *
+order_html(struct call *c, const struct db_page *pg, int64_t next)
+{
+	return html_orders(c->ctx->arena, pg->rows, (size_t)pg->n, next, form_csrf(c),
+	    form_next(c), c->who.id, c->who.admin);
+}
+
+/* GET /order/: the caller's (an administrator's: all), newest first. */
 int
 order_list_h(struct call *c)
 {
-	struct db_page pg;
-	int64_t before, next;
-	long limit;
-	int html;
+	static const struct list_call l = { INT64_MAX, order_page, order_html, order_item };
 
-	if ((html = want_html(c)) < 0)
-		return -1;
-	page_args(c, INT64_MAX, &before, &limit);
-	if (order_list(c->ctx->db, c->ctx->arena, owner(c), before, limit, &pg, &c->p) != 0)
-		return -1;
-	next = page_next(&pg);
-	if (html)
-		return answer_html(c, html_orders(c->ctx->arena, pg.rows, (size_t)pg.n, next,
-		    form_csrf(c), form_next(c), c->who.id, c->who.admin));
-	return answer_page(c, &pg, next, order_item);
+	return answer_list(c, &l);
 }
 
 int
@@ -120,7 +119,6 @@ static int
 order_change(struct call *c, const char *what, run_fn run, unsigned extra)
 {
 	struct order_write w;
-	int r;
 
 	if (fields(c, extra, 0) != 0)
 		return -1;
@@ -128,9 +126,7 @@ order_change(struct call *c, const char *what, run_fn run, unsigned extra)
 	w.status = 200;
 	w.what = what;
 	w.product = c->req->f[F_PRODUCT].set ? c->req->f[F_PRODUCT].i : 0;
-	if ((r = write_call(c, run, order_render, &w)) != 0)
-		name_unknown(c, "order", c->route->id);
-	return r;
+	return write_call(c, run, order_render, &w, "order", &c->route->id);
 }
 
 static int
@@ -219,6 +215,6 @@ checkout_h(struct call *c)
 	w.pay_method = pm;
 	w.status = 201;
 	w.what = "order-created";
-	return write_call(c, create_run, order_render, &w);
+	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
 

@@ -16,24 +16,26 @@ product_item(const void *row)
 	return inv_product_json(row);
 }
 
+static int
+product_page(struct call *c, int64_t after, long limit, struct db_page *pg)
+{
+	return catalog_products(c->ctx->db, c->ctx->arena, after, limit, pg, &c->p);
+}
+
+static const char *
+product_html(struct call *c, const struct db_page *pg, int64_t next)
+{
+	return html_products(c->ctx->arena, pg->rows, (size_t)pg->n, next, form_csrf(c),
+	    form_next(c));
+}
+
+/* GET /product/: ascending ids after `after`. */
 int
 product_list_h(struct call *c)
 {
-	struct db_page pg;
-	int64_t after, next;
-	long limit;
-	int html;
+	static const struct list_call l = { 0, product_page, product_html, product_item };
 
-	if ((html = want_html(c)) < 0)
-		return -1;
-	page_args(c, 0, &after, &limit);
-	if (catalog_products(c->ctx->db, c->ctx->arena, after, limit, &pg, &c->p) != 0)
-		return -1;
-	next = page_next(&pg);
-	if (html)
-		return answer_html(c, html_products(c->ctx->arena, pg.rows, (size_t)pg.n, next,
-		    form_csrf(c), form_next(c)));
-	return answer_page(c, &pg, next, product_item);
+	return answer_list(c, &l);
 }
 
 int
@@ -47,28 +49,14 @@ product_get_h(struct call *c)
 	return 0;
 }
 
-/* A catalog write that ends in one product: op does it (one transaction,
- * given the hooks) and leaves the product in *out, whose id names it also
- * when the outcome is unknown. */
-typedef int (*product_op)(struct call *, const struct db_hooks *h, struct product *out);
-
+/* A catalog write that ends in one product: run (create or restock) does
+ * it in one transaction and leaves the product in pr, whose id names it
+ * also when the outcome is unknown. */
 struct product_write {
-	product_op op;
 	int status;		/* 201 for a new product, 200 otherwise */
 	const char *what;	/* browser outcome */
 	struct product pr;
 };
-
-static int
-product_run(struct call *c, void *ctx, const struct db_hooks *h)
-{
-	struct product_write *w = ctx;
-	int r = w->op(c, h, &w->pr);
-
-	if (r != 0)
-		name_unknown(c, "product", w->pr.id);
-	return r;
-}
 
 static void
 product_render(struct call *c, void *ctx)
@@ -79,25 +67,25 @@ product_render(struct call *c, void *ctx)
 }
 
 static int
-product_write(struct call *c, product_op op, int status, const char *what)
+product_write(struct call *c, run_fn run, int status, const char *what)
 {
 	struct product_write w;
 
 	memset(&w, 0, sizeof(w));
-	w.op = op;
 	w.status = status;
 	w.what = what;
-	return write_call(c, product_run, product_render, &w);
+	return write_call(c, run, product_render, &w, "product", &w.pr.id);
 }
 
 static int
-create_op(struct call *c, const struct db_hooks *h, struct product *out)
+create_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
+	struct product_write *w = ctx;
 	const struct field_val *f = c->req->f;
 	struct product_new nw = { f[F_GOODS].set ? f[F_GOODS].i : 0, f[F_NAME].s,
 	    f[F_NAME].len, f[F_PRICE].i, f[F_STOCK].i };
 
-	return catalog_product_create(c->ctx->db, &nw, h, out, &c->p);
+	return catalog_product_create(c->ctx->db, &nw, h, &w->pr, &c->p);
 }
 
 int
@@ -105,14 +93,16 @@ product_create_h(struct call *c)
 {
 	if (fields(c, BIT(F_GOODS), BIT(F_NAME) | BIT(F_PRICE) | BIT(F_STOCK)) != 0)
 		return -1;
-	return product_write(c, create_op, 201, "product-created");
+	return product_write(c, create_run, 201, "product-created");
 }
 
 static int
-restock_op(struct call *c, const struct db_hooks *h, struct product *out)
+restock_run(struct call *c, void *ctx, const struct db_hooks *h)
 {
-	out->id = c->route->id;
-	return catalog_product_restock(c->ctx->db, c->req->f[F_QUANTITY].i, h, out, &c->p);
+	struct product_write *w = ctx;
+
+	w->pr.id = c->route->id;
+	return catalog_product_restock(c->ctx->db, c->req->f[F_QUANTITY].i, h, &w->pr, &c->p);
 }
 
 int
@@ -120,25 +110,36 @@ product_restock_h(struct call *c)
 {
 	if (fields(c, 0, BIT(F_QUANTITY)) != 0)
 		return -1;
-	return product_write(c, restock_op, 200, "product-restocked");
+	return product_write(c, restock_run, 200, "product-restocked");
+}
+
+static int
+goods_run(struct call *c, void *ctx, const struct db_hooks *h)
+{
+	struct goods *g = ctx;
+	const struct field_val *name = &c->req->f[F_NAME];
+
+	return catalog_goods_create(c->ctx->db, name->s, name->len, h, &g->id, &c->p);
+}
+
+static void
+goods_render(struct call *c, void *ctx)
+{
+	struct goods *g = ctx;
+
+	snprintf(g->name, sizeof(g->name), "%s", c->req->f[F_NAME].s);
+	answer_write(c, 201, "goods", g->id, goods_json(g), "goods-created");
 }
 
 int
 goods_create_h(struct call *c)
 {
-	const struct field_val *name = &c->req->f[F_NAME];
 	struct goods g;
 
 	if (fields(c, 0, BIT(F_NAME)) != 0)
 		return -1;
 	memset(&g, 0, sizeof(g));
-	if (catalog_goods_create(c->ctx->db, name->s, name->len, &g.id, &c->p) != 0) {
-		name_unknown(c, "goods", g.id);
-		return -1;
-	}
-	snprintf(g.name, sizeof(g.name), "%s", name->s);
-	answer_write(c, 201, "goods", g.id, goods_json(&g), "goods-created");
-	return 0;
+	return write_call(c, goods_run, goods_render, &g, "goods", &g.id);
 }
 
 int

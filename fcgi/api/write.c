@@ -50,15 +50,8 @@ replay(struct resp *resp, const struct idem_answer *ans)
 	resp_header(resp, "Idempotent-Replayed", "true");
 }
 
-void
-name_unknown(struct call *c, const char *member, int64_t id)
-{
-	if (c->p.kind == PROB_OUTCOME_UNKNOWN && id > 0)
-		problem_add_int(&c->p, member, id);
-}
-
-int
-write_call(struct call *c, run_fn run, render_fn render, void *ctx)
+static int
+run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 {
 	struct write w = { c, render, ctx };
 	struct db_hooks h = { claim_key, store_answer, &w };
@@ -90,5 +83,16 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx)
 		/* The holder rolled back: the key is free again. */
 	}
 	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
+	return -1;
+}
+
+int
+write_call(struct call *c, run_fn run, render_fn render, void *ctx, const char *member,
+    const int64_t *id)
+{
+	if (run_write(c, run, render, ctx) == 0)
+		return 0;
+	if (c->p.kind == PROB_OUTCOME_UNKNOWN && member != NULL && *id > 0)
+		problem_add_int(&c->p, member, *id);
 	return -1;
 }

@@ -34,31 +34,22 @@ catalog_products(struct db *db, struct arena *a, int64_t after, long limit,
 	    DBC_STR(r.pr.name, sizeof(r.pr.name)), DBC_I64(&r.pr.price), DBC_I64(&r.pr.stock),
 	    DBC_I64(&r.pr.sales) };
 	struct db_val in[] = { DBV_I64(after) };
-	enum db_rc rc;
 
 	*pg = (struct db_page){ limit, sizeof(struct product), product_take, &r, NULL, 0, 0 };
 	r.goods = &out[1];
-	if ((rc = db_page(db, ST_PRODUCT_LIST, in, 1, out, 6, a, pg, p)) == DB_OK)
-		return 0;
-	if (rc != DB_ABORT)
-		db_problem(db, rc, p);
-	return -1;
+	return db_done(db, db_page(db, ST_PRODUCT_LIST, in, 1, out, 6, a, pg, p), p);
 }
 
 int
 catalog_product(struct db *db, int64_t id, struct product *out, struct problem *p)
 {
 	uint64_t version;
-	enum db_rc rc;
 
 	if (prodcache_get(id, out))
 		return 0;
 	version = prodcache_version(id);
-	if ((rc = inv_get(db, id, out, p)) != DB_OK) {
-		if (rc != DB_ABORT)
-			db_problem(db, rc, p);
+	if (db_done(db, inv_get(db, id, out, p), p) != 0)
 		return -1;
-	}
 	prodcache_put(out, version);
 	return 0;
 }
@@ -180,13 +171,13 @@ goods_create_txn(struct db *db, void *arg, struct problem *p)
 }
 
 int
-catalog_goods_create(struct db *db, const char *name, size_t len, int64_t *id,
-    struct problem *p)
+catalog_goods_create(struct db *db, const char *name, size_t len,
+    const struct db_hooks *h, int64_t *id, struct problem *p)
 {
 	struct goods_new x = { name, len, id };
 
 	*id = 0;
-	return db_txn(db, goods_create_txn, &x, p);
+	return db_txn_hooked(db, goods_create_txn, &x, h, p);
 }
 
 /* A fetched ST_GOODS_PRODUCTS row onto the goods' products (the array
@@ -236,17 +227,11 @@ catalog_goods(struct db *db, struct arena *a, int64_t id, struct goods *out,
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = db_one(db, ST_GOODS_GET, in, 1, g, 3, &found)) != DB_OK)
-		goto fail;
+		return db_done(db, rc, p);
 	if (!found) {
 		problem_set(p, PROB_NOT_FOUND, "no goods %" PRId64, id);
 		return -1;
 	}
-	if ((rc = db_each(db, ST_GOODS_PRODUCTS, in, 1, pc, 1, goods_product_take, &x)) ==
-	    DB_OK)
-		return 0;
-	if (rc == DB_ABORT)
-		return -1;
-fail:
-	db_problem(db, rc, p);
-	return -1;
+	return db_done(db, db_each(db, ST_GOODS_PRODUCTS, in, 1, pc, 1, goods_product_take, &x),
+	    p);
 }

@@ -57,10 +57,10 @@ int	catalog_product_create(struct db *, const struct product_new *nw,
 int	catalog_product_restock(struct db *, int64_t quantity, const struct db_hooks *h,
 	    struct product *out, struct problem *p);
 
-/* Creates goods name (len bytes): 0 with *id, or -1 with p (503, 500; *id
- * is known when the outcome is unknown). */
-int	catalog_goods_create(struct db *, const char *name, size_t len, int64_t *id,
-	    struct problem *p);
+/* Creates goods name (len bytes) (one transaction with hooks h): 0 with
+ * *id, or -1 with p (503, 500; *id is known when the outcome is unknown). */
+int	catalog_goods_create(struct db *, const char *name, size_t len,
+	    const struct db_hooks *h, int64_t *id, struct problem *p);
 
 /* Goods id and its products (in the arena). 0, or -1 with p (404, 503,
  * 500). */

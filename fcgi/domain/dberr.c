@@ -69,6 +69,16 @@ db_problem(struct db *db, enum db_rc rc, struct problem *p)
 	}
 }
 
+int
+db_done(struct db *db, enum db_rc rc, struct problem *p)
+{
+	if (rc == DB_OK)
+		return 0;
+	if (rc != DB_ABORT)
+		db_problem(db, rc, p);
+	return -1;
+}
+
 /* Every attempt starts with a clean problem, then the caller's first hook. */
 static enum db_rc
 first_hook(struct db *db, void *arg, struct problem *p)

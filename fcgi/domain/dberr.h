@@ -20,6 +20,10 @@ enum problem_kind db_problem_kind(enum db_rc, enum db_stage);
  * value the server refused) and logs it; a lost connection is closed. */
 void	db_problem(struct db *, enum db_rc, struct problem *p);
 
+/* The end of a read: 0 for DB_OK; else -1, with p mapped by db_problem()
+ * unless rc is DB_ABORT (p already says why). */
+int	db_done(struct db *, enum db_rc rc, struct problem *p);
+
 /* db_txn_run() with hooks h (NULL = none), p cleared before each attempt.
  * Returns 0 when committed; -1 with p set otherwise: fn's problem on
  * DB_ABORT, 503 /problems/unavailable when the server is unreachable or
