@@ -37,14 +37,14 @@ store_answer(struct db *db, void *arg, struct problem *p)
 	    w->c->resp->body, w->c->resp->body_len);
 }
 
-/* Answers the stored answer of the key again, marked as a replay. */
+/* Answers the stored answer of the key again (its Location already
+ * copied), marked as a replay. */
 static void
 replay(struct resp *resp, const struct idem_answer *ans)
 {
 	resp->status = ans->status;
 	resp->ctype = ans->status == 303 ? "text/plain; charset=utf-8" :
 	    "application/json; charset=utf-8";
-	snprintf(resp->location, sizeof(resp->location), "%s", ans->location);
 	resp->body = ans->body;
 	resp->body_len = ans->body_len;
 	resp_header(resp, "Idempotent-Replayed", "true");
@@ -74,7 +74,13 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 			return -1;
 		}
 		resp_init(c->resp);
-		if ((r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p)) < 0)
+		ans.location[0] = '\0';
+		r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p);
+		/* The Location read with the key is the answer's, also when the
+		 * replay fails: as it always has been, a 422 for a key used for
+		 * another request names that request's resource. */
+		snprintf(c->resp->location, sizeof(c->resp->location), "%s", ans.location);
+		if (r < 0)
 			return -1;
 		if (r > 0) {
 			replay(c->resp, &ans);
