@@ -5,6 +5,7 @@
 
 #include "domain/accounts.h"
 #include "base/log.h"
+#include "domain/dberr.h"
 #include "base/valid.h"
 
 static enum db_rc
@@ -206,9 +207,6 @@ acct_ledger(struct db *db, struct arena *a, int64_t user, int64_t before, long l
 	*pg = (struct db_page){ limit, sizeof(struct ledger_entry), ledger_take, &r, NULL, 0, 0 };
 	r.order = &cols[3];
 	r.who = &cols[4];
-	if ((rc = db_page(db, ST_LEDGER_LIST, in, 2, cols, 6, a, pg, p)) == DB_OK)
-		return 0;
-	if (rc != DB_ABORT)
-		db_problem(db, rc, p);
-	return -1;
+	rc = db_page(db, ST_LEDGER_LIST, in, 2, cols, 6, a, pg, p);
+	return db_done(db, rc, p);
 }

@@ -3,18 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 #include <mysqld_error.h>
 
 #include "domain/auth.h"
-#include "http/hdr.h"
 #include "base/log.h"
-#include "process/pool.h"
 #include "shm/sesscache.h"
 
 /* Argon2id cost: t = 2 passes over 19 MiB (OWASP's recommendation for
@@ -93,10 +87,9 @@ unauthorized(struct problem *p, const char *why)
 }
 
 int
-auth_identify(struct db *db, const struct req *r, struct principal *who, struct problem *p)
+auth_identify(struct db *db, const struct auth_creds *cr, struct principal *who,
+    struct problem *p)
 {
-	const char *tok = NULL, *a = r->in != NULL ? r->in->authorization : NULL;
-	long n = -1;
 	char role[16];
 	struct db_val in[1];
 	struct db_col out[] = { DBC_I64(&who->id), DBC_STR(who->username, sizeof(who->username)),
@@ -106,22 +99,19 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 	int found;
 
 	memset(who, 0, sizeof(*who));
-	if (a != NULL && *a != '\0') {
-		if (hdr_bearer(a, &tok, &n) != 0) {
-			unauthorized(p, "use Authorization: Bearer <token>");
-			return -1;
-		}
-	} else if (r->in != NULL && r->in->cookie != NULL &&
-	    (n = hdr_cookie(r->in->cookie, AUTH_SESSION_COOKIE, &tok)) >= 0) {
-		who->via_cookie = 1;
-	} else
+	if (cr->not_bearer) {
+		unauthorized(p, "use Authorization: Bearer <token>");
+		return -1;
+	}
+	if (!cr->present)
 		return 0;
-	if (!token_ok(tok, (size_t)n)) {
+	who->via_cookie = cr->via_cookie;
+	if (!token_ok(cr->token, cr->len)) {
 		unauthorized(p, "the token is not valid");
 		return -1;
 	}
-	memcpy(who->token, tok, (size_t)n);
-	who->token[n] = '\0';
+	memcpy(who->token, cr->token, cr->len);
+	who->token[cr->len] = '\0';
 	token_hash(who->token, who->token_hash);
 	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
 		return 0;
@@ -142,14 +132,9 @@ auth_identify(struct db *db, const struct req *r, struct principal *who, struct 
 }
 
 int
-auth_check_signin_origin(const struct req *r, struct problem *p)
+auth_check_signin_origin(const struct auth_from *from, struct problem *p)
 {
-	const struct req_input *in = r->in;
-
-	if (in == NULL)
-		return 0;
-	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
-	    in->referer != NULL && *in->referer != '\0' && !hdr_same_origin(in->referer, in->host)) {
+	if (from->sent && !from->same_site) {
 		problem_set(p, PROB_CSRF, "sign-in and registration must come from this site "
 		    "(Origin or Referer), or from a script that sends neither");
 		return -1;
@@ -158,24 +143,19 @@ auth_check_signin_origin(const struct req *r, struct problem *p)
 }
 
 int
-auth_check_csrf(const struct req *r, const struct principal *who, struct problem *p)
+auth_check_csrf(const struct auth_from *from, const struct principal *who,
+    struct problem *p)
 {
-	const struct req_input *in = r->in;
-	const char *sent = NULL;
+	const char *sent = from->csrf;
 	char want[AUTH_TOKEN_LEN + 1];
 
-	if (!who->via_cookie || in == NULL)
+	if (!who->via_cookie)
 		return 0;
-	if (in->origin != NULL && *in->origin != '\0' ? !hdr_same_origin(in->origin, in->host) :
-	    !hdr_same_origin(in->referer, in->host)) {
+	if (!from->same_site) {
 		problem_set(p, PROB_CSRF, "a cookie-authenticated request must come from this site "
 		    "(Origin or Referer)");
 		return -1;
 	}
-	if (r->f[F_CSRF].set)
-		sent = r->f[F_CSRF].s;
-	else if (in->csrf != NULL)
-		sent = in->csrf;
 	auth_csrf_token(who->token, want);
 	if (sent == NULL || strlen(sent) != AUTH_TOKEN_LEN ||
 	    sodium_memcmp(sent, want, AUTH_TOKEN_LEN) != 0) {
@@ -328,73 +308,9 @@ promote_txn(struct db *db, void *arg, struct problem *p)
 	return db_exec(db, ST_SESSION_REVOKE_USER, in, 1);
 }
 
-/* Whether pid runs orderd (a stale pid file may name anyone: SIGUSR1
- * would kill most programs). Where /proc cannot tell, it is believed. */
-static int
-is_orderd(long pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return errno != ENOENT;
-	if (fgets(comm, sizeof(comm), f) == NULL)
-		comm[0] = '\0';
-	fclose(f);
-	return strncmp(comm, "orderd", 6) == 0;
-}
-
-/* Whether the master (pid) may signal this process back: not when this
- * runs as root and the pool as another user. */
-static int
-can_answer(long pid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	return stat(path, &st) != 0 || st.st_uid == 0 || st.st_uid == getuid() ||
-	    st.st_uid == geteuid();
-}
-
-/* The revoked sessions may still be in a running pool's shared session
- * cache: ask the pool's master to forget them (pidfile), else wait until
- * every cached entry has expired. */
-static void
-forget_in_pool(const char *pidfile)
-{
-	FILE *f;
-	long pid = 0;
-
-	if (pidfile != NULL && (f = fopen(pidfile, "r")) != NULL) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	if (pid > 1 && !is_orderd(pid)) {
-		fprintf(stderr, "orderd admin: pid %ld of %s is not a running orderd process; not "
-		    "signalling it\n", pid, pidfile);
-		pid = 0;
-	}
-	if (pid > 1 && pool_forget_sessions((pid_t)pid, can_answer(pid) ? 3000 : 0) == 0) {
-		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
-		return;
-	}
-	if (pidfile != NULL)
-		fprintf(stderr, "orderd admin: the pool of %s did not confirm (%s); waiting out "
-		    "its session cache\n", pidfile, pid > 1 ? strerror(errno) : "no pid");
-	{
-		struct timespec ts = { (SESSCACHE_TTL_MS + 500) / 1000,
-		    (SESSCACHE_TTL_MS + 500) % 1000 * 1000000L };
-
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
-	}
-}
-
 int
-auth_admin_command(struct db *db, const char *name, int promote, const char *pidfile)
+auth_admin_command(struct db *db, const char *name, int promote,
+    void (*revoked)(void *arg), void *arg)
 {
 	struct principal who;
 	struct problem p;
@@ -442,7 +358,8 @@ auth_admin_command(struct db *db, const char *name, int promote, const char *pid
 		printf("%s (id %lld) is now an administrator; its sessions were revoked\n",
 		    who.username, (long long)who.id);
 		fflush(stdout);
-		forget_in_pool(pidfile);
+		if (revoked != NULL)
+			revoked(arg);
 	}
 	if (open_session(db, &who, &p) != 0) {
 		fprintf(stderr, "orderd admin: %s\n", p.detail);

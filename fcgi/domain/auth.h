@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/db.h"
 #include "base/problem.h"
-#include "http/request.h"
+#include "domain/dberr.h"
+#include "store/db.h"
 
 #define AUTH_TOKEN_LEN		43	/* base64url of 32 bytes, no padding */
 #define AUTH_HASH_LEN		32
@@ -32,27 +32,47 @@ struct principal {
 	unsigned char token_hash[AUTH_HASH_LEN];
 };
 
+/* The credentials a request presents, as api/ reads them from its headers
+ * (http/hdr.h): a Bearer token first, else the session cookie. */
+struct auth_creds {
+	int not_bearer;		/* an Authorization header of another scheme */
+	int present;		/* a token was presented: */
+	const char *token;	/* its bytes (not NUL-terminated) */
+	size_t len;
+	int via_cookie;		/* it came from the session cookie */
+};
+
+/* Where a request comes from, as api/ reads it: whether it sent an Origin
+ * or a Referer, whether that (the Origin when there is one) names this
+ * host, and the CSRF token it carries (the csrf_token field, else the
+ * X-CSRF-Token header; NULL = none). */
+struct auth_from {
+	int sent;
+	int same_site;
+	const char *csrf;
+};
+
 /* Once per process, before any other auth_ call. Returns 0 or -1. */
 int	auth_init(void);
 
-/* Identifies the caller of r: a Bearer token first, else the session
- * cookie. Returns 0 with who filled (id 0 when no credentials were sent);
- * -1 with p = 401 for credentials that are malformed, unknown, expired or
- * revoked, or 503/500 when the database fails. */
-int	auth_identify(struct db *, const struct req *r, struct principal *who,
+/* Identifies the caller presenting cr. Returns 0 with who filled (id 0
+ * when no credentials were sent); -1 with p = 401 for credentials that are
+ * malformed, unknown, expired or revoked, or 503/500 when the database
+ * fails. */
+int	auth_identify(struct db *, const struct auth_creds *cr, struct principal *who,
 	    struct problem *p);
 
 /* CSRF defence for a cookie-authenticated unsafe request: the Origin (or,
- * without one, the Referer) must be this host, and the csrf_token field or
- * X-CSRF-Token header must match the session's. 0 = allowed, -1 = 403. */
-int	auth_check_csrf(const struct req *r, const struct principal *who,
+ * without one, the Referer) must be this host, and the CSRF token must
+ * match the session's. 0 = allowed, -1 = 403. */
+int	auth_check_csrf(const struct auth_from *from, const struct principal *who,
 	    struct problem *p);
 
 /* Login CSRF defence for POST /auth/login/ and /auth/register/: an Origin
  * (or, without one, a Referer) that is sent must be this host - a foreign
  * page must not sign a browser in to an account of its choosing. A request
  * with neither (a script) is allowed. 0 = allowed, -1 = 403 /problems/csrf. */
-int	auth_check_signin_origin(const struct req *r, struct problem *p);
+int	auth_check_signin_origin(const struct auth_from *from, struct problem *p);
 
 /* The CSRF token of a session token, as 43 characters of base64url. */
 void	auth_csrf_token(const char *token, char out[AUTH_TOKEN_LEN + 1]);
@@ -78,9 +98,9 @@ int	auth_logout(struct db *, const struct principal *who, struct problem *p);
  * and opens a session for it; prints the token as the last line. An
  * existing account that is not an administrator is refused (exit 1)
  * unless promote: then it becomes one and every session it had is revoked
- * in the same transaction, and forgotten by the pool whose master's pid is
- * in pidfile (or, without one, waited out of the session cache). Exit
- * status. */
-int	auth_admin_command(struct db *, const char *name, int promote, const char *pidfile);
+ * in the same transaction, and revoked(arg) is called to have the running
+ * pool forget them (process/main.c). Exit status. */
+int	auth_admin_command(struct db *, const char *name, int promote,
+	    void (*revoked)(void *arg), void *arg);
 
 #endif

@@ -9,20 +9,20 @@
 #include "base/log.h"
 
 int
-idem_prepare(struct idem *id, const struct req *r, int64_t user, struct problem *p)
+idem_prepare(struct idem *id, const struct idem_request *rq, int64_t user,
+    struct problem *p)
 {
 	crypto_hash_sha256_state st;
-	const struct req_input *in = r->in;
 	static const unsigned char zero = 0;
 
 	memset(id, 0, sizeof(*id));
-	if (r->f[F_IDEMPOTENCY].set) {
-		id->key = r->f[F_IDEMPOTENCY].s;
-		id->keylen = r->f[F_IDEMPOTENCY].len;
-	} else if (in != NULL && in->idempotency_key != NULL) {
+	if (rq->field != NULL) {
+		id->key = rq->field;
+		id->keylen = rq->field_len;
+	} else if (rq->header != NULL) {
 		size_t i;
 
-		id->key = in->idempotency_key;
+		id->key = rq->header;
 		id->keylen = strlen(id->key);
 		for (i = 0; i < id->keylen; i++)
 			if ((unsigned char)id->key[i] < 0x21 || (unsigned char)id->key[i] > 0x7e)
@@ -37,19 +37,18 @@ idem_prepare(struct idem *id, const struct req *r, int64_t user, struct problem 
 		return 0;
 	id->user = user;
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req_method_name(r->method),
-	    strlen(req_method_name(r->method)));
+	crypto_hash_sha256_update(&st, (const unsigned char *)rq->method, strlen(rq->method));
 	crypto_hash_sha256_update(&st, &zero, 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path));
+	crypto_hash_sha256_update(&st, (const unsigned char *)rq->path, strlen(rq->path));
 	crypto_hash_sha256_update(&st, &zero, 1);
-	if (in != NULL && in->body != NULL)
-		crypto_hash_sha256_update(&st, (const unsigned char *)in->body, in->body_len);
+	if (rq->body != NULL)
+		crypto_hash_sha256_update(&st, (const unsigned char *)rq->body, rq->body_len);
 	crypto_hash_sha256_final(&st, id->hash);
 	return 1;
 }
 
 int
-idem_replay(struct db *db, struct arena *a, const struct idem *id, struct resp *resp,
+idem_replay(struct db *db, struct arena *a, const struct idem *id, struct idem_answer *ans,
     struct problem *p)
 {
 	char hash[33], *body;
@@ -65,7 +64,7 @@ idem_replay(struct db *db, struct arena *a, const struct idem *id, struct resp *
 	}
 	out[0] = DBC_STR(hash, sizeof(hash));
 	out[1] = DBC_I64(&status);
-	out[2] = DBC_STR(resp->location, sizeof(resp->location));
+	out[2] = DBC_STR(ans->location, sizeof(ans->location));
 	out[3] = DBC_STR(body, IDEM_BODY_MAX + 1);
 	if ((rc = db_query(db, ST_IDEM_GET, in, 2, out, 4)) != DB_OK) {
 		db_problem(db, rc, p);
@@ -84,14 +83,11 @@ idem_replay(struct db *db, struct arena *a, const struct idem *id, struct resp *
 		problem_add_str(p, "field", "idempotency_key");
 		return -1;
 	}
-	resp->status = (int)status;
-	resp->ctype = status == 303 ? "text/plain; charset=utf-8" :
-	    "application/json; charset=utf-8";
+	ans->status = (int)status;
 	if (out[2].is_null)
-		resp->location[0] = '\0';
-	resp->body = body;
-	resp->body_len = out[3].is_null ? 0 : out[3].len;
-	resp_header(resp, "Idempotent-Replayed", "true");
+		ans->location[0] = '\0';
+	ans->body = body;
+	ans->body_len = out[3].is_null ? 0 : out[3].len;
 	return 1;
 }
 
@@ -118,11 +114,12 @@ idem_claim(struct db *db, struct idem *id, struct problem *p)
 }
 
 enum db_rc
-idem_store(struct db *db, const struct idem *id, const struct resp *resp)
+idem_store(struct db *db, const struct idem *id, int status, const char *location,
+    const char *body, size_t body_len)
 {
-	struct db_val in[] = { DBV_I64(resp->status),
-	    resp->location[0] ? DBV_STR(resp->location, strlen(resp->location)) : DBV_NULL,
-	    DBV_BLOB(resp->body, resp->body_len), DBV_I64(id->user),
+	struct db_val in[] = { DBV_I64(status),
+	    location != NULL && location[0] ? DBV_STR(location, strlen(location)) : DBV_NULL,
+	    DBV_BLOB(body, body_len), DBV_I64(id->user),
 	    DBV_STR(id->key, id->keylen) };
 
 	return db_exec(db, ST_IDEM_STORE, in, 5);

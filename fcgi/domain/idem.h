@@ -11,13 +11,15 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "base/arena.h"
-#include "store/db.h"
 #include "base/problem.h"
-#include "http/request.h"
-#include "http/response.h"
+#include "domain/dberr.h"
+#include "store/db.h"
 
 #define IDEM_BODY_MAX	(64 * 1024)	/* bytes of a stored answer */
+#define IDEM_LOCATION_MAX	1024	/* bytes of its Location, with the NUL */
 
 struct idem {
 	int64_t user;
@@ -29,23 +31,45 @@ struct idem {
 
 #define IDEM_KEY_MAX	200	/* characters of a key */
 
-/* Fills id from the request: key from the idempotency_key field (already
- * validated) or the Idempotency-Key header (checked here). Returns 1 when
- * the request carries a key, 0 when not, -1 with a 422 when the header is
- * not 1..IDEM_KEY_MAX printable ASCII characters. */
-int	idem_prepare(struct idem *id, const struct req *r, int64_t user, struct problem *p);
+/* A write request as the key covers it (api/ reads it from the request). */
+struct idem_request {
+	const char *field;	/* the idempotency_key field (validated), or NULL */
+	size_t field_len;
+	const char *header;	/* else the Idempotency-Key header, or NULL */
+	const char *method;	/* "POST" ... */
+	const char *path;
+	const char *body;	/* may be NULL */
+	size_t body_len;
+};
 
-/* Looks for a stored answer. Returns 0 when there is none; 1 when resp now
- * holds the replayed answer; -1 with p (422 key reused with another request,
+/* A stored answer. */
+struct idem_answer {
+	int status;
+	char location[IDEM_LOCATION_MAX];	/* "" = none */
+	const char *body;			/* in the arena */
+	size_t body_len;
+};
+
+/* Fills id from rq: the key from the field, else the header (checked
+ * here), and the hash of method, path and body. Returns 1 when the request
+ * carries a key, 0 when not, -1 with a 422 when the header is not
+ * 1..IDEM_KEY_MAX printable ASCII characters. */
+int	idem_prepare(struct idem *id, const struct idem_request *rq, int64_t user,
+	    struct problem *p);
+
+/* Looks for a stored answer. Returns 0 when there is none; 1 with *ans the
+ * answer to replay; -1 with p (422 key reused with another request,
  * 503/500). */
-int	idem_replay(struct db *, struct arena *, const struct idem *, struct resp *,
+int	idem_replay(struct db *, struct arena *, const struct idem *, struct idem_answer *ans,
 	    struct problem *p);
 
 /* In the transaction: claims the key. DB_OK, or DB_ABORT with id->taken set
  * when another request holds it (the caller replays after rolling back). */
 enum db_rc idem_claim(struct db *, struct idem *, struct problem *p);
 
-/* In the transaction: stores the answer about to be sent. */
-enum db_rc idem_store(struct db *, const struct idem *, const struct resp *);
+/* In the transaction: stores the answer about to be sent (location NULL
+ * or "" = none). */
+enum db_rc idem_store(struct db *, const struct idem *, int status, const char *location,
+	    const char *body, size_t body_len);
 
 #endif

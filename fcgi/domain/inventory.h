@@ -12,17 +12,7 @@
 #include "base/conf.h"
 #include "store/db.h"
 #include "base/problem.h"
-
-#define PRODUCT_NAME_MAX	(200 * 4 + 1)	/* 200 characters of utf8mb4 */
-
-struct product {
-	int64_t id;
-	int64_t goods;		/* 0 = none */
-	char name[PRODUCT_NAME_MAX];
-	int64_t price;
-	int64_t stock;
-	int64_t sales;
-};
+#include "shm/product.h"
 
 /* One order line. product and quantity come from the caller; price (at the
  * time of purchase) and goods are filled by inv_price(). */

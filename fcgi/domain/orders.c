@@ -6,6 +6,7 @@
 
 #include "domain/accounts.h"
 #include "base/log.h"
+#include "domain/dberr.h"
 #include "domain/orders.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
@@ -578,11 +579,7 @@ order_get(struct db *db, struct arena *a, int64_t id, int64_t owner, struct orde
 		rc = no_order(p, id);
 	if (rc == DB_OK)
 		rc = read_lines(db, a, o, 1, 0, p);
-	if (rc == DB_OK)
-		return 0;
-	if (rc != DB_ABORT)
-		db_problem(db, rc, p);
-	return -1;
+	return db_done(db, rc, p);
 }
 
 static enum db_rc
@@ -603,10 +600,7 @@ order_list(struct db *db, struct arena *a, int64_t owner, int64_t before, long l
 	order_row_bind(&row);
 	if ((rc = owner != 0 ?
 	    db_page(db, ST_ORDER_LIST_USER, in, 2, row.c, ORDER_NCOLS, a, pg, p) :
-	    db_page(db, ST_ORDER_LIST, in + 1, 1, row.c, ORDER_NCOLS, a, pg, p)) == DB_OK &&
-	    (rc = read_lines(db, a, pg->rows, (size_t)pg->n, owner, p)) == DB_OK)
-		return 0;
-	if (rc != DB_ABORT)
-		db_problem(db, rc, p);
-	return -1;
+	    db_page(db, ST_ORDER_LIST, in + 1, 1, row.c, ORDER_NCOLS, a, pg, p)) == DB_OK)
+		rc = read_lines(db, a, pg->rows, (size_t)pg->n, owner, p);
+	return db_done(db, rc, p);
 }

@@ -3,7 +3,7 @@
  *
  * Pure (no database, no FastCGI, no globals): part of the core library, so
  * the unit tests (tests/unit/check_hdr.c) and a fuzz harness
- * (tests/fuzz/fuzz_hdr.c) call them as fcgi/domain/auth.c does. */
+ * (tests/fuzz/fuzz_hdr.c) call them as fcgi/api/api.c does. */
 #ifndef ORDERD_HDR_H
 #define ORDERD_HDR_H
 

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mysql.h>
 
@@ -20,6 +23,7 @@
 #include "store/migrate.h"
 #include "domain/auth.h"
 #include "process/pool.h"
+#include "shm/sesscache.h"
 
 #define DB_OPTIONS \
 	{ "db-socket", required_argument, NULL, OPT_DB_SOCKET }, \
@@ -79,6 +83,72 @@ static const struct option admin_opts[] = {
 static const char *admin_name;
 static int admin_promote;
 
+/* Whether pid runs orderd (a stale pid file may name anyone: SIGUSR1
+ * would kill most programs). Where /proc cannot tell, it is believed. */
+static int
+is_orderd(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return errno != ENOENT;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "orderd", 6) == 0;
+}
+
+/* Whether the master (pid) may signal this process back: not when this
+ * runs as root and the pool as another user. */
+static int
+can_answer(long pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	return stat(path, &st) != 0 || st.st_uid == 0 || st.st_uid == getuid() ||
+	    st.st_uid == geteuid();
+}
+
+/* The revoked sessions may still be in a running pool's shared session
+ * cache: ask the pool's master to forget them (pidfile), else wait until
+ * every cached entry has expired. */
+static void
+forget_in_pool(void *arg)
+{
+	const char *pidfile = arg;
+	FILE *f;
+	long pid = 0;
+
+	if (pidfile != NULL && (f = fopen(pidfile, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 1 && !is_orderd(pid)) {
+		fprintf(stderr, "orderd admin: pid %ld of %s is not a running orderd process; not "
+		    "signalling it\n", pid, pidfile);
+		pid = 0;
+	}
+	if (pid > 1 && pool_forget_sessions((pid_t)pid, can_answer(pid) ? 3000 : 0) == 0) {
+		printf("the pool (pid %ld) forgot its cached sessions\n", pid);
+		return;
+	}
+	if (pidfile != NULL)
+		fprintf(stderr, "orderd admin: the pool of %s did not confirm (%s); waiting out "
+		    "its session cache\n", pidfile, pid > 1 ? strerror(errno) : "no pid");
+	{
+		struct timespec ts = { (SESSCACHE_TTL_MS + 500) / 1000,
+		    (SESSCACHE_TTL_MS + 500) % 1000 * 1000000L };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
 static int
 admin_run(const struct conf *c)
 {
@@ -90,7 +160,8 @@ admin_run(const struct conf *c)
 		fprintf(stderr, "orderd admin: cannot connect: %s\n", db.last_error);
 		return 1;
 	}
-	rc = auth_admin_command(&db, admin_name, admin_promote, c->pidfile);
+	rc = auth_admin_command(&db, admin_name, admin_promote, forget_in_pool,
+	    (void *)c->pidfile);
 	db_close(&db);
 	return rc;
 }

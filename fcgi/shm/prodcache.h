@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "domain/inventory.h"
+#include "shm/product.h"
 
 #define PRODCACHE_SLOT_BITS	10
 #define PRODCACHE_SLOTS		(1 << PRODCACHE_SLOT_BITS)	/* products remembered at once (direct-mapped) */

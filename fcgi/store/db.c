@@ -335,27 +335,6 @@ db_classify(unsigned err)
 	}
 }
 
-enum problem_kind
-db_problem_kind(enum db_rc rc, enum db_stage stage)
-{
-	switch (rc) {
-	case DB_OK:
-	case DB_ABORT:
-		return PROB_NONE;
-	case DB_LOST:
-		/* Only a COMMIT that went out unanswered may have happened; a
-		 * connection lost before it rolls the transaction back. */
-		return stage == DB_STAGE_COMMIT ? PROB_OUTCOME_UNKNOWN : PROB_UNAVAILABLE;
-	case DB_RETRY:
-		/* The server answered with an error: the transaction is rolled
-		 * back, also when the answer was to COMMIT. */
-		return PROB_UNAVAILABLE;
-	case DB_ERR:
-	default:
-		return PROB_INTERNAL;
-	}
-}
-
 enum db_rc
 db_failure(const struct db *db)
 {
@@ -704,9 +683,8 @@ page_take(void *arg)
 }
 
 enum db_rc
-db_page(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
-    struct db_col *cols, unsigned ncols, struct arena *a, struct db_page *pg,
-    struct problem *p)
+db_page_read(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
+    struct db_col *cols, unsigned ncols, struct arena *a, struct db_page *pg)
 {
 	struct db_val in[DB_PARAMS_MAX];
 	struct page_ctx x = { pg, NULL };
@@ -716,10 +694,8 @@ db_page(struct db *db, enum stmt id, const struct db_val *params, unsigned n,
 	pg->more = 0;
 	if (n >= DB_PARAMS_MAX || pg->limit < 1)
 		return DB_ERR;
-	if ((x.rows = arena_alloc(a, (size_t)pg->limit * pg->row_size)) == NULL) {
-		problem_set(p, PROB_INTERNAL, "out of memory");
-		return DB_ABORT;
-	}
+	if ((x.rows = arena_alloc(a, (size_t)pg->limit * pg->row_size)) == NULL)
+		return DB_ABORT;	/* the arena is spent: pg->rows stays NULL */
 	memcpy(in, params, n * sizeof(*in));
 	in[n] = DBV_I64(pg->limit + 1);
 	pg->rows = x.rows;
@@ -783,10 +759,10 @@ db_check_durability(struct db *db)
 /* Errors a statement gets from a value it was given, not from the server:
  * a string the column's character set cannot compare or hold, a number or
  * text out of the column's range. */
-static int
-input_errno(unsigned e)
+int
+db_input_error(const struct db *db)
 {
-	switch (e) {
+	switch (db->last_errno) {
 	case ER_WARN_DATA_OUT_OF_RANGE:			/* 1264 */
 	case ER_CANT_AGGREGATE_2COLLATIONS:		/* 1267 */
 	case ER_CANT_AGGREGATE_3COLLATIONS:		/* 1270 */
@@ -798,49 +774,6 @@ input_errno(unsigned e)
 		return 1;
 	default:
 		return 0;
-	}
-}
-
-void
-db_problem(struct db *db, enum db_rc rc, struct problem *p)
-{
-	/* Not at COMMIT (db_txn() answers that itself): nothing was done. */
-	enum problem_kind k = db_problem_kind(rc, DB_STAGE_OUTSIDE);
-
-	if (k == PROB_NONE)
-		k = PROB_INTERNAL;
-	switch (rc) {
-	case DB_LOST:
-		if (db->last_errno == DB_ER_SUSPECT) {
-			/* Refused without asking: the connection is as it was. */
-			log_debug("database suspect: refused without asking");
-			problem_set(p, k, "the database is not answering; nothing was done; "
-			    "try again shortly");
-			break;
-		}
-		log_warn("database unreachable: %u %s", db->last_errno, db->last_error);
-		db_close(db);
-		problem_set(p, k, db->timed_out ?
-		    "the database is not answering; nothing was done; try again shortly" :
-		    "the database is not reachable; nothing was done; try again shortly");
-		break;
-	case DB_RETRY:
-		log_warn("database busy: %u %s", db->last_errno, db->last_error);
-		problem_set(p, k, "the database is busy; nothing was done; try again shortly");
-		break;
-	default:
-		if (input_errno(db->last_errno)) {
-			/* Validation should have stopped the value: say so in the
-			 * log, but it is the client's value, not a server fault. */
-			log_warn("database refused a value: %u %s", db->last_errno,
-			    db->last_error);
-			problem_set(p, PROB_FIELD, "a value in the request cannot be stored "
-			    "or compared");
-			break;
-		}
-		log_error("database error: %u %s", db->last_errno, db->last_error);
-		problem_set(p, k, "a database operation failed");
-		break;
 	}
 }
 
@@ -880,12 +813,6 @@ run_after(struct db *db)
 		db->after[i].fn(db->after[i].arg);
 }
 
-int
-db_txn(struct db *db, db_txn_fn fn, void *ctx, struct problem *p)
-{
-	return db_txn_hooked(db, fn, ctx, NULL, p);
-}
-
 /* Whether a transaction that lost its connection before COMMIT may run
  * again on a new one: once, and not after a timeout or a refusal (the
  * database is not answering; a second try would only double the wait). */
@@ -895,12 +822,14 @@ may_reconnect(const struct db *db, int attempt)
 	return attempt < 2 && !db->timed_out && db->last_errno != DB_ER_SUSPECT;
 }
 
-int
-db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
-    struct problem *p)
+enum db_rc
+db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
+    struct problem *p, enum db_stage *stage)
 {
 	int attempt, lockwaits = 0;
 	enum db_rc rc = DB_ERR;
+
+	*stage = DB_STAGE_BODY;
 
 	for (attempt = 1; attempt <= RETRY_MAX; attempt++) {
 		if (attempt > 1)
@@ -918,7 +847,6 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		}
 		db->in_txn = 1;
 		db->nafter = 0;
-		memset(p, 0, sizeof(*p));
 		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
 		if (rc == DB_OK)
 			rc = fn(db, ctx, p);
@@ -929,7 +857,7 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			db->in_txn = 0;
 			if (rc == DB_OK) {
 				run_after(db);
-				return 0;
+				return DB_OK;
 			}
 			if (rc == DB_LOST) {
 				/* Rule 6: the COMMIT may or may not have happened;
@@ -938,19 +866,16 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 				log_warn("connection lost during COMMIT, outcome unknown: %u %s",
 				    db->last_errno, db->last_error);
 				db_close(db);
-				problem_set(p, db_problem_kind(rc, DB_STAGE_COMMIT),
-				    "the database connection was lost while committing: this "
-				    "request may or may not have been carried out; read what it "
-				    "acted on, or repeat it with the same Idempotency-Key");
 				run_after(db);
-				return -1;
+				*stage = DB_STAGE_COMMIT;
+				return DB_LOST;
 			}
 		}
 		db->nafter = 0;
 		if (rc == DB_ABORT) {
 			rollback(db);
 			db->in_txn = 0;
-			return -1;
+			return DB_ABORT;
 		}
 		if (rc == DB_LOST) {
 			/* Lost before COMMIT was sent: nothing committed. The
@@ -970,6 +895,5 @@ db_txn_hooked(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		    db->last_error);
 	}
 	db->in_txn = 0;
-	db_problem(db, rc == DB_OK ? DB_ERR : rc, p);
-	return -1;
+	return rc == DB_OK ? DB_ERR : rc;
 }

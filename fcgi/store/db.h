@@ -2,7 +2,9 @@
  * that retry what may be retried (docs/design.md rules 1, 5, 6).
  *
  * All SQL lives in the statement table in db.c, named by enum stmt; callers
- * pass a statement id and bound values, never SQL text. */
+ * pass a statement id and bound values, never SQL text. A failure is a
+ * db_rc and the stage it happened at; what it means to a client (status,
+ * wording) is decided above the store, in domain/dberr.h. */
 #ifndef ORDERD_DB_H
 #define ORDERD_DB_H
 
@@ -12,7 +14,10 @@
 #include <mysql.h>
 
 #include "base/conf.h"
-#include "base/problem.h"
+
+/* What a transaction body reports when it stops (domain/dberr.h); the
+ * store passes it through and never looks inside. */
+struct problem;
 
 /* The number of columns of an order row (db.c's ORDER_COL_LIST). */
 #define ORDER_NCOLS	8
@@ -215,12 +220,13 @@ enum db_rc db_each(struct db *, enum stmt, const struct db_val *params, unsigned
 	    struct db_col *cols, unsigned ncols, db_take_fn take, void *arg);
 
 /* One page of a list read (GET /product/, /order/, /account/ledger/): the
- * statement's last parameter is the page size, and db_page() passes
+ * statement's last parameter is the page size, and db_page_read() passes
  * limit + 1 after params to learn whether a further page exists. Up to
  * limit rows are taken, each by take(arg, slot) into a zeroed row_size-byte
  * slot of an array from the arena; the rest only set more. DB_ABORT with
- * p set when the arena is spent, the rc of a take that failed, or the
- * failure's. */
+ * rows NULL when the arena is spent (before any query), the rc of a take
+ * that failed, or the failure's. (domain/dberr.h's db_page() answers the
+ * spent arena.) */
 struct db_page {
 	long limit;		/* in: 1.. rows at the most */
 	size_t row_size;	/* in: the size of one slot */
@@ -231,17 +237,14 @@ struct db_page {
 	int more;		/* out: 1 = a row beyond limit exists */
 };
 struct arena;
-enum db_rc db_page(struct db *, enum stmt, const struct db_val *params, unsigned n,
-	    struct db_col *cols, unsigned ncols, struct arena *, struct db_page *,
-	    struct problem *p);
+enum db_rc db_page_read(struct db *, enum stmt, const struct db_val *params, unsigned n,
+	    struct db_col *cols, unsigned ncols, struct arena *, struct db_page *);
 
 enum db_rc db_classify(unsigned err);
-/* The problem a failure at a stage maps to (pure): PROB_NONE for DB_OK and
- * DB_ABORT (the body set its own), /problems/outcome-unknown for a
- * connection lost (or timed out) at COMMIT, /problems/unavailable for a
- * connection lost anywhere else and for a busy database (nothing was done),
- * /problems/internal for any other error. */
-enum problem_kind db_problem_kind(enum db_rc, enum db_stage);
+/* Whether the last failure (db->last_errno) was a value a statement was
+ * given, not the server: a string the column's character set cannot
+ * compare or hold, a number or text out of the column's range. */
+int	db_input_error(const struct db *);
 
 /* The pool's shared view of the database's health, so that a frozen
  * server costs one timeout, not one per worker. db_health_init() maps it
@@ -269,16 +272,6 @@ enum db_rc db_failure(const struct db *);
  * stop with a domain problem, or the db_rc of a failed call. */
 typedef enum db_rc (*db_txn_fn)(struct db *, void *ctx, struct problem *p);
 
-/* Runs fn inside START TRANSACTION ... COMMIT. Retries the whole
- * transaction on DB_RETRY (bounded, with random back-off) and on DB_LOST
- * before COMMIT (after reconnecting: nothing was committed; not after a
- * timeout). Returns 0 when committed; -1 with p set otherwise: fn's problem
- * on DB_ABORT, 503 /problems/unavailable when the server is unreachable or
- * busy past the retry budget (nothing was done), 503
- * /problems/outcome-unknown when the connection was lost after COMMIT was
- * sent, 500 on any other error. */
-int	db_txn(struct db *, db_txn_fn fn, void *ctx, struct problem *p);
-
 /* Steps run around every attempt's body: first right after START
  * TRANSACTION, last after the body succeeded and before COMMIT (either may
  * be NULL). Used to claim an idempotency key and store the answer in the
@@ -289,12 +282,22 @@ struct db_hooks {
 	void *arg;
 };
 
-/* db_txn() with hooks (NULL = none). */
-int	db_txn_hooked(struct db *, db_txn_fn fn, void *ctx, const struct db_hooks *h,
-	    struct problem *p);
+/* Runs fn inside START TRANSACTION ... COMMIT, with hooks h (NULL = none),
+ * passing p to the hooks and the body untouched. Retries the whole
+ * transaction on DB_RETRY (bounded, with random back-off) and on DB_LOST
+ * before COMMIT (after reconnecting: nothing was committed; not after a
+ * timeout). Returns DB_OK when committed; DB_ABORT when fn or a hook
+ * stopped (p is theirs); DB_LOST with *stage DB_STAGE_COMMIT when the
+ * connection was lost after COMMIT was sent (outcome unknown; logged, the
+ * connection closed, the after-commit steps run); else the db_rc that
+ * ended it (DB_RETRY past the retry budget, DB_LOST, DB_ERR) with *stage
+ * DB_STAGE_BODY: nothing was done. The callers use db_txn() of
+ * domain/dberr.h, which says what that means to the client. */
+enum db_rc db_txn_run(struct db *, db_txn_fn fn, void *ctx, const struct db_hooks *h,
+	    struct problem *p, enum db_stage *stage);
 
 /* Leaves fn(arg) for after the transaction in progress (call it from a
- * body or a hook): db_txn() runs the steps, in the order left, once its
+ * body or a hook): db_txn_run() runs the steps, in the order left, once its
  * COMMIT succeeded, and also when the COMMIT's outcome is unknown (it may
  * have happened) - before it returns, so before the answer is written.
  * Never after a rollback: an attempt that is rolled back forgets its steps
@@ -307,8 +310,5 @@ enum db_rc db_after_commit(struct db *, db_after_fn fn, int64_t arg);
  * transactional. Returns the number of warnings, or -1 when it could not
  * look (database unreachable). */
 int	db_check_durability(struct db *);
-
-/* Maps a failed read-only call to a problem (503 or 500) and logs it. */
-void	db_problem(struct db *, enum db_rc, struct problem *p);
 
 #endif

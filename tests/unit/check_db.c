@@ -3,7 +3,8 @@
  * COMMIT is an unknown outcome, everything else that is lost or busy means
  * nothing was done), and the pool's shared "database suspect" mark (one
  * probe at a time, a gap after a failed one, cleared by any answer), and
- * what a list page (db_page) refuses before it asks the server. */
+ * what a list page (db_page) refuses before it asks the server. The mapping
+ * is domain/dberr.c's; the rest the store's. */
 #include "config.h"
 
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <mysqld_error.h>
 
 #include "base/arena.h"
+#include "domain/dberr.h"
 #include "store/db.h"
 
 static const struct {

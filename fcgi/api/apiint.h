@@ -1,0 +1,129 @@
+/* apiint.h - what the API's handlers share (inside fcgi/api/ only).
+ *
+ * api.c dispatches a request to a handler (route table, admission); write.c
+ * runs a handler's write through the transaction wrapper with its
+ * Idempotency-Key; call.c holds the answers every handler gives. The
+ * handlers (products.c, orders.c, accounts.c) are thin: read the fields,
+ * call the domain, call the view, answer. */
+#ifndef ORDERD_APIINT_H
+#define ORDERD_APIINT_H
+
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "api/api.h"
+#include "base/problem.h"
+#include "domain/auth.h"
+#include "domain/dberr.h"
+#include "domain/idem.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/router.h"
+#include "store/db.h"
+
+#define LIST_LIMIT_DEFAULT	50
+
+#define BIT(f)		(1u << (f))
+/* Fields every form may carry. */
+#define GLOBAL_FIELDS	(BIT(F_NEXT) | BIT(F_METHOD) | BIT(F_IDEMPOTENCY) | BIT(F_CSRF))
+
+struct call {
+	struct api_ctx *ctx;
+	struct req *req;
+	struct resp *resp;
+	struct route_match *route;
+	struct problem p;
+	struct principal who;	/* the caller; who.id 0 = anonymous */
+	struct idem idem;
+	int use_idem;		/* the call carries an Idempotency-Key */
+};
+
+typedef int (*handler_fn)(struct call *);
+
+/* --- write.c: writes and idempotency --- */
+
+/* run() performs a write (one transaction, given the hooks: NULL without
+ * an Idempotency-Key); render() fills the answer. */
+typedef int (*run_fn)(struct call *, void *ctx, const struct db_hooks *h);
+typedef void (*render_fn)(struct call *, void *ctx);
+
+/* Runs a write. With an Idempotency-Key, the key is claimed first in its
+ * transaction and the answer (rendered inside it) stored last; a request
+ * whose key another request holds waits for it and replays its answer.
+ * Returns 0 with the answer in c->resp, or -1 with c->p. A write whose
+ * COMMIT went out unanswered (503 /problems/outcome-unknown) names what it
+ * acted on, member: *id when member is not NULL and *id (read after the
+ * write: a new row's id is known at COMMIT) is set, so that the client can
+ * read it and settle the outcome (README: "An unknown outcome"). */
+int	write_call(struct call *, run_fn run, render_fn render, void *ctx,
+	    const char *member, const int64_t *id);
+
+/* --- call.c: what every handler shares --- */
+
+/* The caller's scope over orders: their own, or (admin) everyone's. */
+int64_t	owner(const struct call *);
+
+/* Rejects body fields the handler does not take, and missing required
+ * ones. Returns 0, or -1 with a 422 in c->p. */
+int	fields(struct call *, unsigned allowed, unsigned required);
+
+/* Answers obj with status (freeing obj), or 303 for a browser form
+ * (what: the outcome, id: what it acted on; what NULL for a read). */
+void	answer(struct call *, int status, cJSON *obj, const char *what, int64_t id);
+
+/* Answers a write that ends in one thing of kind ("order", "product",
+ * "goods"): status 201 (a new one, with Location /<kind>/<id>/) or 200,
+ * obj as for answer(). */
+void	answer_write(struct call *, int status, const char *kind, int64_t id, cJSON *obj,
+	    const char *what);
+
+/* The caller's CSRF token for forms in fragments ("" when anonymous or
+ * signed in by bearer token), and where a form goes back to. */
+const char *form_csrf(struct call *);
+const char *form_next(struct call *);
+
+/* A list read (GET /product/, /order/, /account/ledger/): a page of rows
+ * after (or before) an id, answered as JSON or, for ?format=html, as the
+ * HTML fragment of the pages' SSI includes. */
+struct list_call {
+	int64_t dflt;	/* the after parameter when absent */
+	/* Reads the page: 0, or -1 with c->p. */
+	int (*read)(struct call *, int64_t after, long limit, struct db_page *pg);
+	/* The fragment (html_*), NULL when out of memory. next: the id the
+	 * next page starts after, 0 = none. */
+	const char *(*html)(struct call *, const struct db_page *pg, int64_t next);
+	cJSON *(*item)(const void *row);	/* one row's JSON */
+};
+
+/* Answers the list: 0, or -1 with c->p (422 for a format other than json
+ * or html, the read's problem, 500). */
+int	answer_list(struct call *, const struct list_call *);
+
+/* --- the handlers --- */
+
+/* products.c */
+int	product_list_h(struct call *);
+int	product_get_h(struct call *);
+int	product_create_h(struct call *);
+int	product_restock_h(struct call *);
+int	goods_create_h(struct call *);
+int	goods_get_h(struct call *);
+/* orders.c */
+int	order_list_h(struct call *);
+int	order_get_h(struct call *);
+int	order_create_h(struct call *);
+int	order_abort_h(struct call *);
+int	order_pay_h(struct call *);
+int	order_ship_h(struct call *);
+int	checkout_h(struct call *);
+/* accounts.c */
+int	register_h(struct call *);
+int	login_h(struct call *);
+int	logout_h(struct call *);
+int	account_h(struct call *);
+int	ledger_h(struct call *);
+int	credit_h(struct call *);
+int	transfer_h(struct call *);
+
+#endif

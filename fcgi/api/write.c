@@ -1,0 +1,104 @@
+/* write.c - the write wrapper: one transaction per write, its
+ * Idempotency-Key claimed first and its answer stored last in it. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "api/apiint.h"
+
+_Static_assert(IDEM_LOCATION_MAX <= RESP_LOCATION_MAX, "a stored Location fits the answer's");
+
+struct write {
+	struct call *c;
+	render_fn render;
+	void *ctx;
+};
+
+static enum db_rc
+claim_key(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	return idem_claim(db, &w->c->idem, p);
+}
+
+/* Renders the answer inside the transaction and stores it with the key:
+ * the effect and its answer commit together. */
+static enum db_rc
+store_answer(struct db *db, void *arg, struct problem *p)
+{
+	struct write *w = arg;
+
+	(void)p;
+	w->render(w->c, w->ctx);
+	if (w->c->resp->status >= 400)
+		return DB_ERR;
+	return idem_store(db, &w->c->idem, w->c->resp->status, w->c->resp->location,
+	    w->c->resp->body, w->c->resp->body_len);
+}
+
+/* Answers the stored answer of the key again (its Location already
+ * copied), marked as a replay. */
+static void
+replay(struct resp *resp, const struct idem_answer *ans)
+{
+	resp->status = ans->status;
+	resp->ctype = ans->status == 303 ? "text/plain; charset=utf-8" :
+	    "application/json; charset=utf-8";
+	resp->body = ans->body;
+	resp->body_len = ans->body_len;
+	resp_header(resp, "Idempotent-Replayed", "true");
+}
+
+static int
+run_write(struct call *c, run_fn run, render_fn render, void *ctx)
+{
+	struct write w = { c, render, ctx };
+	struct db_hooks h = { claim_key, store_answer, &w };
+	struct idem_answer ans;
+	int tries, r;
+
+	if (!c->use_idem) {
+		if (run(c, ctx, NULL) != 0)
+			return -1;
+		render(c, ctx);
+		return 0;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		c->idem.taken = 0;
+		if (run(c, ctx, &h) == 0)
+			return 0;
+		if (!c->idem.taken) {
+			/* The answer rendered for the key is not the answer. */
+			resp_init(c->resp);
+			return -1;
+		}
+		resp_init(c->resp);
+		ans.location[0] = '\0';
+		r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p);
+		/* The Location read with the key is the answer's, also when the
+		 * replay fails: as it always has been, a 422 for a key used for
+		 * another request names that request's resource. */
+		snprintf(c->resp->location, sizeof(c->resp->location), "%s", ans.location);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			replay(c->resp, &ans);
+			return 0;
+		}
+		/* The holder rolled back: the key is free again. */
+	}
+	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
+	return -1;
+}
+
+int
+write_call(struct call *c, run_fn run, render_fn render, void *ctx, const char *member,
+    const int64_t *id)
+{
+	if (run_write(c, run, render, ctx) == 0)
+		return 0;
+	if (c->p.kind == PROB_OUTCOME_UNKNOWN && member != NULL && *id > 0)
+		problem_add_int(&c->p, member, *id);
+	return -1;
+}
