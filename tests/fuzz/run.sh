@@ -38,8 +38,10 @@ make=${MAKE:-make}
 mk=("$make" --no-print-directory -f "$top/tests/fuzz/fuzz.mk" "FUZZ_DIR=$out"
     "FUZZ_SECONDS=$secs")
 [[ -n ${FUZZ_CC:-} ]] && mk+=("FUZZ_CC=$FUZZ_CC")
-# A make that runs this (make check) passes nothing on to fuzz.mk.
-unset MAKEFLAGS MFLAGS MAKELEVEL
+# A make that runs this (make check) passes nothing on to fuzz.mk, and the
+# pool's sanitizer settings (./stack test: no leak checks, reports to the
+# stack's log dir) are not the fuzzers': their reports go to the logs read here.
+unset MAKEFLAGS MFLAGS MAKELEVEL ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "1..${#harnesses[@]}"
 passed=0 failed=0
