@@ -10,8 +10,10 @@
 //   ORDERD_CHROMIUM     the browser (default /usr/bin/chromium)
 //   ORDERD_BROWSER_ONLY a substring: run only the tests whose name contains it
 //
-// Prints "PASS name" or "FAIL name: why" per test and last "N passed, M failed";
-// exits 1 when a test failed, 2 when the browser could not start.
+// Speaks TAP (what `make check`'s tap-driver.sh reads): the plan "1..N", then
+// "ok K - name" or "not ok K - name" with "# why" under it, last the comment
+// "# N passed, M failed"; exits 1 when a test failed, 2 ("Bail out!") when
+// the browser could not start.
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -650,29 +652,43 @@ function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 }
 
+function diag(text) {
+  for (const line of String(text).split('\n')) console.log(line ? `# ${line}` : '#');
+}
+
 async function main() {
+  const selected = tests.filter((t) => !ONLY || t.name.includes(ONLY));
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   } catch (e) {
-    console.log(`FAIL browser: could not start ${CHROMIUM}: ${e.message.split('\n')[0]}`);
-    console.log('0 passed, 1 failed');
+    console.log(`Bail out! could not start ${CHROMIUM}: ${e.message.split('\n')[0]}`);
     process.exit(2);
   }
-  if (!ADMIN_TOKEN) console.log('note: ORDERD_ADMIN_TOKEN is not set; the fixtures need it');
+  if (selected.length === 0) {
+    // A name filter that selects nothing is a mistake, never a pass.
+    console.log('1..1');
+    console.log('not ok 1 - selection');
+    diag(`no test name contains ${JSON.stringify(ONLY)}`);
+    await browser.close();
+    process.exit(1);
+  }
+  console.log(`1..${selected.length}`);
+  if (!ADMIN_TOKEN) diag('note: ORDERD_ADMIN_TOKEN is not set; the fixtures need it');
   let passed = 0;
   let failed = 0;
   const t0 = Date.now();
-  for (const t of tests) {
-    if (ONLY && !t.name.includes(ONLY)) continue;
+  for (const [i, t] of selected.entries()) {
     const shot = { page: null, focus: null };
     const started = Date.now();
     try {
       await t.fn(shot);
       passed += 1;
-      console.log(`PASS ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(`ok ${i + 1} - ${t.name}`);
+      diag(`${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (e) {
       failed += 1;
-      console.log(`FAIL ${t.name}: ${String(e.message || e).split('\n')[0]}`);
+      console.log(`not ok ${i + 1} - ${t.name}`);
+      diag(String(e.message || e).split('\n')[0]);
     } finally {
       if (shot.page && !shot.page.isClosed()) {
         await snap(shot.page, `${slug(t.name)}.png`, shot.focus).catch(() => {});
@@ -683,13 +699,8 @@ async function main() {
     }
   }
   await browser.close();
-  if (passed + failed === 0) {
-    // A name filter that selects nothing is a mistake, never a pass.
-    console.log(`FAIL selection: no test name contains ${JSON.stringify(ONLY)}`);
-    failed = 1;
-  }
-  console.log(`browser: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${OUT}`);
-  console.log(`${passed} passed, ${failed} failed`);
+  diag(`browser: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${OUT}`);
+  diag(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }
 

@@ -1,10 +1,13 @@
 """orderd_test: a tiny harness for the orderd HTTP integration tests.
 
 Standard library only. The test scripts import it, register their tests with
-@test and call run(); every test prints `PASS name` or `FAIL name: reason`, and
-the last line is exactly `N passed, M failed` (exit status 1 if any failed).
+@test and call run(), which speaks TAP (what `make check`'s tap-driver.sh
+reads): the plan `1..N` first, then `ok K - name` or `not ok K - name` per
+test, the reason of a failure as `# ` lines under it, and last the comment
+`# N passed, M failed` (exit status 1 if any failed). Without ORDERD_URL it
+prints `1..0 # SKIP no running stack (ORDERD_URL unset)` and exits 0.
 
-Environment (set by the runner):
+Environment (set by the runner: ./stack test, ./stack suite, ./stack check):
   ORDERD_URL       nginx in front of orderd, e.g. http://127.0.0.1:18080
   ORDERD_BIN       the orderd binary (for `orderd audit`; ORDERD_DB_* are inherited)
   ORDERD_PIDFILE   the pool master's pid file
@@ -1100,6 +1103,12 @@ def reachable():
         return str(e)
 
 
+def tap_diag(text):
+    """Prints text as TAP diagnostics: every line behind `# `."""
+    for line in str(text).splitlines() or [""]:
+        print("# " + line if line else "#", flush=True)
+
+
 def run(argv=None):
     global _log_file
     argv = sys.argv[1:] if argv is None else argv
@@ -1113,6 +1122,10 @@ def run(argv=None):
             sys.exit(0)
         else:
             names.append(a)
+    if not os.environ.get("ORDERD_URL"):
+        # make check without a stack: nothing to run against, not a failure.
+        print("1..0 # SKIP no running stack (ORDERD_URL unset)", flush=True)
+        sys.exit(0)
     tests = [t for t in _TESTS if (not names or t.__name__ in names)
              and all(s in t.__name__ for s in subs)]
     known = {t.__name__ for t in _TESTS}
@@ -1120,34 +1133,40 @@ def run(argv=None):
     if unknown or not tests:
         # A filter that selects nothing (or names a test that does not
         # exist) is a mistake, never a pass.
-        for n in unknown:
-            print("FAIL %s: no such test in %s" % (n, sys.argv[0]), flush=True)
-        if not tests and not unknown:
-            print("FAIL selection: no test matches %r" % (argv,), flush=True)
-        print("0 passed, %d failed" % max(1, len(unknown)), flush=True)
+        print("1..%d" % max(1, len(unknown)), flush=True)
+        for k, n in enumerate(unknown, 1):
+            print("not ok %d - %s" % (k, n), flush=True)
+            tap_diag("no such test in %s" % sys.argv[0])
+        if not unknown:
+            print("not ok 1 - selection", flush=True)
+            tap_diag("no test matches %r" % (argv,))
+        tap_diag("0 passed, %d failed" % max(1, len(unknown)))
         sys.exit(2)
     script = os.path.splitext(os.path.basename(sys.argv[0] or "tests"))[0]
     _log_file = open(os.path.join(out_dir(), script + ".log"), "a")
     log("%s against %s, seed %d (ORDERD_SEED), artifacts in %s"
         % (script, BASE_URL, SEED, out_dir()))
 
+    print("1..%d" % len(tests), flush=True)
     why = reachable()
     if why is not None:
-        print("orderd_test: cannot reach ORDERD_URL=%s (%s); is the stack up?" % (BASE_URL, why),
-              flush=True)
-        for t in tests:
-            print("FAIL %s: not run, ORDERD_URL %s unreachable" % (t.__name__, BASE_URL), flush=True)
-        print("0 passed, %d failed" % len(tests), flush=True)
+        tap_diag("orderd_test: cannot reach ORDERD_URL=%s (%s); is the stack up?" % (BASE_URL, why))
+        for k, t in enumerate(tests, 1):
+            print("not ok %d - %s" % (k, t.__name__), flush=True)
+            tap_diag("not run, ORDERD_URL %s unreachable" % BASE_URL)
+        tap_diag("0 passed, %d failed" % len(tests))
         sys.exit(2)
 
     passed = failed = 0
-    for t in tests:
+    for k, t in enumerate(tests, 1):
         name = t.__name__
         t0 = time.monotonic()
         try:
             t()
         except KeyboardInterrupt:
-            print("FAIL %s: interrupted" % name, flush=True)
+            # The plan is not met: the driver reports the run as an error.
+            print("not ok %d - %s" % (k, name), flush=True)
+            tap_diag("interrupted")
             failed += 1
             break
         except Exception as e:   # a test's failure, or a bug of the test: both are reported
@@ -1156,14 +1175,12 @@ def run(argv=None):
                 reason = str(e) or "assertion failed"
             else:
                 reason = "%s: %s" % (type(e).__name__, e)
-            first, _, rest = reason.partition("\n")
-            print("FAIL %s: %s" % (name, first), flush=True)
-            if rest:
-                print(rest, flush=True)
+            print("not ok %d - %s" % (k, name), flush=True)
+            tap_diag(reason)
             log("FAIL %s (%.1fs)\n%s" % (name, time.monotonic() - t0, traceback.format_exc()))
         else:
             passed += 1
-            print("PASS %s" % name, flush=True)
+            print("ok %d - %s" % (k, name), flush=True)
             log("PASS %s (%.1fs)" % (name, time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    tap_diag("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
