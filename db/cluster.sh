@@ -329,10 +329,12 @@ cl_pool_start() { # a|b
             msg "the orderd binary changed since pool $name started; restarting it"
         elif [[ $(cat "$RUN/orderd-$name.listen" 2>/dev/null) != "$listen $nodes" ]]; then
             msg "pool $name's address or node list changed; restarting it"
+        elif [[ $name == a && ! -S $POOL_A_SOCK ]]; then
+            msg "pool a's socket $POOL_A_SOCK is gone; restarting it"
         else
             return 0
         fi
-        POOL_PID=$pidf POOL_SOCK=$POOL_A_SOCK pool_stop
+        POOL_PID=$pidf POOL_SOCK=$RUN/orderd-$name.sock pool_stop
     fi
     POOL_PID=$pidf pool_reap_orphans
     rm -f "$pidf"
@@ -395,7 +397,7 @@ cmd_cluster_down() {
     local n
     nginx_stop
     POOL_PID=$POOL_A_PID POOL_SOCK=$POOL_A_SOCK pool_stop
-    POOL_PID=$POOL_B_PID POOL_SOCK=$RUN/orderd-b.none pool_stop
+    POOL_PID=$POOL_B_PID POOL_SOCK=$RUN/orderd-b.sock pool_stop
     # Node 1 last: it is then the one safe to bootstrap from.
     for n in 3 2 1; do cl_node_stop "$n"; done
 }

@@ -134,6 +134,18 @@ nodes_order(int n, int current, int *order)
 		order[k++] = current;
 }
 
+void
+nodes_prefer(int n, int preferred, int *order)
+{
+	int i, k = 0;
+
+	if (preferred >= 0 && preferred < n)
+		order[k++] = preferred;
+	for (i = 0; i < n; i++)
+		if (i != preferred)
+			order[k++] = i;
+}
+
 int
 nodes_usable(int wsrep_on, int ready, long local_state)
 {

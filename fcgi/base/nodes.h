@@ -37,6 +37,13 @@ const char *nodes_name(const struct db_node *n, char *buf, size_t len);
  * first healthy node of the list. */
 void	nodes_order(int n, int current, int *order);
 
+/* The order in which a new worker (no node used yet) tries n nodes:
+ * preferred first - the first usable node on which other workers of the
+ * cluster's pools already are, so that a pool started while the others
+ * write to node 2 joins them rather than opening a second writer on node 1
+ * - then the list's order. preferred -1: the list's order. */
+void	nodes_prefer(int n, int preferred, int *order);
+
 /* Whether a node may be used, from what it reports: a plain server
  * (wsrep_on 0) always; a Galera node only when wsrep_ready is ON and
  * wsrep_local_state is 4 (Synced). */

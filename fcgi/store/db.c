@@ -245,6 +245,11 @@ static const char *const sql[ST__MAX] = {
 	 * applied what the cluster committed before it: no stale read after a
 	 * write acknowledged through another node or pool. */
 	[ST_SYNC_WAIT] = "SET SESSION wsrep_sync_wait = 1",
+	/* The other sessions of the pools' account on this node (an account
+	 * sees its own sessions without the PROCESS privilege). */
+	[ST_NODE_PEERS] =
+	    "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+	    " WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID()",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */
@@ -509,9 +514,73 @@ done:
 	return r;
 }
 
+/* Connects db->my to node nd and checks it is usable: 1 usable (state[0]
+ * says whether it is a Galera node), 0 not (db->my closed, the error
+ * noted and logged). */
+static int
+node_open(struct db *db, const struct db_node *nd, int k, const char *name,
+    long long state[3])
+{
+	const struct conf *c = db->conf;
+
+	if ((db->my = new_handle(db)) == NULL)
+		return 0;
+	if (mysql_real_connect(db->my, nd->socket[0] ? NULL : nd->host, c->db_user,
+	    c->db_password, c->db_name, nd->port, nd->socket[0] ? nd->socket : NULL,
+	    0) == NULL) {
+		note_error(db, mysql_errno(db->my), mysql_error(db->my));
+		log_warn("database node %d (%s) not reachable: %u %s", k + 1, name,
+		    db->last_errno, db->last_error);
+		goto fail;
+	}
+	if (node_stmt(db, ST_NODE_STATE, state, 3) != 0) {
+		log_warn("database node %d (%s) did not say its state: %u %s", k + 1, name,
+		    db->last_errno, db->last_error);
+		goto fail;
+	}
+	if (!nodes_usable(state[0] != 0, state[1] != 0, (long)state[2])) {
+		note_error(db, ER_UNKNOWN_COM_ERROR, "node not ready or not synced");
+		log_warn("database node %d (%s) is not ready (wsrep_ready %s, "
+		    "wsrep_local_state %lld): trying the next", k + 1, name,
+		    state[1] ? "ON" : "OFF", state[2]);
+		goto fail;
+	}
+	return 1;
+fail:
+	mysql_close(db->my);
+	db->my = NULL;
+	return 0;
+}
+
+/* A new worker's preferred node: the first usable one in the list on which
+ * other sessions of the pools' account are (another worker, another pool),
+ * or -1 (none: the list's order). */
+static int
+node_preferred(struct db *db, const struct db_node *nodes, int n)
+{
+	char name[NODE_ADDR_MAX + 8];
+	long long state[3], peers;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		nodes_name(&nodes[k], name, sizeof(name));
+		if (!node_open(db, &nodes[k], k, name, state))
+			continue;
+		peers = 0;
+		if (node_stmt(db, ST_NODE_PEERS, &peers, 1) != 0)
+			peers = 0;
+		mysql_close(db->my);
+		db->my = NULL;
+		if (peers > 0)
+			return k;
+	}
+	return -1;
+}
+
 /* --db-nodes: connects to the first usable node in nodes_order() (the one
- * used last goes to the end), and on a Galera node makes reads wait for the
- * cluster's earlier commits. */
+ * used last goes to the end; a new worker tries first the node the other
+ * workers use), and on a Galera node makes reads wait for the cluster's
+ * earlier commits. */
 static enum db_rc
 connect_nodes(struct db *db)
 {
@@ -532,38 +601,23 @@ connect_nodes(struct db *db)
 	 * One that refused, was lost or was not ready goes last. */
 	from = db->lost_slow ? -1 : prev;
 	db->lost_slow = 0;
-	nodes_order(n, from, order);
+	if (prev < 0 && n > 1)
+		nodes_prefer(n, node_preferred(db, nodes, n), order);
+	else
+		nodes_order(n, from, order);
 	for (i = 0; i < n; i++) {
 		const struct db_node *nd = &nodes[order[i]];
 
 		k = order[i];
 		nodes_name(nd, name, sizeof(name));
-		if ((db->my = new_handle(db)) == NULL)
-			return after_call(db, t0, DB_LOST);
-		if (mysql_real_connect(db->my, nd->socket[0] ? NULL : nd->host, c->db_user,
-		    c->db_password, c->db_name, nd->port, nd->socket[0] ? nd->socket : NULL,
-		    0) == NULL) {
-			note_error(db, mysql_errno(db->my), mysql_error(db->my));
-			log_warn("database node %d (%s) not reachable: %u %s", k + 1, name,
-			    db->last_errno, db->last_error);
-			goto next;
-		}
-		if (node_stmt(db, ST_NODE_STATE, state, 3) != 0) {
-			log_warn("database node %d (%s) did not say its state: %u %s", k + 1, name,
-			    db->last_errno, db->last_error);
-			goto next;
-		}
-		if (!nodes_usable(state[0] != 0, state[1] != 0, (long)state[2])) {
-			note_error(db, ER_UNKNOWN_COM_ERROR, "node not ready or not synced");
-			log_warn("database node %d (%s) is not ready (wsrep_ready %s, "
-			    "wsrep_local_state %lld): trying the next", k + 1, name,
-			    state[1] ? "ON" : "OFF", state[2]);
-			goto next;
-		}
+		if (!node_open(db, nd, k, name, state))
+			continue;
 		if (state[0] != 0 && node_stmt(db, ST_SYNC_WAIT, NULL, 0) != 0) {
 			log_warn("database node %d (%s): wsrep_sync_wait not set: %u %s", k + 1,
 			    name, db->last_errno, db->last_error);
-			goto next;
+			mysql_close(db->my);
+			db->my = NULL;
+			continue;
 		}
 		if (k != prev) {
 			if (prev >= 0)
@@ -577,9 +631,6 @@ connect_nodes(struct db *db)
 		db->galera = state[0] != 0;
 		db->connects++;
 		return DB_OK;
-next:
-		mysql_close(db->my);
-		db->my = NULL;
 	}
 	return after_call(db, t0, DB_LOST);
 }

@@ -80,6 +80,7 @@ enum stmt {
 	ST_ORDER_OPEN_COUNT,
 	ST_NODE_STATE,		/* --db-nodes: is this node usable (Galera state) */
 	ST_SYNC_WAIT,		/* --db-nodes: reads see every commit of the cluster */
+	ST_NODE_PEERS,		/* --db-nodes: other sessions of our account on a node */
 	ST__MAX
 };
 

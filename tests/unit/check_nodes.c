@@ -117,6 +117,21 @@ START_TEST(one_node_is_retried)
 }
 END_TEST
 
+START_TEST(a_new_worker_tries_the_node_the_others_use_first)
+{
+	int order[3];
+
+	nodes_prefer(3, 1, order);
+	ck_assert_int_eq(order[0], 1);
+	ck_assert_int_eq(order[1], 0);
+	ck_assert_int_eq(order[2], 2);
+	nodes_prefer(3, -1, order);
+	ck_assert_int_eq(order[0], 0);
+	ck_assert_int_eq(order[1], 1);
+	ck_assert_int_eq(order[2], 2);
+}
+END_TEST
+
 START_TEST(only_synced_galera_nodes_or_plain_servers_are_usable)
 {
 	ck_assert_int_eq(nodes_usable(0, 0, 0), 1);	/* plain MariaDB */
@@ -143,6 +158,7 @@ nodes_suite(void)
 	tcase_add_test(tc, a_failed_node_is_tried_last);
 	tcase_add_test(tc, when_the_second_node_fails_the_first_comes_back_first);
 	tcase_add_test(tc, one_node_is_retried);
+	tcase_add_test(tc, a_new_worker_tries_the_node_the_others_use_first);
 	tcase_add_test(tc, only_synced_galera_nodes_or_plain_servers_are_usable);
 	suite_add_tcase(s, tc);
 	return s;
