@@ -42,13 +42,18 @@ cl_paths() {
     POOL_A_SOCK=$RUN/orderd-a.sock
     POOL_A_PID=$RUN/orderd-a.pid
     POOL_B_PID=$RUN/orderd-b.pid
-    POOL_B_PORT=${ORDERD_POOL_B_PORT:-$((PORT + 1000))}
     if ((EUID == 0)); then
         NODE_USER=${ORDERD_GALERA_USER:-mysql}
     else
         NODE_USER=${ORDERD_GALERA_USER:-$ME}
     fi
     CL_FLUSH=${ORDERD_GALERA_FLUSH:-1}
+    POOL_B_PORT=${ORDERD_POOL_B_PORT:-}
+    # Without ORDERD_PORT, the port the cluster was brought up on.
+    if [[ -z ${ORDERD_PORT:-} && -s $RUN/cluster.port ]]; then
+        PORT=$(tr -dc '0-9' <"$RUN/cluster.port")
+    fi
+    POOL_B_PORT=${POOL_B_PORT:-$((PORT + 1000))}
     local peers=() n
     for n in "${CL_NODES[@]}"; do
         peers+=("127.0.0.1:$((GROUP_BASE + 100 * n))")
@@ -272,20 +277,26 @@ cl_node_stop() { # N
     rm -f "$(cl_pidf "$n")"
 }
 
-# The accounts (both reachable by socket, 'localhost', and by TCP,
-# '127.0.0.1'), on one synced node: Galera copies them to the others.
+# The accounts, on one synced node: Galera copies them to the others. One
+# account per role for every host ('%'; the nodes listen on 127.0.0.1 only):
+# pool a (socket) and pool b (TCP) are then the same account, and a new
+# worker sees on which node the other pools' sessions are (orderd
+# --db-nodes joins them there, so all pools write to one node).
 cl_setup() { # N
-    local n=$1 h
+    local n=$1 h u
     {
         printf "CREATE DATABASE IF NOT EXISTS \`%s\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n" "$DB_NAME"
-        for h in localhost 127.0.0.1; do
-            printf "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s';\n" "$DB_OWNER" "$h" "$DB_OWNER_PASSWORD"
-            printf "ALTER USER '%s'@'%s' IDENTIFIED BY '%s';\n" "$DB_OWNER" "$h" "$DB_OWNER_PASSWORD"
-            printf "GRANT ALL PRIVILEGES ON \`%s\`.* TO '%s'@'%s';\n" "$DB_NAME" "$DB_OWNER" "$h"
-            printf "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s';\n" "$DB_USER" "$h" "$DB_PASSWORD"
-            printf "ALTER USER '%s'@'%s' IDENTIFIED BY '%s';\n" "$DB_USER" "$h" "$DB_PASSWORD"
-            printf "GRANT %s ON \`%s\`.* TO '%s'@'%s';\n" "$APP_GRANT" "$DB_NAME" "$DB_USER" "$h"
+        for u in "$DB_OWNER" "$DB_USER"; do
+            for h in localhost 127.0.0.1; do
+                printf "DROP USER IF EXISTS '%s'@'%s';\n" "$u" "$h"
+            done
         done
+        printf "CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';\n" "$DB_OWNER" "$DB_OWNER_PASSWORD"
+        printf "ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$DB_OWNER" "$DB_OWNER_PASSWORD"
+        printf "GRANT ALL PRIVILEGES ON \`%s\`.* TO '%s'@'%%';\n" "$DB_NAME" "$DB_OWNER"
+        printf "CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';\n" "$DB_USER" "$DB_PASSWORD"
+        printf "ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$DB_USER" "$DB_PASSWORD"
+        printf "GRANT %s ON \`%s\`.* TO '%s'@'%%';\n" "$APP_GRANT" "$DB_NAME" "$DB_USER"
     } | cl_sql "$n" || die "could not create the database and its accounts on node $n"
     # The tests' client, one file per node (mode 0600).
     for h in "${CL_NODES[@]}"; do
@@ -380,6 +391,7 @@ cmd_cluster_up() {
     own_dirs
     mkdir -p "$GDIR"
     chmod 0755 "$GDIR"
+    printf '%s\n' "$PORT" >"$RUN/cluster.port"
     local n
     cl_nodes_up
     n=$(cl_first_synced) || die "no Galera node is Synced"
