@@ -516,7 +516,8 @@ done:
 
 /* Connects db->my to node nd and checks it is usable: 1 usable (state[0]
  * says whether it is a Galera node), 0 not (db->my closed, the error
- * noted and logged). */
+ * noted; logged at debug level: while every node is down each request
+ * would log one line per node, and the caller logs the failure once). */
 static int
 node_open(struct db *db, const struct db_node *nd, int k, const char *name,
     long long state[3])
@@ -529,18 +530,18 @@ node_open(struct db *db, const struct db_node *nd, int k, const char *name,
 	    c->db_password, c->db_name, nd->port, nd->socket[0] ? nd->socket : NULL,
 	    0) == NULL) {
 		note_error(db, mysql_errno(db->my), mysql_error(db->my));
-		log_warn("database node %d (%s) not reachable: %u %s", k + 1, name,
+		log_debug("database node %d (%s) not reachable: %u %s", k + 1, name,
 		    db->last_errno, db->last_error);
 		goto fail;
 	}
 	if (node_stmt(db, ST_NODE_STATE, state, 3) != 0) {
-		log_warn("database node %d (%s) did not say its state: %u %s", k + 1, name,
+		log_debug("database node %d (%s) did not say its state: %u %s", k + 1, name,
 		    db->last_errno, db->last_error);
 		goto fail;
 	}
 	if (!nodes_usable(state[0] != 0, state[1] != 0, (long)state[2])) {
 		note_error(db, ER_UNKNOWN_COM_ERROR, "node not ready or not synced");
-		log_warn("database node %d (%s) is not ready (wsrep_ready %s, "
+		log_debug("database node %d (%s) is not ready (wsrep_ready %s, "
 		    "wsrep_local_state %lld): trying the next", k + 1, name,
 		    state[1] ? "ON" : "OFF", state[2]);
 		goto fail;
