@@ -552,3 +552,61 @@ cmd_cluster() {
         *) die "usage: ./stack cluster up|down|status|audit|suite FILE [TEST...]" ;;
     esac
 }
+
+# ./stack bench --cluster: a single-node stack and a cluster, each on a
+# throw-away dir and its own ports, then tests/load/bench_cluster.sh against
+# both (and the failover storm on the cluster). Output under ORDERD_BENCH_OUT
+# (default var/bench). The cluster's ports: ORDERD_BENCH_GALERA_SQL_PORT
+# (3420), _GROUP_PORT (4587), _SST_PORT (4464), nginx on a free port from
+# 18400, the single node's from 18280.
+BENCH_SV= BENCH_CV= BENCH_CENV=()
+bench_cluster_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n $BENCH_SV ]]; then
+        ORDERD_VAR=$BENCH_SV "$SELF" down >/dev/null 2>&1 || warn "stopping the bench's single stack failed"
+        rm -rf "$BENCH_SV"
+    fi
+    if [[ -n $BENCH_CV ]]; then
+        env "${BENCH_CENV[@]}" "$SELF" cluster down >/dev/null 2>&1 || warn "stopping the bench's cluster failed"
+        rm -rf "$BENCH_CV"
+    fi
+    exit "$rc"
+}
+
+cmd_bench_cluster() {
+    local out sport=18280 cport=18400 stok ctok rc=0 common
+    ensure_packages
+    build
+    out=${ORDERD_BENCH_OUT:-$REPO/var/bench}
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd -P)
+    until port_free "$sport"; do sport=$((sport + 1)); ((sport < 18400)) || die "no free port in 18280..18399"; done
+    until port_free "$cport" && port_free $((cport + 1000)); do
+        cport=$((cport + 1)); ((cport < 18500)) || die "no free port in 18400..18499"
+    done
+    BENCH_SV=$(mktemp -d "${TMPDIR:-/tmp}/orderd-bench1.XXXXXX")
+    BENCH_CV=$(mktemp -d "${TMPDIR:-/tmp}/orderd-benchc.XXXXXX")
+    chmod 0711 "$BENCH_SV" "$BENCH_CV"
+    trap bench_cluster_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    common=(ORDERD_SKIP_PACKAGES=1 ORDERD_SKIP_BUILD=1 ORDERD_BUILD="$BUILD" ORDERD_BIN="$BUILD/orderd" ORDERD_DEMO=0)
+    BENCH_CENV=("${common[@]}" ORDERD_VAR="$BENCH_CV" ORDERD_PORT="$cport"
+        ORDERD_GALERA_SQL_PORT="${ORDERD_BENCH_GALERA_SQL_PORT:-3420}"
+        ORDERD_GALERA_GROUP_PORT="${ORDERD_BENCH_GALERA_GROUP_PORT:-4587}"
+        ORDERD_GALERA_SST_PORT="${ORDERD_BENCH_GALERA_SST_PORT:-4464}" ORDERD_POOL_B_PORT=)
+    msg "bench: single node in $BENCH_SV (port $sport), cluster in $BENCH_CV (port $cport); output in $out"
+    env "${common[@]}" ORDERD_VAR="$BENCH_SV" ORDERD_PORT="$sport" "$SELF" up >"$out/stack-up-single.log" 2>&1 ||
+        { tail -n 30 "$out/stack-up-single.log"; die "the single-node stack did not come up"; }
+    env "${BENCH_CENV[@]}" "$SELF" cluster up >"$out/stack-up-cluster.log" 2>&1 ||
+        { tail -n 30 "$out/stack-up-cluster.log"; die "the cluster did not come up"; }
+    stok=$(env "${common[@]}" ORDERD_VAR="$BENCH_SV" "$SELF" admin benchadmin 2>/dev/null | tail -n1)
+    ctok=$(env "${BENCH_CENV[@]}" "$SELF" admin benchadmin 2>/dev/null | tail -n1)
+    [[ ${#stok} -eq 43 && ${#ctok} -eq 43 ]] || die "could not make the benchmark's administrators"
+    ORDERD_SINGLE_URL=http://127.0.0.1:$sport ORDERD_SINGLE_TOKEN=$stok \
+        ORDERD_CLUSTER_URL=http://127.0.0.1:$cport ORDERD_CLUSTER_TOKEN=$ctok \
+        ORDERD_CLUSTER_SUITE="env ${BENCH_CENV[*]} ORDERD_TEST_OUT=$out/raw-cluster $SELF cluster suite" \
+        ORDERD_BENCH_OUT=$out "$REPO/tests/load/bench_cluster.sh" || rc=$?
+    return "$rc"
+}
