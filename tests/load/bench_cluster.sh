@@ -67,11 +67,11 @@ bench_target() { # NAME URL TOKEN
         "bc $tag hot" "$data/hot.txt" || die "$name: hot product"
     ORDERD_URL=$url ORDERD_ADMIN_TOKEN=$token python3 "$HERE/bench_prep.py" users "$CONNS" "$tag" \
         100000 "$data/users.txt" || die "$name: users"
-    run_point "$name" warmup "$url" order.lua tokens="$data/users.txt" products="$data/spread.txt" \
+    run_point "$name" warmup "$url" order.lua threads=2 tokens="$data/users.txt" products="$data/spread.txt" \
         >/dev/null
     sed -i '/,warmup,/d' "$CSV"
-    run_point "$name" orders-spread "$url" order.lua tokens="$data/users.txt" products="$data/spread.txt"
-    run_point "$name" orders-hot "$url" order.lua tokens="$data/users.txt" product="$(head -n1 "$data/hot.txt")"
+    run_point "$name" orders-spread "$url" order.lua threads=2 tokens="$data/users.txt" products="$data/spread.txt"
+    run_point "$name" orders-hot "$url" order.lua threads=2 tokens="$data/users.txt" product="$(head -n1 "$data/hot.txt")"
     run_point "$name" reads "$url" product.lua products="$data/spread.txt"
 }
 
