@@ -37,11 +37,12 @@ const char *nodes_name(const struct db_node *n, char *buf, size_t len);
  * first healthy node of the list. */
 void	nodes_order(int n, int current, int *order);
 
-/* The order in which a new worker (no node used yet) tries n nodes:
- * preferred first - the first usable node on which other workers of the
+/* The order in which to try n nodes with one of them first, then the
+ * list's order (preferred -1: the list's order). For a worker whose node
+ * timed out, that node: a stall is no reason to move. For a new worker (no
+ * node used yet), the first usable node on which other workers of the
  * cluster's pools already are, so that a pool started while the others
- * write to node 2 joins them rather than opening a second writer on node 1
- * - then the list's order. preferred -1: the list's order. */
+ * write to node 2 joins them rather than opening a second writer on node 1. */
 void	nodes_prefer(int n, int preferred, int *order);
 
 /* Whether a node may be used, from what it reports: a plain server

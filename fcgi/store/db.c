@@ -587,7 +587,7 @@ connect_nodes(struct db *db)
 {
 	const struct conf *c = db->conf;
 	struct db_node nodes[NODES_MAX];
-	int order[NODES_MAX], n, i, k, prev = db->node - 1, from;
+	int order[NODES_MAX], n, i, k, prev = db->node - 1, slow;
 	char err[200], name[NODE_ADDR_MAX + 8];
 	long long state[3];
 	int64_t t0 = mono_ms();
@@ -596,16 +596,19 @@ connect_nodes(struct db *db)
 		note_error(db, CR_CONNECTION_ERROR, err);
 		return DB_LOST;
 	}
-	/* A node that timed out keeps its place: a Galera node stalls every
-	 * commit for seconds while the cluster decides a peer is gone, and
-	 * moving on then would spread the pool's workers over several writers.
-	 * One that refused, was lost or was not ready goes last. */
-	from = db->lost_slow ? -1 : prev;
+	/* A node that timed out is tried again first: a Galera node stalls
+	 * every commit for seconds while the cluster decides a peer is gone (or
+	 * while flow control waits for a slow peer), and moving on then would
+	 * spread the pool's workers over several writers. One that refused,
+	 * was lost or was not ready goes last. */
+	slow = db->lost_slow;
 	db->lost_slow = 0;
 	if (prev < 0 && n > 1)
 		nodes_prefer(n, node_preferred(db, nodes, n), order);
+	else if (slow)
+		nodes_prefer(n, prev, order);
 	else
-		nodes_order(n, from, order);
+		nodes_order(n, prev, order);
 	for (i = 0; i < n; i++) {
 		const struct db_node *nd = &nodes[order[i]];
 
