@@ -578,6 +578,12 @@ node_preferred(struct db *db, const struct db_node *nodes, int n)
 	return -1;
 }
 
+/* 1 + the node this process connected to last (0: none yet): the pool's
+ * master connects once before it forks, so its workers start with its
+ * choice instead of each probing the nodes at the same moment (and seeing
+ * each other's probes as the sessions to join). */
+static int process_node;
+
 /* --db-nodes: connects to the first usable node in nodes_order() (the one
  * used last goes to the end; a new worker tries first the node the other
  * workers use), and on a Galera node makes reads wait for the cluster's
@@ -604,7 +610,8 @@ connect_nodes(struct db *db)
 	slow = db->lost_slow;
 	db->lost_slow = 0;
 	if (prev < 0 && n > 1)
-		nodes_prefer(n, node_preferred(db, nodes, n), order);
+		nodes_prefer(n, process_node > 0 && process_node <= n ? process_node - 1 :
+		    node_preferred(db, nodes, n), order);
 	else if (slow)
 		nodes_prefer(n, prev, order);
 	else
@@ -632,6 +639,7 @@ connect_nodes(struct db *db)
 				    state[0] != 0 ? " (Galera, synced)" : "");
 		}
 		db->node = k + 1;
+		process_node = k + 1;
 		db->galera = state[0] != 0;
 		db->connects++;
 		return DB_OK;
