@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # db/cluster.sh - `./stack cluster up|down|status|audit|suite`: orderd on a
 # three-node MariaDB Galera cluster on this machine, two orderd pools and one
 # nginx in front of both. Sourced by ./stack (it uses its helpers: msg, die,
@@ -205,7 +206,7 @@ cl_transfer() {
 # Every node up and Synced: bootstrap a new cluster, or rejoin the ones that
 # are down (one at a time).
 cl_nodes_up() {
-    local n boot= best=-2 seq pos
+    local n boot='' best=-2 seq pos
     for n in "${CL_NODES[@]}"; do cl_node_config "$n"; done
     if [[ ! -d $(cl_dir 1)/data/mysql ]] && ! cl_running 1 && ! cl_running 2 && ! cl_running 3; then
         msg "creating node 1's datadir (the other nodes get theirs by state transfer)"
@@ -463,7 +464,7 @@ cmd_cluster_status() {
 # `orderd audit` against every node, and the tables' checksums compared
 # across nodes: 0 only when every node is clean and all are equal.
 cmd_cluster_audit() {
-    local n rc=0 tables sums first= out
+    local n rc=0 tables sums first='' out
     need_secrets
     for n in "${CL_NODES[@]}"; do
         if ! cl_synced "$n"; then
@@ -559,7 +560,7 @@ cmd_cluster() {
 # (default var/bench). The cluster's ports: ORDERD_BENCH_GALERA_SQL_PORT
 # (3420), _GROUP_PORT (4587), _SST_PORT (4464), nginx on a free port from
 # 18400, the single node's from 18280.
-BENCH_SV= BENCH_CV= BENCH_CENV=()
+BENCH_SV='' BENCH_CV='' BENCH_CENV=()
 bench_cluster_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
