@@ -311,8 +311,8 @@ cl_setup() { # N
 cl_migrate() { # N
     [[ -x $BIN ]] || die "no orderd binary at $BIN (build first)"
     msg "applying migrations on node $1"
-    env -u ORDERD_DB_NODES ORDERD_DB_SOCKET="$(cl_sock "$1")" ORDERD_DB_USER=$DB_OWNER \
-        ORDERD_DB_PASSWORD=$DB_OWNER_PASSWORD \
+    env -u ORDERD_DB_NODES ORDERD_DB_SOCKET="$(cl_sock "$1")" ORDERD_DB_USER="$DB_OWNER" \
+        ORDERD_DB_PASSWORD="$DB_OWNER_PASSWORD" \
         "$BIN" migrate --migrations "$REPO/db/migrations" </dev/null || die "orderd migrate failed"
 }
 
@@ -532,8 +532,8 @@ cmd_cluster_admin() {
     need_secrets
     n=$(cl_first_synced) || die "no Galera node is Synced"
     for a in "$@"; do [[ $a == --promote ]] && opts+=(--pidfile "$POOL_A_PID"); done
-    env -u ORDERD_DB_NODES ORDERD_DB_SOCKET="$(cl_sock "$n")" ORDERD_DB_USER=$DB_USER \
-        ORDERD_DB_PASSWORD=$DB_PASSWORD ORDERD_DB_NAME=$DB_NAME "$BIN" admin "${opts[@]}" "$@"
+    env -u ORDERD_DB_NODES ORDERD_DB_SOCKET="$(cl_sock "$n")" ORDERD_DB_USER="$DB_USER" \
+        ORDERD_DB_PASSWORD="$DB_PASSWORD" ORDERD_DB_NAME="$DB_NAME" "$BIN" admin "${opts[@]}" "$@"
     # Pool b's cache forgets on its own within its lifetime (2.5 s); tell it too.
     if ((${#opts[@]})) && pid=$(pid_alive "$POOL_B_PID" orderd 2>/dev/null); then
         kill -USR1 "$pid" 2>/dev/null || true
