@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/conf.h"
+#include "base/nodes.h"
 
 #ifndef ORDERD_DATADIR
 #define ORDERD_DATADIR "/usr/local/share/orderd"
@@ -89,6 +90,21 @@ conf_set(struct conf *c, enum conf_opt opt, const char *val)
 			return -1;
 		}
 		break;
+	case OPT_DB_NODES:
+		if (*val == '\0') {
+			c->db_nodes = NULL;
+			break;
+		} else {
+			struct db_node nodes[NODES_MAX];
+			char err[200];
+
+			if (nodes_parse(val, nodes, NODES_MAX, err, sizeof(err)) < 0) {
+				fprintf(stderr, "orderd: %s\n", err);
+				return -1;
+			}
+		}
+		c->db_nodes = val;
+		break;
 	case OPT_HELP:
 		break;
 	}
@@ -108,6 +124,7 @@ conf_from_env(struct conf *c)
 		{ "ORDERD_DB_USER", OPT_DB_USER },
 		{ "ORDERD_DB_PASSWORD", OPT_DB_PASSWORD },
 		{ "ORDERD_DB_NAME", OPT_DB_NAME },
+		{ "ORDERD_DB_NODES", OPT_DB_NODES },
 		{ "ORDERD_LISTEN", OPT_LISTEN },
 		{ "ORDERD_WORKERS", OPT_WORKERS },
 		{ "ORDERD_MAX_REQUESTS", OPT_MAX_REQUESTS },

@@ -15,6 +15,8 @@ struct conf {
 	const char *db_user;
 	const char *db_password;
 	const char *db_name;
+	const char *db_nodes;		/* --db-nodes: ordered node list (base/nodes.h),
+					 * or NULL: the one server above */
 	/* serve */
 	const char *listen;
 	int workers;
@@ -40,7 +42,7 @@ enum conf_opt {
 	OPT_DB_SOCKET = 256, OPT_DB_HOST, OPT_DB_PORT, OPT_DB_USER, OPT_DB_PASSWORD,
 	OPT_DB_NAME, OPT_LISTEN, OPT_WORKERS, OPT_MAX_REQUESTS, OPT_LOCK, OPT_FREIGHT,
 	OPT_PIDFILE, OPT_LOG, OPT_DAEMON, OPT_GRACE, OPT_MIGRATIONS, OPT_HOLD, OPT_MAX_OPEN,
-	OPT_HELP
+	OPT_DB_NODES, OPT_HELP
 };
 
 /* Applies one option value; returns 0, or -1 after printing why. */

@@ -32,6 +32,7 @@
 	{ "db-user", required_argument, NULL, OPT_DB_USER }, \
 	{ "db-password", required_argument, NULL, OPT_DB_PASSWORD }, \
 	{ "db-name", required_argument, NULL, OPT_DB_NAME }, \
+	{ "db-nodes", required_argument, NULL, OPT_DB_NODES }, \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 static const char db_help[] =
@@ -41,7 +42,12 @@ static const char db_help[] =
     "  --db-port PORT       port                        ORDERD_DB_PORT\n"
     "  --db-user USER       user (orderd)               ORDERD_DB_USER\n"
     "  --db-password PW     password (empty)            ORDERD_DB_PASSWORD\n"
-    "  --db-name NAME       database (orderd)           ORDERD_DB_NAME\n";
+    "  --db-name NAME       database (orderd)           ORDERD_DB_NAME\n"
+    "  --db-nodes LIST      a cluster's nodes, in order: sockets (/path) or\n"
+    "                       HOST:PORT, comma-separated; each worker uses the\n"
+    "                       first that is up and synced (Galera) and moves on\n"
+    "                       only when it fails; replaces --db-socket/--db-host\n"
+    "                                                   ORDERD_DB_NODES\n";
 
 static const struct option serve_opts[] = {
 	DB_OPTIONS,

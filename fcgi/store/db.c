@@ -12,6 +12,7 @@
 #include "base/arena.h"
 #include "store/db.h"
 #include "base/log.h"
+#include "base/nodes.h"
 #include "shm/shared.h"
 
 /* The columns of an order row, written once: ST_ORDER_GET, _LOCK, _LIST and
@@ -231,6 +232,24 @@ static const char *const sql[ST__MAX] = {
 	[ST_ORDER_OPEN_COUNT] =
 	    "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'placed'"
 	    " AND pay_method = 'balance'",
+	/* --db-nodes: read on a fresh session, before ST_SYNC_WAIT (a node
+	 * stalled by a lost peer would hold a waiting read). A server without
+	 * Galera has wsrep_on 0. */
+	[ST_NODE_STATE] =
+	    "SELECT @@GLOBAL.wsrep_on,"
+	    " COALESCE((SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+	    "   WHERE VARIABLE_NAME = 'WSREP_READY') = 'ON', 0),"
+	    " COALESCE((SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+	    "   WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE'), 0)",
+	/* A read (and a transaction's start) first waits until this node has
+	 * applied what the cluster committed before it: no stale read after a
+	 * write acknowledged through another node or pool. */
+	[ST_SYNC_WAIT] = "SET SESSION wsrep_sync_wait = 1",
+	/* The other sessions of the pools' account on this node (an account
+	 * sees its own sessions without the PROCESS privilege). */
+	[ST_NODE_PEERS] =
+	    "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+	    " WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID()",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */
@@ -329,6 +348,11 @@ db_classify(unsigned err)
 	case ER_CONNECTION_KILLED:	/* 1927 */
 	case ER_SERVER_SHUTDOWN:	/* 1053 */
 	case 4031:			/* ER_CLIENT_INTERACTION_TIMEOUT */
+	/* Galera: 1047, the node is not ready (joining, or cut off from the
+	 * primary component): nothing was done there, go to another node; 1180
+	 * at COMMIT, the commit failed on the way: its outcome is unknown. */
+	case ER_UNKNOWN_COM_ERROR:	/* 1047 */
+	case ER_ERROR_DURING_COMMIT:	/* 1180 */
 		return DB_LOST;
 	default:
 		return DB_ERR;
@@ -374,6 +398,8 @@ after_call(struct db *db, int64_t t0, enum db_rc rc)
 {
 	int64_t now = mono_ms();
 
+	if (rc == DB_LOST)
+		db->lost_slow = now - t0 >= DB_SLOW_FAIL_MS;
 	if (rc == DB_LOST && now - t0 >= DB_SLOW_FAIL_MS) {
 		db->timed_out = 1;
 		db->probing = 0;
@@ -401,33 +427,217 @@ gate(struct db *db)
 	return DB_LOST;
 }
 
+/* A new handle with orderd's options and session settings. */
+static MYSQL *
+new_handle(struct db *db)
+{
+	unsigned timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_CONNECT_TIMEOUT_S;
+	unsigned rw_timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_READ_TIMEOUT_S;
+	my_bool off = 0;
+	MYSQL *my;
+
+	if ((my = mysql_init(NULL)) == NULL) {
+		note_error(db, CR_OUT_OF_MEMORY, "mysql_init failed");
+		return NULL;
+	}
+	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	/* Rule 6: never reconnect silently; we reconnect ourselves, outside any
+	 * transaction, and prepare the statements again. */
+	mysql_options(my, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(my, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	mysql_options(my, MYSQL_INIT_COMMAND,
+	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
+	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
+	return my;
+}
+
+/* Runs one of the statements of a fresh node connection (ST_NODE_STATE
+ * with its three columns, or ST_SYNC_WAIT without), prepared and closed at
+ * once. 0, or -1 with the error noted. */
+static int
+node_stmt(struct db *db, enum stmt id, long long *out, unsigned nout)
+{
+	MYSQL_STMT *st;
+	MYSQL_BIND b[3];
+	unsigned i;
+	int r = -1;
+
+	if ((st = mysql_stmt_init(db->my)) == NULL) {
+		note_error(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	if (mysql_stmt_prepare(st, sql[id], strlen(sql[id])) != 0 ||
+	    mysql_stmt_execute(st) != 0)
+		goto fail;
+	if (nout > 0) {
+		memset(b, 0, sizeof(b));
+		for (i = 0; i < nout && i < 3; i++) {
+			out[i] = 0;
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &out[i];
+		}
+		if (mysql_stmt_bind_result(st, b) != 0 || mysql_stmt_fetch(st) != 0)
+			goto fail;
+	}
+	r = 0;
+	goto done;
+fail:
+	note_error(db, mysql_stmt_errno(st) != 0 ? mysql_stmt_errno(st) : ER_UNKNOWN_COM_ERROR,
+	    mysql_stmt_errno(st) != 0 ? mysql_stmt_error(st) : "no node state");
+done:
+	mysql_stmt_close(st);
+	return r;
+}
+
+/* Connects db->my to node nd and checks it is usable: 1 usable (state[0]
+ * says whether it is a Galera node), 0 not (db->my closed, the error
+ * noted; logged at debug level: while every node is down each request
+ * would log one line per node, and the caller logs the failure once). */
+static int
+node_open(struct db *db, const struct db_node *nd, int k, const char *name,
+    long long state[3])
+{
+	const struct conf *c = db->conf;
+
+	if ((db->my = new_handle(db)) == NULL)
+		return 0;
+	if (mysql_real_connect(db->my, nd->socket[0] ? NULL : nd->host, c->db_user,
+	    c->db_password, c->db_name, nd->port, nd->socket[0] ? nd->socket : NULL,
+	    0) == NULL) {
+		note_error(db, mysql_errno(db->my), mysql_error(db->my));
+		log_debug("database node %d (%s) not reachable: %u %s", k + 1, name,
+		    db->last_errno, db->last_error);
+		goto fail;
+	}
+	if (node_stmt(db, ST_NODE_STATE, state, 3) != 0) {
+		log_debug("database node %d (%s) did not say its state: %u %s", k + 1, name,
+		    db->last_errno, db->last_error);
+		goto fail;
+	}
+	if (!nodes_usable(state[0] != 0, state[1] != 0, (long)state[2])) {
+		note_error(db, ER_UNKNOWN_COM_ERROR, "node not ready or not synced");
+		log_debug("database node %d (%s) is not ready (wsrep_ready %s, "
+		    "wsrep_local_state %lld): trying the next", k + 1, name,
+		    state[1] ? "ON" : "OFF", state[2]);
+		goto fail;
+	}
+	return 1;
+fail:
+	mysql_close(db->my);
+	db->my = NULL;
+	return 0;
+}
+
+/* A new worker's preferred node: the first usable one in the list on which
+ * other sessions of the pools' account are (another worker, another pool),
+ * or -1 (none: the list's order). */
+static int
+node_preferred(struct db *db, const struct db_node *nodes, int n)
+{
+	char name[NODE_ADDR_MAX + 8];
+	long long state[3], peers;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		nodes_name(&nodes[k], name, sizeof(name));
+		if (!node_open(db, &nodes[k], k, name, state))
+			continue;
+		peers = 0;
+		if (node_stmt(db, ST_NODE_PEERS, &peers, 1) != 0)
+			peers = 0;
+		mysql_close(db->my);
+		db->my = NULL;
+		if (peers > 0)
+			return k;
+	}
+	return -1;
+}
+
+/* 1 + the node this process connected to last (0: none yet): the pool's
+ * master connects once before it forks, so its workers start with its
+ * choice instead of each probing the nodes at the same moment (and seeing
+ * each other's probes as the sessions to join). */
+static int process_node;
+
+/* --db-nodes: connects to the first usable node in nodes_order() (the one
+ * used last goes to the end; a new worker tries first the node the other
+ * workers use), and on a Galera node makes reads wait for the cluster's
+ * earlier commits. */
+static enum db_rc
+connect_nodes(struct db *db)
+{
+	const struct conf *c = db->conf;
+	struct db_node nodes[NODES_MAX];
+	int order[NODES_MAX], n, i, k, prev = db->node - 1, slow;
+	char err[200], name[NODE_ADDR_MAX + 8];
+	long long state[3];
+	int64_t t0 = mono_ms();
+
+	if ((n = nodes_parse(c->db_nodes, nodes, NODES_MAX, err, sizeof(err))) < 0) {
+		note_error(db, CR_CONNECTION_ERROR, err);
+		return DB_LOST;
+	}
+	/* A node that timed out is tried again first: a Galera node stalls
+	 * every commit for seconds while the cluster decides a peer is gone (or
+	 * while flow control waits for a slow peer), and moving on then would
+	 * spread the pool's workers over several writers. One that refused,
+	 * was lost or was not ready goes last. */
+	slow = db->lost_slow;
+	db->lost_slow = 0;
+	if (prev < 0 && n > 1)
+		nodes_prefer(n, process_node > 0 && process_node <= n ? process_node - 1 :
+		    node_preferred(db, nodes, n), order);
+	else if (slow)
+		nodes_prefer(n, prev, order);
+	else
+		nodes_order(n, prev, order);
+	for (i = 0; i < n; i++) {
+		const struct db_node *nd = &nodes[order[i]];
+
+		k = order[i];
+		nodes_name(nd, name, sizeof(name));
+		if (!node_open(db, nd, k, name, state))
+			continue;
+		if (state[0] != 0 && node_stmt(db, ST_SYNC_WAIT, NULL, 0) != 0) {
+			log_warn("database node %d (%s): wsrep_sync_wait not set: %u %s", k + 1,
+			    name, db->last_errno, db->last_error);
+			mysql_close(db->my);
+			db->my = NULL;
+			continue;
+		}
+		if (k != prev) {
+			if (prev >= 0)
+				log_warn("database node %d (%s) in use: node %d failed", k + 1,
+				    name, prev + 1);
+			else
+				log_info("database node %d (%s) in use%s", k + 1, name,
+				    state[0] != 0 ? " (Galera, synced)" : "");
+		}
+		db->node = k + 1;
+		process_node = k + 1;
+		db->galera = state[0] != 0;
+		db->connects++;
+		return DB_OK;
+	}
+	return after_call(db, t0, DB_LOST);
+}
+
 enum db_rc
 db_connect(struct db *db)
 {
 	const struct conf *c = db->conf;
-	unsigned timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_CONNECT_TIMEOUT_S;
-	unsigned rw_timeout = db->batch ? DB_BATCH_TIMEOUT_S : DB_READ_TIMEOUT_S;
-	my_bool off = 0;
 	int64_t t0;
 
 	if (db->my != NULL)
 		return DB_OK;
-	if ((db->my = mysql_init(NULL)) == NULL) {
-		note_error(db, CR_OUT_OF_MEMORY, "mysql_init failed");
+	if (c->db_nodes != NULL)
+		return connect_nodes(db);
+	if ((db->my = new_handle(db)) == NULL)
 		return DB_LOST;
-	}
-	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
-	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
-	/* Rule 6: never reconnect silently; we reconnect ourselves, outside any
-	 * transaction, and prepare the statements again. */
-	mysql_options(db->my, MYSQL_OPT_RECONNECT, &off);
-	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_options(db->my, MYSQL_INIT_COMMAND,
-	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-	mysql_options(db->my, MYSQL_INIT_COMMAND,
-	    "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = 3,"
-	    " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE'");
 	t0 = mono_ms();
 	if (mysql_real_connect(db->my, c->db_host, c->db_user, c->db_password, c->db_name,
 	    c->db_port, c->db_socket, 0) == NULL) {

@@ -83,6 +83,9 @@ enum stmt {
 	ST_ORDER_EXPIRE,
 	ST_ORDER_DUE,
 	ST_ORDER_OPEN_COUNT,
+	ST_NODE_STATE,		/* --db-nodes: is this node usable (Galera state) */
+	ST_SYNC_WAIT,		/* --db-nodes: reads see every commit of the cluster */
+	ST_NODE_PEERS,		/* --db-nodes: other sessions of our account on a node */
 	ST__MAX
 };
 
@@ -183,6 +186,10 @@ struct db {
 	int timed_out;			/* the last failure was a timeout (slow) */
 	int batch;			/* audit, migrate: DB_BATCH_TIMEOUT_S for everything */
 	int probing;			/* this worker holds the probe of a suspect database */
+	int node;			/* --db-nodes: 1 + the index of the node in use
+					 * (or last used); 0 = none yet */
+	int galera;			/* that node is a Galera node */
+	int lost_slow;			/* the last lost connection was a timeout */
 	struct db_after after[DB_AFTER_MAX];	/* the running attempt's after-commit work */
 	size_t nafter;
 };

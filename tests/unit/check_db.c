@@ -48,6 +48,12 @@ static const struct {
 	{ ER_PARSE_ERROR, DB_STAGE_OUTSIDE, PROB_INTERNAL },
 	{ 1267, DB_STAGE_OUTSIDE, PROB_INTERNAL },		/* illegal mix of collations */
 	{ 0, DB_STAGE_COMMIT, PROB_NONE },
+	/* Galera: a node not ready (1047) before COMMIT did nothing, the
+	 * caller goes to another node (it was a 500); a commit that failed
+	 * on its way (1180) may have happened on the others. */
+	{ ER_UNKNOWN_COM_ERROR, DB_STAGE_BODY, PROB_UNAVAILABLE },	/* 1047 */
+	{ ER_UNKNOWN_COM_ERROR, DB_STAGE_OUTSIDE, PROB_UNAVAILABLE },
+	{ ER_ERROR_DURING_COMMIT, DB_STAGE_COMMIT, PROB_OUTCOME_UNKNOWN },	/* 1180 */
 };
 
 START_TEST(each_error_at_each_stage_maps_to_its_problem)
