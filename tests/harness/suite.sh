@@ -8,6 +8,11 @@
 #   tests/.../NAME.sh     bash NAME.sh
 #   tests/optimistic/NAME.opt  tests/integration/NAME.py against the pool
 #                         restarted with --lock STRATEGY (then put back)
+#   tests/cluster/NAME    against the Galera cluster of ./stack cluster, with
+#                         the settings in ORDERD_CLUSTER_ENV (./stack test
+#                         sets them: its own var dir and ports); the cluster
+#                         is brought up first if it is not (whatever of it is
+#                         not running). Without ORDERD_CLUSTER_ENV: skipped.
 #
 # What it adds around a suite (what ./stack test did per suite before):
 # - a time bound: ORDERD_TEST_TIMEOUT (900 s) for a suite, more for the
@@ -32,7 +37,22 @@ stack=${ORDERD_STACK:-$top/stack}
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 limit=${ORDERD_TEST_TIMEOUT:-900}
+cluster=()
 case $test in
+    */cluster/*)
+        if [[ -z ${ORDERD_CLUSTER_ENV:-} || -z ${ORDERD_URL:-} ]]; then
+            echo "1..0 # SKIP no cluster for the tests (ORDERD_CLUSTER_ENV unset; ./stack test sets it)"
+            exit 0
+        fi
+        read -ra cluster <<<"$ORDERD_CLUSTER_ENV"
+        cluster=(env "${cluster[@]}" ORDERD_SKIP_PACKAGES=1 ORDERD_SKIP_BUILD=1)
+        limit=1200
+        if [[ $test == *.py ]]; then
+            cmd=("${cluster[@]}" "$stack" cluster suite "$test")
+        else
+            cmd=("${cluster[@]}" bash "$test")
+        fi
+        ;;
     *.opt)
         if [[ -z ${ORDERD_URL:-} || -z ${ORDERD_VAR:-} ]]; then
             echo "1..0 # SKIP no running stack of ./stack (ORDERD_URL, ORDERD_VAR unset)"
@@ -68,6 +88,12 @@ if [[ -n $lock ]]; then
 fi
 envs=(env)
 [[ -z $lock ]] || envs+=("ORDERD_LOCK=$lock")
+
+# The cluster, up (or what of it is down started again) before its suite.
+if ((${#cluster[@]})) && ! "${cluster[@]}" "$stack" cluster up >&2; then
+    echo "Bail out! the Galera cluster did not come up (${ORDERD_CLUSTER_ENV})"
+    exit 1
+fi
 
 # In the background, so that a signal to this script (make check stopped)
 # reaches the suite: timeout passes it on to the suite's process group.
