@@ -146,6 +146,21 @@ nodes_prefer(int n, int preferred, int *order)
 			order[k++] = i;
 }
 
+void
+nodes_follow(int n, int failed, int pool, int *order)
+{
+	int i, k;
+
+	nodes_order(n, failed, order);
+	if (pool < 0 || pool >= n || pool == failed)
+		return;
+	for (k = 0; k < n && order[k] != pool; k++)
+		;
+	for (i = k; i > 0; i--)
+		order[i] = order[i - 1];
+	order[0] = pool;
+}
+
 int
 nodes_usable(int wsrep_on, int ready, long local_state)
 {

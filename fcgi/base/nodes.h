@@ -45,6 +45,13 @@ void	nodes_order(int n, int current, int *order);
  * write to node 2 joins them rather than opening a second writer on node 1. */
 void	nodes_prefer(int n, int preferred, int *order);
 
+/* nodes_order() for a worker whose node (failed) failed, when a sibling of
+ * its pool has already moved to the node pool (-1: none known): that node
+ * first, unless it is the failed one. Workers whose last nodes differ (one
+ * moved to node 2 when node 1 failed, another stayed on node 1 that
+ * returned) then still end up on one node when one of them fails. */
+void	nodes_follow(int n, int failed, int pool, int *order);
+
 /* Whether a node may be used, from what it reports: a plain server
  * (wsrep_on 0) always; a Galera node only when wsrep_ready is ON and
  * wsrep_local_state is 4 (Synced). */

@@ -268,6 +268,8 @@ struct health {
 	int64_t suspect_ms;	/* mono_ms() of the last timeout; 0 = healthy */
 	int64_t probe_ms;	/* no new probe before this (a probe's lease, or
 				 * the gap after a failed one) */
+	int node;		/* --db-nodes: 1 + the node a worker of this pool
+				 * connected to last; 0 = none yet */
 };
 
 static struct health *health;
@@ -572,7 +574,7 @@ connect_nodes(struct db *db)
 {
 	const struct conf *c = db->conf;
 	struct db_node nodes[NODES_MAX];
-	int order[NODES_MAX], n, i, k, prev = db->node - 1, slow;
+	int order[NODES_MAX], n, i, k, prev = db->node - 1, slow, pool_node;
 	char err[200], name[NODE_ADDR_MAX + 8];
 	long long state[3];
 	int64_t t0 = mono_ms();
@@ -588,13 +590,24 @@ connect_nodes(struct db *db)
 	 * was lost or was not ready goes last. */
 	slow = db->lost_slow;
 	db->lost_slow = 0;
-	if (prev < 0 && n > 1)
-		nodes_prefer(n, process_node > 0 && process_node <= n ? process_node - 1 :
+	/* A new worker joins the node its pool writes to now: the one a sibling
+	 * connected to last (a worker that replaces one after a failover must
+	 * not go back to the master's first choice: two writers), else the
+	 * master's choice, else the node other sessions are on. A worker whose
+	 * node failed follows a sibling that already moved. */
+	pool_node = health != NULL ? __atomic_load_n(&health->node, __ATOMIC_ACQUIRE) : 0;
+	if (prev < 0 && n > 1) {
+		if (pool_node <= 0 || pool_node > n)
+			pool_node = process_node;
+		nodes_prefer(n, pool_node > 0 && pool_node <= n ? pool_node - 1 :
 		    node_preferred(db, nodes, n), order);
-	else if (slow)
+	} else if (slow) {
 		nodes_prefer(n, prev, order);
-	else
-		nodes_order(n, prev, order);
+	} else {
+		/* Lost or refused: where the siblings went, if one already
+		 * moved; else the next node in the list. */
+		nodes_follow(n, prev, pool_node - 1, order);
+	}
 	for (i = 0; i < n; i++) {
 		const struct db_node *nd = &nodes[order[i]];
 
@@ -619,6 +632,8 @@ connect_nodes(struct db *db)
 		}
 		db->node = k + 1;
 		process_node = k + 1;
+		if (health != NULL)
+			__atomic_store_n(&health->node, k + 1, __ATOMIC_RELEASE);
 		db->galera = state[0] != 0;
 		db->connects++;
 		return DB_OK;

@@ -56,6 +56,7 @@ import orderd_test as T  # noqa: E402
 from orderd_test import (  # noqa: E402
     SEED, ConnError, artifact, check, log, run, summarize, test)
 from accounts import admin, new_key, new_users  # noqa: E402
+from fcgi_client import fcgi_request  # noqa: E402
 
 CLIENTS = int(os.environ.get("ORDERD_CLUSTER_CLIENTS", "10"))
 SECONDS = float(os.environ.get("ORDERD_CLUSTER_SECONDS", "30"))
@@ -440,6 +441,84 @@ def all_nodes_killed_at_once_lose_no_acknowledged_write():
             os.kill(p, signal.SIGKILL)
         return "nodes 1-3 (%s) SIGKILLed at once" % pids
     storm("all-nodes-kill", kill, stack_up)
+
+
+POOL_A = os.path.join(RUN_DIR, "orderd-a.sock")
+
+
+def pool_a_nodes():
+    """The nodes pool a has connections on (`./stack cluster status`)."""
+    env = dict(os.environ, ORDERD_SKIP_PACKAGES="1", ORDERD_SKIP_BUILD="1")
+    p = subprocess.run([STACK, "cluster", "status"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    m = re.search(r"orderd-a: running .*writes to (.*)", p.stdout + p.stderr)
+    check(m, "cluster status names no node for pool a:\n%s" % (p.stdout + p.stderr)[-600:])
+    log("pool a: %s" % m.group(1))
+    return sorted(int(n) for n in re.findall(r"node (\d+) \(", m.group(1)))
+
+
+def through_pool_a(token, count):
+    """count reads that need the database, straight to pool a: statuses."""
+    return [fcgi_request(POOL_A, "GET", "/order/?limit=1", b"", None,
+                         extra_params={"HTTP_AUTHORIZATION": "Bearer " + token},
+                         timeout=15).status for _ in range(count)]
+
+
+def pool_a_children():
+    master = read_pid("orderd-a.pid")
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    kids = []
+    for k in out.split():
+        with open("/proc/%s/cmdline" % k, "rb") as f:
+            if b"reaper" not in f.read():
+                kids.append(int(k))
+    return master, kids
+
+
+@test
+def a_worker_replaced_after_a_failover_writes_where_its_pool_writes():
+    # A worker that replaces one (a crash, --max-requests) must join the node
+    # its siblings moved to, not the one its master chose at start: that node
+    # is back and synced, and a second writer gives certification conflicts.
+    token = admin().token
+    # Pool a restarted: its master's choice is the node the cluster writes to.
+    master, kids = pool_a_children()
+    for p in [master] + kids:
+        os.kill(p, signal.SIGKILL)
+    stack_up()
+    check(all(s == 200 for s in through_pool_a(token, 20)), "pool a did not answer after its restart")
+    first = pool_a_nodes()
+    check(len(first) == 1, "pool a writes to nodes %s after its restart, not one" % first)
+    w = first[0]
+    # Its node killed: the workers move to another one.
+    os.kill(read_pid("galera-%d.pid" % w), signal.SIGKILL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60:
+        try:
+            if through_pool_a(token, 1) == [200]:
+                break
+        except (OSError, ConnError):
+            pass
+        time.sleep(0.2)
+    through_pool_a(token, 40)
+    moved = pool_a_nodes()
+    check(len(moved) == 1 and moved[0] != w, "after node %d was killed pool a writes to %s" % (w, moved))
+    # The node back (synced), then one worker replaced.
+    stack_up()
+    master, kids = pool_a_children()
+    check(kids, "pool a has no workers")
+    os.kill(kids[0], signal.SIGKILL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10 and (kids[0] in pool_a_children()[1] or
+                                         len(pool_a_children()[1]) < len(kids)):
+        time.sleep(0.1)
+    statuses = through_pool_a(token, 60)
+    check(all(s == 200 for s in statuses), "pool a's reads after the respawn: %s" % statuses)
+    now = pool_a_nodes()
+    print("  pool a wrote to node %d, then to node %d after node %d was killed; after a worker "
+          "was replaced: %s" % (w, moved[0], w, now), flush=True)
+    check(now == moved, "a replaced worker writes to node(s) %s while its pool writes to node %d"
+          % (now, moved[0]))
 
 
 if __name__ == "__main__":

@@ -132,6 +132,29 @@ START_TEST(a_new_worker_tries_the_node_the_others_use_first)
 }
 END_TEST
 
+START_TEST(a_worker_whose_node_failed_follows_its_pool)
+{
+	int order[3];
+
+	/* Node 2 failed under a worker whose siblings already moved to node 3:
+	 * node 3 first, not node 1 (the list's first), node 2 last. */
+	nodes_follow(3, 1, 2, order);
+	ck_assert_int_eq(order[0], 2);
+	ck_assert_int_eq(order[1], 0);
+	ck_assert_int_eq(order[2], 1);
+	/* The pool's node is the failed one (nobody moved yet): the list. */
+	nodes_follow(3, 1, 1, order);
+	ck_assert_int_eq(order[0], 0);
+	ck_assert_int_eq(order[1], 2);
+	ck_assert_int_eq(order[2], 1);
+	/* None known: nodes_order(). */
+	nodes_follow(3, 0, -1, order);
+	ck_assert_int_eq(order[0], 1);
+	ck_assert_int_eq(order[1], 2);
+	ck_assert_int_eq(order[2], 0);
+}
+END_TEST
+
 START_TEST(only_synced_galera_nodes_or_plain_servers_are_usable)
 {
 	ck_assert_int_eq(nodes_usable(0, 0, 0), 1);	/* plain MariaDB */
@@ -159,6 +182,7 @@ nodes_suite(void)
 	tcase_add_test(tc, when_the_second_node_fails_the_first_comes_back_first);
 	tcase_add_test(tc, one_node_is_retried);
 	tcase_add_test(tc, a_new_worker_tries_the_node_the_others_use_first);
+	tcase_add_test(tc, a_worker_whose_node_failed_follows_its_pool);
 	tcase_add_test(tc, only_synced_galera_nodes_or_plain_servers_are_usable);
 	suite_add_tcase(s, tc);
 	return s;
