@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The pools' caches on a cluster (issue 13): each pool's shared-memory caches
+"""The pools' caches on a cluster: each pool's shared-memory caches
 see only that pool's own writes, so another pool acts on stale state for a
 bounded time. Measured here by talking to pool a (its unix socket) and pool
 b (TCP) directly over FastCGI, without nginx.

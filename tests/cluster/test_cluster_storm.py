@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cluster storm (issue 13): orderd on three Galera nodes and two pools
+"""The cluster storm: orderd on three Galera nodes and two pools
 behind one nginx (`./stack cluster up`), loaded through nginx while a part of
 it is SIGKILLed and brought back with `./stack cluster up`.
 

@@ -3,8 +3,8 @@
  * check_parsed() and check_response() state the contract of req_parse(),
  * router_match() and the response builders as assertions: a violation is a
  * finding (abort, so libFuzzer keeps the input), exactly like a crash. They
- * check what request.h, router.h and response.h promise and what issue 6
- * asks ("every hostile request gets a 4xx problem+json, never a 5xx"),
+ * check what request.h, router.h and response.h promise and what
+ * docs/api.md says of bad input (a 4xx problem+json, never a 5xx),
  * nothing more. */
 #ifndef ORDERD_FUZZ_UTIL_H
 #define ORDERD_FUZZ_UTIL_H

@@ -1,4 +1,4 @@
-"""accounts: shared helpers for the issue 4 suites (test_auth, test_bank_storm,
+"""accounts: shared helpers for the accounts suites (test_auth, test_bank_storm,
 test_idempotency), on top of orderd_test.
 
 Every user here is registered through the API (POST /auth/register/) and signs

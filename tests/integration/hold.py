@@ -1,5 +1,5 @@
-"""hold: helpers for test_hold.py and test_hold_storm.py (the payment window,
-issue 11): run the stack's pool for a while with other settings (a short
+"""hold: helpers for test_hold.py and test_hold_storm.py (the payment
+window): run the stack's pool for a while with other settings (a short
 ORDERD_HOLD), then put back the pool exactly as it was found.
 
 The pool is stopped with SIGTERM through ORDERD_PIDFILE and started again from

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""orderd audit catches every kind of inconsistency it is meant to (issue 3).
+"""orderd audit catches every kind of inconsistency it is meant to.
 
 Each test makes fresh rows through the API (goods, products, a multi-line
 checkout, sometimes an abort), checks the audit does not name them, corrupts

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Accounts, sign-in, ownership and money (issue 4, docs/SPEC-internal.md
-"Accounts (issue 4)").
+"""Accounts, sign-in, ownership and money (docs/SPEC-internal.md
+"Accounts").
 
 Users register and sign in through the API; each sends its own bearer token
 or its session cookie, never the admin token. Covered: register (shape, 409
@@ -854,7 +854,7 @@ def ledger_pages_newest_first():
 
 
 # ---------------------------------------------------------------------------
-# login CSRF (issue 11): a foreign page must not sign a browser in
+# login CSRF: a foreign page must not sign a browser in
 
 
 FOREIGN = [("foreign Origin", {"Origin": "http://evil.example"}),
@@ -932,7 +932,7 @@ def login_and_register_from_this_site_or_a_script_still_work():
 
 
 # ---------------------------------------------------------------------------
-# orderd admin NAME on an existing account (issue 11)
+# orderd admin NAME on an existing account
 
 
 def token_of(p, what):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The bank storm (issue 4): money moved concurrently in every way the API
+"""The bank storm: money moved concurrently in every way the API
 allows, then summed.
 
 Dozens of users (ORDERD_BANK_USERS, default 30) register through the API and

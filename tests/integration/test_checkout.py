@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Multi-item checkout, goods and the catalogue (issue 3, docs/api.md).
+"""Multi-item checkout, goods and the catalogue (docs/api.md).
 
 POST /checkout/ in both encodings (JSON with numbers or decimal strings,
 form items[N][product]/items[N][quantity] with gaps), repeats merged, lines

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checkout storm (issue 3): overlapping multi-line carts, duplicate aborts, restocks.
+"""Checkout storm: overlapping multi-line carts, duplicate aborts, restocks.
 
 Many clients check out carts of 2..4 elements (random order, sometimes naming
 a product twice, JSON or form encoded, now and then a one-line POST /order/)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The client orderd replaces must work unchanged (issue 11).
+"""The client orderd replaces must work unchanged.
 
 The script of the original bug report, as it is: Python urllib, no Accept
 header, form bodies (urllib's own application/x-www-form-urlencoded), its

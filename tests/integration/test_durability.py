@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""orderd checks at start that the database keeps what it acknowledges
-(issue 6 §5): a warning when innodb_flush_log_at_trx_commit is not 1 and for
+"""orderd checks at start that the database keeps what it acknowledges:
+a warning when innodb_flush_log_at_trx_commit is not 1 and for
 every non-transactional table of its schema; silence when all is well.
 
 Each test starts its own `orderd serve` on a socket of its own, against the

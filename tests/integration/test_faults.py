@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Faults under load (issue 6 §1): kill what can be killed, then count what was lost.
+"""Faults under load: kill what can be killed, then count what was lost.
 
 Every test works on the running stack (MariaDB, the pool, nginx: the runner's
 throw-away one under `./stack test`) through nginx, and restores what it

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the server and its pages send (issue 11): the security headers on
+"""What the server and its pages send: the security headers on
 every kind of answer, errors and redirects included, whoever made it (orderd,
 nginx's static files, nginx's own error answers), and the 404 for an unknown
 path: the site's page for a browser, problem+json for everyone else.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The payment window (issue 11): stock held by orders nobody pays.
+"""The payment window: stock held by orders nobody pays.
 
 An order placed with pay_method=balance that is not paid within the pool's
 --hold (ORDERD_HOLD) expires: status "expired", its stock back exactly once,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The expiry storm (issue 11): orders, pays and cancels racing the pool's
+"""The expiry storm: orders, pays and cancels racing the pool's
 reaper with a payment window of 1 s.
 
 The suite restarts the stack's pool with ORDERD_HOLD=1 (hold.use_pool; the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile input (issue 6, part 2): sends every case of the corpus in
+"""Hostile input: sends every case of the corpus in
 tests/hostile/cases/*.jsonl (format: tests/hostile/README.md) and checks each
 answer: the expected 4xx (never a 5xx; a 2xx only where the case is valid), an
 application/problem+json with the right type when orderd answers, nginx's own

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Idempotency keys (issue 4, docs/SPEC-internal.md "Accounts (issue 4)").
+"""Idempotency keys (docs/SPEC-internal.md "Accounts").
 
 The same checkout sent 10 times at once with one Idempotency-Key makes one
 order and ten identical answers (status, body bytes, Location), at least nine

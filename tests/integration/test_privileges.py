@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The private stack's privileges (issue 11): the database passwords are made
+"""The private stack's privileges: the database passwords are made
 on the first run and kept in var/etc mode 0600; the MariaDB socket's directory
 is closed to other users; the pool's database account has only SELECT,
 INSERT, UPDATE, DELETE and EXECUTE on the schema (the owner account does the

@@ -11,7 +11,7 @@
    be (so they keep marking it sold out) while it is restocked one unit at a
    time: an order placed right after each restock gets that unit. A sold-out
    mark set from a read made before the restock committed would refuse it
-   (issue 11, --lock optimistic; ./stack test runs this suite under both
+   (--lock optimistic; ./stack test runs this suite under both
    strategies).
 
 Knobs: ORDERD_STORM_SECONDS (default 20), ORDERD_STORM_CLIENTS (default 32)."""

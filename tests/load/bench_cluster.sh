@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/load/bench_cluster.sh — orderd on the Galera cluster beside the single
-# node, in the same run (issue 13). `./stack bench --cluster` brings up both
+# node, in the same run. `./stack bench --cluster` brings up both
 # on throw-away dirs and runs this; it can also run against two stacks that
 # are up already.
 #

@@ -138,7 +138,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Issue 11: a worker killed between the two halves of its write leaves
+/* a worker killed between the two halves of its write leaves
  * the slot's lock held. Readers miss at once, the next writer breaks the
  * lock, and the slot serves again. */
 START_TEST(a_slot_left_locked_by_a_killed_writer_is_broken)

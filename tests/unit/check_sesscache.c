@@ -70,7 +70,7 @@ START_TEST(forget_hides_the_token_at_once)
 }
 END_TEST
 
-/* Issue 11: request A reads the session from the database (valid), the
+/* request A reads the session from the database (valid), the
  * owner signs out (revoke + forget), then A stores what it read. The
  * revoked token must not come back into the cache. */
 START_TEST(fill_begun_before_a_sign_out_is_refused)
