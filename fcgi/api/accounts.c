@@ -146,6 +146,7 @@ credit_h(struct call *c)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.amount = c->req->f[F_AMOUNT].i;
+	call_user_key(c, c->route->name);
 	return write_call(c, credit_run, credit_render, &w, NULL, NULL);
 }
 
@@ -180,5 +181,7 @@ transfer_h(struct call *c)
 		problem_add_str(&c->p, "field", "to");
 		return -1;
 	}
+	call_key(c, GATE_ACCOUNT, c->who.id);
+	call_user_key(c, w.to);
 	return write_call(c, transfer_run, transfer_render, &w, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "shm/gate.h"
 #include "store/db.h"
 
 #define LIST_LIMIT_DEFAULT	50
@@ -37,6 +38,8 @@ struct call {
 	struct principal who;	/* the caller; who.id 0 = anonymous */
 	struct idem idem;
 	int use_idem;		/* the call carries an Idempotency-Key */
+	uint64_t keys[GATE_KEYS];	/* the rows its write will lock (shm/gate.h) */
+	size_t nkeys;
 };
 
 typedef int (*handler_fn)(struct call *);
@@ -60,6 +63,11 @@ int	write_call(struct call *, run_fn run, render_fn render, void *ctx,
 	    const char *member, const int64_t *id);
 
 /* --- call.c: what every handler shares --- */
+
+/* Names a row the call's write will lock, for the gate (shm/gate.h): a
+ * product, order or account id; call_user_key the account of a user name. */
+void	call_key(struct call *, enum gate_kind, int64_t id);
+void	call_user_key(struct call *, const char *username);
 
 /* The caller's scope over orders: their own, or (admin) everyone's. */
 int64_t	owner(const struct call *);

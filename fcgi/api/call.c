@@ -9,6 +9,33 @@
 #include "api/apiint.h"
 #include "views/answers.h"
 
+void
+call_key(struct call *c, enum gate_kind kind, int64_t id)
+{
+	size_t i;
+
+	if (id <= 0 || c->nkeys >= GATE_KEYS)
+		return;
+	for (i = 0; i < c->nkeys; i++)
+		if (c->keys[i] == gate_key(kind, (uint64_t)id))
+			return;
+	c->keys[c->nkeys++] = gate_key(kind, (uint64_t)id);
+}
+
+/* FNV-1a of the name folded to lower case (names compare without case). */
+void
+call_user_key(struct call *c, const char *username)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *username; username++) {
+		unsigned char ch = (unsigned char)*username;
+
+		h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 0x100000001b3ULL;
+	}
+	call_key(c, GATE_USER, (int64_t)(h >> 9) | 1);
+}
+
 int64_t
 owner(const struct call *c)
 {

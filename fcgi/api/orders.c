@@ -68,6 +68,7 @@ order_create_h(struct call *c)
 	memset(&w, 0, sizeof(w));
 	w.lines = &l;
 	w.n = 1;
+	call_key(c, GATE_PRODUCT, l.product);
 	w.pay_method = "cod";
 	w.status = 201;
 	w.what = "order-created";
@@ -127,6 +128,7 @@ order_change(struct call *c, const char *what, run_fn run, unsigned extra)
 	w.status = 200;
 	w.what = what;
 	w.product = c->req->f[F_PRODUCT].set ? c->req->f[F_PRODUCT].i : 0;
+	call_key(c, GATE_ORDER, c->route->id);
 	return write_call(c, run, order_render, &w, "order", &c->route->id);
 }
 
@@ -161,6 +163,7 @@ pay_run(struct call *c, void *ctx, const struct db_hooks *h)
 int
 order_pay_h(struct call *c)
 {
+	call_key(c, GATE_ACCOUNT, c->who.id);
 	return order_change(c, "order-paid", pay_run, 0);
 }
 
@@ -211,7 +214,10 @@ checkout_h(struct call *c)
 		}
 		w.lines[i].product = r->items[i].product;
 		w.lines[i].quantity = r->items[i].quantity;
+		call_key(c, GATE_PRODUCT, w.lines[i].product);
 	}
+	if (strcmp(pm, "balance") == 0)
+		call_key(c, GATE_ACCOUNT, c->who.id);
 	w.n = r->nitems;
 	w.pay_method = pm;
 	w.status = 201;

@@ -111,6 +111,7 @@ product_restock_h(struct call *c)
 {
 	if (fields(c, 0, BIT(F_QUANTITY)) != 0)
 		return -1;
+	call_key(c, GATE_PRODUCT, c->route->id);
 	return product_write(c, restock_run, 200, "product-restocked");
 }
 

@@ -2,6 +2,7 @@
  * Idempotency-Key claimed first and its answer stored last in it. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "api/apiint.h"
@@ -92,11 +93,47 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 	return -1;
 }
 
+/* The gate turned the write away: nothing was done. */
+static void
+refused(struct call *c, enum gate_rc rc, uint64_t key)
+{
+	static const char *const kind[] = {
+		[GATE_PRODUCT] = "product", [GATE_ORDER] = "order", [GATE_ACCOUNT] = "account",
+		[GATE_USER] = "account",
+	};
+	unsigned k = (unsigned)(key >> 56);
+	int64_t id = (int64_t)(key & ((1ULL << 56) - 1));
+
+	if (rc == GATE_POOL_BUSY || k >= sizeof(kind) / sizeof(kind[0]) || kind[k] == NULL) {
+		problem_set(&c->p, PROB_UNAVAILABLE, "every worker that may write is busy; "
+		    "nothing was done; try again");
+		return;
+	}
+	if (k == GATE_USER)
+		problem_set(&c->p, PROB_UNAVAILABLE, "too many requests are waiting for the "
+		    "same account; nothing was done; try again");
+	else {
+		problem_set(&c->p, PROB_UNAVAILABLE, "too many requests are waiting for %s %"
+		    PRId64 "; nothing was done; try again", kind[k], id);
+		problem_add_int(&c->p, kind[k], id);
+	}
+}
+
 int
 write_call(struct call *c, run_fn run, render_fn render, void *ctx, const char *member,
     const int64_t *id)
 {
-	if (run_write(c, run, render, ctx) == 0)
+	enum gate_rc g;
+	uint64_t key;
+	int r;
+
+	if ((g = gate_enter(c->keys, c->nkeys, &key)) != GATE_IN) {
+		refused(c, g, key);
+		return -1;
+	}
+	r = run_write(c, run, render, ctx);
+	gate_leave();
+	if (r == 0)
 		return 0;
 	if (c->p.kind == PROB_OUTCOME_UNKNOWN && member != NULL && *id > 0)
 		problem_add_int(&c->p, member, *id);

@@ -15,6 +15,7 @@
 
 #include "base/conf.h"
 #include "base/log.h"
+#include "shm/gate.h"
 #include "shm/prodcache.h"
 #include "shm/sesscache.h"
 #include "shm/soldout.h"
@@ -202,6 +203,9 @@ serve_setup(const struct conf *c)
 		if (tables[i].init() != 0)
 			log_warn("no shared %s (%s): %s", tables[i].what, strerror(errno),
 			    tables[i].without);
+	if (gate_init(c->workers) != 0)
+		log_warn("no shared write gate (%s): a locked row can hold every worker",
+		    strerror(errno));
 }
 
 static int
@@ -223,7 +227,7 @@ static const struct sub {
 	  "time, and the reaper.\n\n"
 	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
 	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
-	  "  --workers N          worker processes (4)                     ORDERD_WORKERS\n"
+	  "  --workers N          worker processes (16)                    ORDERD_WORKERS\n"
 	  "  --max-requests N     recycle a worker after N requests (0 = never)\n"
 	  "                                                                ORDERD_MAX_REQUESTS\n"
 	  "  --lock MODE          forupdate (default) or optimistic        ORDERD_LOCK\n"

@@ -26,8 +26,15 @@
 
 #define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
 #define KEPT_SECONDS	5.0	/* how long it waits for nginx to close kept ones */
-#define CONNS_MAX	512	/* FastCGI connections one worker keeps open */
-#define ACCEPTS_PER_ROUND 8	/* new connections taken between rounds of kept ones */
+/* One FastCGI connection at a time, as php-fpm's children: nginx sends a
+ * request on a kept connection only when that connection is idle, so a
+ * worker waiting on a locked row never has a request queued behind it, and
+ * a killed worker takes with it at most the request it was answering. While
+ * it has a connection open, a worker does not look at the listening socket;
+ * nginx keeps fewer connections open (keepalive in nginx/orderd.conf.in)
+ * than the pool has workers, so the others take the new ones. */
+#define CONNS_MAX	1
+#define ACCEPTS_PER_ROUND 8	/* requests on new connections taken in one round */
 
 static volatile sig_atomic_t stop;
 

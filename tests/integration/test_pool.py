@@ -514,15 +514,35 @@ def kept_connections(pool, n):
 
 
 @test
-def one_worker_serves_many_kept_connections_in_turn():
-    # nginx with fastcgi_keep_conn leaves connections open; a worker must
-    # answer on all it holds, and on new ones, not only on the first.
-    with Pool(workers=1) as pool:
+def each_worker_serves_one_kept_connection_at_a_time():
+    # nginx with fastcgi_keep_conn leaves connections open. A worker serves
+    # the one it holds until the other side closes it, and takes no other
+    # meanwhile (so no request ever waits behind another on a worker that is
+    # busy); the pool's other workers take the new connections, and once
+    # every worker holds one, a new connection is taken when one closes.
+    with Pool(workers=3) as pool:
         pid = pool.make_product()
-        worker = pool.workers()
-        with kept_connections(pool, 3) as conns:
+        with kept_connections(pool, 2) as conns:
             serve_in_turn(pool, pid, conns)
-        eq(pool.workers(), worker, "the one worker")
+        with kept_connections(pool, 3) as conns:
+            for k, c in enumerate(conns):
+                eq(c.request("GET", "/product/%d/" % pid).status, 200,
+                   "kept connection %d of 3 (3 workers)" % (k + 1))
+            box = {}
+            t = threading.Thread(target=lambda: box.setdefault(
+                "r", pool.request("GET", "/product/%d/" % pid, timeout=10)), daemon=True)
+            t.start()
+            t.join(0.7)
+            check(t.is_alive(), "a fourth connection was answered while each of the 3 "
+                  "workers held a kept connection: %s" % box.get("r"))
+            conns[0].close()
+            t0 = time.monotonic()
+            t.join(5)
+            check("r" in box, "the fourth connection got no answer 5 s after a kept "
+                  "connection closed; %s" % pool.output())
+            eq(box["r"].status, 200, "the fourth connection, once a kept one closed")
+            check(time.monotonic() - t0 < 2.0, "the fourth connection waited %.1fs after a "
+                  "kept connection closed" % (time.monotonic() - t0))
 
 
 def serve_in_turn(pool, pid, conns):
@@ -544,9 +564,9 @@ def serve_in_turn(pool, pid, conns):
 
 @test
 def sigterm_serves_kept_connections_until_closed():
-    # A stopping worker keeps answering on its kept connections (nginx may be
-    # sending on them) until the other side closes them; then it exits.
-    with Pool(workers=1) as pool:
+    # A stopping worker keeps answering on its kept connection (nginx may be
+    # sending on it) until the other side closes it; then it exits.
+    with Pool(workers=2) as pool:
         pid = pool.make_product()
         with kept_connections(pool, 2) as conns:
             drain_kept(pool, pid, conns)

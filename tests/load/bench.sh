@@ -20,7 +20,7 @@
 #   ORDERD_DB_SOCKET      (default $ORDERD_VAR/run/mariadb.sock)
 #   ORDERD_DB_USER/PASSWORD/NAME  (default orderd, the password in
 #                         $ORDERD_VAR/etc/db-password, orderd)
-#   ORDERD_WORKERS        pool size (default: the pool's live workers, else 4)
+#   ORDERD_WORKERS        pool size (default: the pool's live workers, else 16)
 #   ORDERD_BIN            orderd binary for the audit (default $ORDERD_VAR/build/orderd)
 #   ORDERD_BENCH_OUT      output dir (default $ORDERD_VAR/bench)
 #   ORDERD_BENCH_SECONDS  seconds per point (default 10; 5 with QUICK)
@@ -100,7 +100,7 @@ if [[ -n ${ORDERD_WORKERS:-} ]]; then
     WORKERS=$ORDERD_WORKERS
 else
     WORKERS=$(pool_workers | wc -l)
-    ((WORKERS > 0)) || WORKERS=4
+    ((WORKERS > 0)) || WORKERS=16
 fi
 
 OUT=${ORDERD_BENCH_OUT:-$VAR/bench}

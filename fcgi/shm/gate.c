@@ -1,0 +1,177 @@
+/* gate.c - the bound on workers inside writes (gate.h). */
+#include "config.h"
+
+#include <stddef.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm/gate.h"
+#include "shm/shared.h"
+
+struct entry {
+	uint32_t pid;		/* the worker that claimed it; 0 = free */
+	uint32_t n;		/* keys published; 0 = not inside a write */
+	int64_t since_ms;	/* when it entered (CLOCK_MONOTONIC) */
+	uint64_t keys[GATE_KEYS];
+};
+
+struct table {
+	int writers_max, row_max;
+	uint32_t used;		/* entries [0, used) have been claimed */
+	struct entry e[GATE_ENTRIES];
+};
+
+static struct table *table;
+static struct entry *mine;	/* this worker's entry */
+static pid_t mine_pid;
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+int
+gate_init(int workers)
+{
+	if ((table = shared_alloc(sizeof(*table))) == NULL)
+		return -1;
+	gate_bounds(workers - (workers / 4 > 0 ? workers / 4 : 1), workers / 2);
+	return 0;
+}
+
+void
+gate_bounds(int writers_max, int row_max)
+{
+	if (table == NULL)
+		return;
+	STORE(&table->writers_max, writers_max > 0 ? writers_max : 1);
+	STORE(&table->row_max, row_max > 0 ? row_max : 1);
+}
+
+/* This process's entry, claimed on first use; NULL when the table is full. */
+static struct entry *
+claim(void)
+{
+	pid_t me = getpid();
+	size_t i, at;
+
+	if (mine != NULL && mine_pid == me)
+		return mine;
+	mine = NULL;
+	at = shared_slot((uint64_t)me, 10) % GATE_ENTRIES;
+	for (i = 0; i < GATE_ENTRIES; i++) {
+		struct entry *e = &table->e[(at + i) % GATE_ENTRIES];
+		uint32_t free_ = 0;
+
+		if (__atomic_compare_exchange_n(&e->pid, &free_, (uint32_t)me, 0,
+		    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			uint32_t used = LOAD(&table->used), want = (uint32_t)((at + i) % GATE_ENTRIES) + 1;
+
+			while (used < want && !__atomic_compare_exchange_n(&table->used, &used, want,
+			    0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				;
+			mine = e;
+			mine_pid = me;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Who else is inside a write: how many in all, and for each of my keys how
+ * many and since when the oldest. */
+static int
+count(const struct entry *me, const uint64_t *keys, size_t n, int *per_key, int64_t *oldest)
+{
+	uint32_t used = LOAD(&table->used), i, k, j, m;
+	int writers = 0;
+
+	for (k = 0; k < n; k++) {
+		per_key[k] = 0;
+		oldest[k] = INT64_MAX;
+	}
+	for (i = 0; i < used; i++) {
+		const struct entry *e = &table->e[i];
+		int64_t since;
+
+		if (e == me || (m = LOAD(&e->n)) == 0)
+			continue;
+		writers++;
+		since = LOAD(&e->since_ms);
+		for (j = 0; j < m && j < GATE_KEYS; j++) {
+			uint64_t key = LOAD(&e->keys[j]);
+
+			for (k = 0; k < n; k++)
+				if (keys[k] == key) {
+					per_key[k]++;
+					if (since < oldest[k])
+						oldest[k] = since;
+				}
+		}
+	}
+	return writers;
+}
+
+enum gate_rc
+gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
+{
+	int per_key[GATE_KEYS];
+	int64_t oldest[GATE_KEYS], now = mono_ms(), until = now + GATE_WAIT_MS;
+	struct entry *me;
+	size_t k;
+
+	*key = 0;
+	if (table == NULL || (me = claim()) == NULL)
+		return GATE_IN;
+	if (n > GATE_KEYS)
+		n = GATE_KEYS;
+	for (;;) {
+		int writers, full = -1, stuck = 0;
+
+		STORE(&me->since_ms, now);
+		STORE(&me->keys[0], 0);		/* no key: a write of the pool's bound only */
+		for (k = 0; k < n; k++)
+			STORE(&me->keys[k], keys[k]);
+		/* Published before counting (a full barrier between): of two
+		 * workers entering together, each sees the other. */
+		__atomic_store_n(&me->n, n > 0 ? (uint32_t)n : 1, __ATOMIC_SEQ_CST);
+		writers = count(me, keys, n, per_key, oldest);
+		for (k = 0; k < n; k++)
+			if (per_key[k] >= LOAD(&table->row_max)) {
+				full = (int)k;
+				if (now - oldest[k] >= GATE_STUCK_MS) {
+					stuck = 1;
+					break;
+				}
+			}
+		if (full < 0 && writers < LOAD(&table->writers_max))
+			return GATE_IN;
+		__atomic_store_n(&me->n, 0, __ATOMIC_SEQ_CST);
+		if (stuck || now >= until) {
+			*key = full >= 0 ? keys[full] : 0;
+			return full >= 0 ? GATE_ROW_BUSY : GATE_POOL_BUSY;
+		}
+		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		now = mono_ms();
+	}
+}
+
+void
+gate_leave(void)
+{
+	if (mine != NULL)
+		__atomic_store_n(&mine->n, 0, __ATOMIC_SEQ_CST);
+}
+
+void
+gate_release(uint32_t pid)
+{
+	uint32_t used, i;
+
+	if (table == NULL || pid == 0)
+		return;
+	used = LOAD(&table->used);
+	for (i = 0; i < used; i++)
+		if (LOAD(&table->e[i].pid) == pid) {
+			__atomic_store_n(&table->e[i].n, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&table->e[i].pid, 0, __ATOMIC_SEQ_CST);
+		}
+}

@@ -1,0 +1,69 @@
+/* gate.h - how many workers of the pool may be inside a write at once, in
+ * all and on one row.
+ *
+ * A write waits on its rows' locks while it holds its worker. A row held
+ * locked elsewhere (a long admin transaction, a stuck client) would let
+ * every worker of the pool queue behind it, one request after another,
+ * and then nothing else is answered: not a cached read, not a sold-out
+ * refusal, not a sign-in. The gate keeps that from happening. Before its
+ * transaction a write names the rows it will lock (keys: a product, an
+ * order, an account) and enters; it leaves after COMMIT or ROLLBACK.
+ *
+ *  - At most row_max workers may be inside a write that names one key
+ *    (half the pool), and at most writers_max inside any write (the pool
+ *    less a quarter): the rest always serve everything else.
+ *  - A write that finds its key, or the pool, full waits for a place, at
+ *    most GATE_WAIT_MS, then is refused (503, Retry-After, nothing done).
+ *    One that finds its key held by a write that entered GATE_STUCK_MS ago
+ *    or more is refused at once: that row is stuck, and waiting would only
+ *    hold another worker.
+ *
+ * Under a hot row that moves (a flash sale) places free up within a
+ * millisecond, so writes wait briefly and nothing is refused; only a row
+ * that does not move turns requests away, at once and without a worker.
+ *
+ * Each worker publishes its keys in its own entry of a table in shared
+ * memory (claimed by pid); entering publishes, then counts everyone's, so
+ * two workers entering together can at worst both refuse, never both pass
+ * a full bound. The master clears the entry of a worker it reaps, so a
+ * killed worker never holds a place. */
+#ifndef ORDERD_GATE_H
+#define ORDERD_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GATE_ENTRIES	1024	/* workers (of every generation) at once */
+#define GATE_KEYS	8	/* keys one write publishes (more are not counted) */
+#define GATE_WAIT_MS	20	/* longest wait for a place */
+#define GATE_STUCK_MS	250	/* a write in a key this long means the row is stuck */
+
+/* What a key names. */
+enum gate_kind { GATE_PRODUCT = 1, GATE_ORDER, GATE_ACCOUNT, GATE_USER };
+
+static inline uint64_t
+gate_key(enum gate_kind kind, uint64_t id)
+{
+	return ((uint64_t)kind << 56) | (id & ((1ULL << 56) - 1));
+}
+
+/* Maps the table for a pool of workers; call once in the master before
+ * forking. 0, or -1 (then every write enters: no bound). */
+int	gate_init(int workers);
+
+/* Sets the bounds (tests; gate_init sets them from the pool's size). */
+void	gate_bounds(int writers_max, int row_max);
+
+enum gate_rc { GATE_IN, GATE_ROW_BUSY, GATE_POOL_BUSY };
+
+/* Enters a write that will lock the rows keys[0..n) (0 keys: the bound on
+ * all writes only). GATE_IN, or a refusal with *key the key that was full
+ * (0 for the pool). Every GATE_IN is followed by gate_leave(). */
+enum gate_rc gate_enter(const uint64_t *keys, size_t n, uint64_t *key);
+
+void	gate_leave(void);
+
+/* The master reaped process pid: its place, if it held one, is free. */
+void	gate_release(uint32_t pid);
+
+#endif
