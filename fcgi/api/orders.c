@@ -57,8 +57,10 @@ order_create_h(struct call *c)
 		problem_add_str(&c->p, "field", "quantity");
 		return -1;
 	}
-	/* A product marked sold out is refused without its row lock. */
-	if (soldout_is(l.product)) {
+	/* A product marked sold out is refused without its row lock; not a
+	 * request with an Idempotency-Key, which may be the repeat of an order
+	 * that took the last unit (write_call replays it). */
+	if (!c->use_idem && soldout_is(l.product)) {
 		problem_set(&c->p, PROB_OUT_OF_STOCK, "only 0 left of product %" PRId64
 		    ", %" PRId64 " wanted", l.product, l.quantity);
 		problem_add_int(&c->p, "product", l.product);

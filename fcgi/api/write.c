@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "api/apiint.h"
+#include "shm/idemcache.h"
 
 _Static_assert(IDEM_LOCATION_MAX <= RESP_LOCATION_MAX, "a stored Location fits the answer's");
 
@@ -51,6 +52,36 @@ replay(struct resp *resp, const struct idem_answer *ans)
 	resp_header(resp, "Idempotent-Replayed", "true");
 }
 
+/* Remembers the call's answer, committed with its key, in the pool's
+ * memory for ttl_s, so that a repeat is replayed without the database. */
+static void
+remember(struct call *c, int64_t ttl_s)
+{
+	const struct resp *r = c->resp;
+
+	if (r->status < 400)
+		idemcache_put(c->idem.user, c->idem.key, c->idem.keylen, c->idem.hash, r->status,
+		    r->location, r->body, r->body_len, ttl_s * 1000);
+}
+
+/* A repeated request whose answer the pool remembers: replayed at once. */
+static int
+replay_remembered(struct call *c)
+{
+	struct idemcache_answer *m;
+	struct idem_answer ans;
+
+	if (!c->use_idem || (m = arena_alloc(c->ctx->arena, sizeof(*m))) == NULL ||
+	    !idemcache_get(c->idem.user, c->idem.key, c->idem.keylen, c->idem.hash, m))
+		return 0;
+	snprintf(c->resp->location, sizeof(c->resp->location), "%s", m->location);
+	ans.status = m->status;
+	ans.body = m->body;
+	ans.body_len = m->body_len;
+	replay(c->resp, &ans);
+	return 1;
+}
+
 static int
 run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 {
@@ -67,8 +98,10 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 	}
 	for (tries = 0; tries < 3; tries++) {
 		c->idem.taken = 0;
-		if (run(c, ctx, &h) == 0)
+		if (run(c, ctx, &h) == 0) {
+			remember(c, IDEM_LIFE_S);
 			return 0;
+		}
 		if (!c->idem.taken) {
 			/* The answer rendered for the key is not the answer. */
 			resp_init(c->resp);
@@ -85,6 +118,7 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 			return -1;
 		if (r > 0) {
 			replay(c->resp, &ans);
+			remember(c, IDEM_LIFE_S - ans.age_s);
 			return 0;
 		}
 		/* The holder rolled back: the key is free again. */
@@ -127,6 +161,8 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx, const char *
 	uint64_t key;
 	int r;
 
+	if (replay_remembered(c))
+		return 0;
 	if ((g = gate_enter(c->keys, c->nkeys, &key)) != GATE_IN) {
 		refused(c, g, key);
 		return -1;

@@ -52,9 +52,9 @@ idem_replay(struct db *db, struct arena *a, const struct idem *id, struct idem_a
     struct problem *p)
 {
 	char hash[33], *body;
-	int64_t status;
+	int64_t status, age = 0;
 	struct db_val in[] = { DBV_I64(id->user), DBV_STR(id->key, id->keylen) };
-	struct db_col out[4];
+	struct db_col out[5];
 	enum db_rc rc;
 	int r;
 
@@ -66,7 +66,8 @@ idem_replay(struct db *db, struct arena *a, const struct idem *id, struct idem_a
 	out[1] = DBC_I64(&status);
 	out[2] = DBC_STR(ans->location, sizeof(ans->location));
 	out[3] = DBC_STR(body, IDEM_BODY_MAX + 1);
-	if ((rc = db_query(db, ST_IDEM_GET, in, 2, out, 4)) != DB_OK) {
+	out[4] = DBC_I64(&age);
+	if ((rc = db_query(db, ST_IDEM_GET, in, 2, out, 5)) != DB_OK) {
 		db_problem(db, rc, p);
 		return -1;
 	}
@@ -88,6 +89,7 @@ idem_replay(struct db *db, struct arena *a, const struct idem *id, struct idem_a
 		ans->location[0] = '\0';
 	ans->body = body;
 	ans->body_len = out[3].is_null ? 0 : out[3].len;
+	ans->age_s = out[4].is_null ? IDEM_LIFE_S : age;
 	return 1;
 }
 

@@ -48,7 +48,10 @@ struct idem_answer {
 	char location[IDEM_LOCATION_MAX];	/* "" = none */
 	const char *body;			/* in the arena */
 	size_t body_len;
+	int64_t age_s;				/* seconds since the key was claimed */
 };
+
+#define IDEM_LIFE_S	86400	/* a key answers for a day */
 
 /* Fills id from rq: the key from the field, else the header (checked
  * here), and the hash of method, path and body. Returns 1 when the request

@@ -16,6 +16,7 @@
 #include "base/conf.h"
 #include "base/log.h"
 #include "shm/gate.h"
+#include "shm/idemcache.h"
 #include "shm/prodcache.h"
 #include "shm/sesscache.h"
 #include "shm/soldout.h"
@@ -188,6 +189,7 @@ serve_setup(const struct conf *c)
 		{ db_health_init, "database health mark",
 		  "a frozen database holds every worker for its read timeout" },
 		{ prodcache_init, "product cache", "every product read asks the database" },
+		{ idemcache_init, "replay cache", "every repeated Idempotency-Key asks the database" },
 	};
 	struct db db;
 	size_t i;

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "process/pool.h"
 #include "shm/gate.h"
+#include "shm/idemcache.h"
 #include "shm/sesscache.h"
 #include "shm/shared.h"
 #include "shm/prodcache.h"
@@ -377,6 +378,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			sesscache_release((uint32_t)pid);
 			prodcache_release((uint32_t)pid);
+			idemcache_release((uint32_t)pid);
 			gate_release((uint32_t)pid);
 			if (pid == reaper.pid) {
 				/* Respawned like a worker; at once when a

@@ -147,7 +147,8 @@ static const char *const sql[ST__MAX] = {
 	[ST_SESSION_REVOKE_USER] =
 	    "UPDATE sessions SET revoked_at = UTC_TIMESTAMP() WHERE user_id = ? AND revoked_at IS NULL",
 	[ST_IDEM_GET] =
-	    "SELECT request_hash, status, location, body FROM idempotency"
+	    "SELECT request_hash, status, location, body,"
+	    " TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP()) FROM idempotency"
 	    " WHERE user_id = ? AND idem_key = ? AND created_at > UTC_TIMESTAMP() - INTERVAL 1 DAY",
 	[ST_IDEM_CLAIM] =
 	    "INSERT INTO idempotency (user_id, idem_key, request_hash) VALUES (?, ?, ?)",

@@ -883,6 +883,8 @@ def one_locked_row_does_not_starve_the_pool():
             v.append("order of locked product %d at +%.2fs: expected orderd's 503 with "
                      "Retry-After, got %s" % (x, r.t0 - t_locked, r))
             break
+    if not any(isinstance(r.json, dict) and r.json.get("product") == x for r in xs):
+        v.append("no 503 for the locked product named it (\"product\": %d)" % x)
     slow = [r for r in xs if r.secs > LOCK_BOUND]
     if slow:
         v.append("%d order(s) of the locked product took over %.0f s: %s"

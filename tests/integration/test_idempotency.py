@@ -303,6 +303,63 @@ def bad_or_anonymous_key_is_refused_and_creates_nothing():
 
 
 @test
+def repeat_of_the_order_that_took_the_last_unit_replays_once_it_is_sold_out():
+    # The pool refuses orders for a product marked sold out without asking
+    # the database; a repeat with a key may be the order that took the last
+    # unit, and must get its own answer again, not a 409.
+    u, v = new_user("idl"), new_user("idm")
+    pid = product(stock=1, fresh=True)
+    key = new_key("last")
+    first = u.post_json("/order/", {"product": pid, "quantity": 1}, key=key)
+    o = assert_json(first, 201, "the order of the last unit")
+    assert_problem(v.post_json("/order/", {"product": pid, "quantity": 1}), 409, OUT_OF_STOCK,
+                   what="the next order (marks the product sold out)")
+    for i in range(2):
+        r = u.post_json("/order/", {"product": pid, "quantity": 1}, key=key)
+        eq((r.status, r.body), (201, first.body), "repeat %d of the order that took the last "
+           "unit, after the sold-out mark" % (i + 1))
+        check(replayed(r), "repeat %d lacks Idempotent-Replayed: true" % (i + 1))
+    eq(user_orders_db(u.id), [o["id"]], "orders of the user")
+
+
+@test
+def a_repeat_is_replayed_from_the_pools_memory_while_the_database_is_frozen():
+    # A committed answer is remembered by the pool: its repeat needs no
+    # database round trip (it still answers with MariaDB stopped by SIGSTOP).
+    import signal
+    import time
+    import faults as F
+    u = new_user("idf")
+    pid = product(stock=1000, fresh=True)
+    db_pid = F.mariadb_pid()
+    check(db_pid, "no live mariadbd")
+    for attempt in range(3):
+        key = new_key("frozen")
+        first = u.post_json("/order/", {"product": pid, "quantity": 1}, key=key)
+        assert_json(first, 201, "the order with the key")
+        t_answer = time.monotonic()
+        os.kill(db_pid, signal.SIGSTOP)
+        try:
+            if time.monotonic() - t_answer > 0.4:
+                continue            # the session cache (0.8 s) may lapse: again
+            t0 = time.monotonic()
+            try:
+                r = u.post_json("/order/", {"product": pid, "quantity": 1}, key=key, timeout=3)
+            except T.ConnError as e:
+                raise T.Fail("the repeat got no answer in 3 s with the database stopped: %s"
+                             % e) from None
+            took = time.monotonic() - t0
+        finally:
+            os.kill(db_pid, signal.SIGCONT)
+        eq((r.status, r.body, r.header("Location")),
+           (201, first.body, first.header("Location")), "the repeat with the database stopped")
+        check(replayed(r), "the repeat lacks Idempotent-Replayed: true")
+        check(took < 1.0, "the repeat took %.2fs with the database stopped" % took)
+        return
+    raise T.Fail("could not stop the database within 0.4 s of an answer in 3 tries")
+
+
+@test
 def audit_is_clean_after_idempotency():
     T.assert_audit_clean()
 
