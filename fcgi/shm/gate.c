@@ -76,17 +76,19 @@ claim(void)
 	return NULL;
 }
 
-/* Who else is inside a write: how many in all, and for each of my keys how
- * many and since when the oldest. */
+/* Who else is inside a write: how many in all and when the latest of them
+ * entered; for each of my keys, how many and when the latest entered. */
 static int
-count(const struct entry *me, const uint64_t *keys, size_t n, int *per_key, int64_t *oldest)
+count(const struct entry *me, const uint64_t *keys, size_t n, int *per_key,
+    int64_t *latest_key, int64_t *latest)
 {
 	uint32_t used = LOAD(&table->used), i, k, j, m;
 	int writers = 0;
 
+	*latest = INT64_MIN;
 	for (k = 0; k < n; k++) {
 		per_key[k] = 0;
-		oldest[k] = INT64_MAX;
+		latest_key[k] = INT64_MIN;
 	}
 	for (i = 0; i < used; i++) {
 		const struct entry *e = &table->e[i];
@@ -95,15 +97,16 @@ count(const struct entry *me, const uint64_t *keys, size_t n, int *per_key, int6
 		if (e == me || (m = LOAD(&e->n)) == 0)
 			continue;
 		writers++;
-		since = LOAD(&e->since_ms);
+		if ((since = LOAD(&e->since_ms)) > *latest)
+			*latest = since;
 		for (j = 0; j < m && j < GATE_KEYS; j++) {
 			uint64_t key = LOAD(&e->keys[j]);
 
 			for (k = 0; k < n; k++)
 				if (keys[k] == key) {
 					per_key[k]++;
-					if (since < oldest[k])
-						oldest[k] = since;
+					if (since > latest_key[k])
+						latest_key[k] = since;
 				}
 		}
 	}
@@ -114,7 +117,8 @@ enum gate_rc
 gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 {
 	int per_key[GATE_KEYS];
-	int64_t oldest[GATE_KEYS], now = mono_ms(), until = now + GATE_WAIT_MS;
+	int64_t latest_key[GATE_KEYS], latest, now = mono_ms(), until = now + GATE_WAIT_MS;
+	long pause_us = 100;
 	struct entry *me;
 	size_t k;
 
@@ -124,7 +128,7 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 	if (n > GATE_KEYS)
 		n = GATE_KEYS;
 	for (;;) {
-		int writers, full = -1, stuck = 0;
+		int writers, full = -1, pool_full, stuck = 0;
 
 		STORE(&me->since_ms, now);
 		STORE(&me->keys[0], 0);		/* no key: a write of the pool's bound only */
@@ -133,23 +137,27 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 		/* Published before counting (a full barrier between): of two
 		 * workers entering together, each sees the other. */
 		__atomic_store_n(&me->n, n > 0 ? (uint32_t)n : 1, __ATOMIC_SEQ_CST);
-		writers = count(me, keys, n, per_key, oldest);
-		for (k = 0; k < n; k++)
+		writers = count(me, keys, n, per_key, latest_key, &latest);
+		pool_full = writers >= LOAD(&table->writers_max);
+		for (k = 0; k < n && !stuck; k++)
 			if (per_key[k] >= LOAD(&table->row_max)) {
 				full = (int)k;
-				if (now - oldest[k] >= GATE_STUCK_MS) {
-					stuck = 1;
-					break;
-				}
+				/* Nobody got into this row for a while: it does
+				 * not move. */
+				stuck = now - latest_key[k] >= GATE_STUCK_MS;
 			}
-		if (full < 0 && writers < LOAD(&table->writers_max))
+		if (full < 0 && !pool_full)
 			return GATE_IN;
 		__atomic_store_n(&me->n, 0, __ATOMIC_SEQ_CST);
+		if (full < 0)
+			stuck = now - latest >= GATE_STUCK_MS;
 		if (stuck || now >= until) {
 			*key = full >= 0 ? keys[full] : 0;
 			return full >= 0 ? GATE_ROW_BUSY : GATE_POOL_BUSY;
 		}
-		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		nanosleep(&(struct timespec){ 0, pause_us * 1000 }, NULL);
+		if (pause_us < 1000)
+			pause_us *= 2;
 		now = mono_ms();
 	}
 }

@@ -12,15 +12,17 @@
  *  - At most row_max workers may be inside a write that names one key
  *    (half the pool), and at most writers_max inside any write (the pool
  *    less a quarter): the rest always serve everything else.
- *  - A write that finds its key, or the pool, full waits for a place, at
- *    most GATE_WAIT_MS, then is refused (503, Retry-After, nothing done).
- *    One that finds its key held by a write that entered GATE_STUCK_MS ago
- *    or more is refused at once: that row is stuck, and waiting would only
- *    hold another worker.
+ *  - A write that finds its key, or the pool, full waits for a place while
+ *    the row moves, and is refused (503, Retry-After, nothing done) once it
+ *    does not: when nobody has got into the key (or, for the pool, into any
+ *    write) for GATE_STUCK_MS. Then every further request for that row is
+ *    refused at once, without holding a worker. A wait never lasts longer
+ *    than GATE_WAIT_MS.
  *
- * Under a hot row that moves (a flash sale) places free up within a
- * millisecond, so writes wait briefly and nothing is refused; only a row
- * that does not move turns requests away, at once and without a worker.
+ * Under a hot row that moves (a flash sale, a storm on one account)
+ * holders leave and others get in every few milliseconds, so writes wait
+ * their turn and nothing is refused, however slow the machine; only a row
+ * that does not move turns requests away.
  *
  * Each worker publishes its keys in its own entry of a table in shared
  * memory (claimed by pid); entering publishes, then counts everyone's, so
@@ -35,8 +37,8 @@
 
 #define GATE_ENTRIES	1024	/* workers (of every generation) at once */
 #define GATE_KEYS	8	/* keys one write publishes (more are not counted) */
-#define GATE_WAIT_MS	20	/* longest wait for a place */
-#define GATE_STUCK_MS	250	/* a write in a key this long means the row is stuck */
+#define GATE_WAIT_MS	3000	/* longest wait for a place */
+#define GATE_STUCK_MS	250	/* nobody got into a full key this long: it is stuck */
 
 /* What a key names. */
 enum gate_kind { GATE_PRODUCT = 1, GATE_ORDER, GATE_ACCOUNT, GATE_USER };
