@@ -81,9 +81,10 @@ function bench.seed()
    for _ = 1, 10 do math.random() end
 end
 
--- A request with a bearer token; body nil for none.
-function bench.format(method, path, token, body, ctype)
+-- A request with a bearer token; body nil for none; extra: more headers.
+function bench.format(method, path, token, body, ctype, extra)
    local h = { ["Accept"] = "application/json" }
+   for k, v in pairs(extra or {}) do h[k] = v end
    if token then h["Authorization"] = "Bearer " .. token end
    if body then h["Content-Type"] = ctype or "application/x-www-form-urlencoded" end
    return wrk.format(method, path, h, body)
