@@ -18,11 +18,12 @@ ORDERD_ADMIN_TOKEN (an administrator's bearer token).
         AFTER_ID that are `placed` and paid by `balance` (the ones pay can
         take); OUT gets "USER_ID ORDER_ID" lines, oldest first per user;
         prints how many
-  bench_prep.py replaykeys USERS_FILE PRODUCT TAG OUT
-        as each user of USERS_FILE, places one order of PRODUCT with the
-        Idempotency-Key TAG-USER_ID (the form body tests/load/replay.lua
-        sends, byte for byte), then repeats it once and checks the repeat is
-        a 201 with `Idempotent-Replayed: true`; OUT gets "USER_ID TOKEN KEY"
+  bench_prep.py replaykeys USERS_FILE PRODUCTS_FILE TAG OUT
+        as the k-th user of USERS_FILE, places one order of the k-th product
+        of PRODUCTS_FILE (one row each: no hot row) with the Idempotency-Key
+        TAG-USER_ID (the form body tests/load/replay.lua sends, byte for
+        byte), then repeats it once and checks the repeat is a 201 with
+        `Idempotent-Replayed: true`; OUT gets "USER_ID TOKEN KEY PRODUCT"
         lines
 """
 
@@ -235,14 +236,17 @@ def cmd_placed(users_file, after, out):
     print(n)
 
 
-def cmd_replaykeys(users_file, product, tag, out):
+def cmd_replaykeys(users_file, products_file, tag, out):
     users = []
     with open(users_file) as f:
         for line in f:
             if line.strip():
                 uid, token = line.split()[:2]
                 users.append((int(uid), token))
-    form = "product=%d&quantity=1" % int(product)  # as replay.lua sends it
+    with open(products_file) as f:
+        products = [int(line) for line in f if line.strip()]
+    if len(products) < len(users):
+        die("replaykeys: %d products for %d users" % (len(products), len(users)))
     rows = [None] * len(users)
     nthreads = 4
 
@@ -251,6 +255,7 @@ def cmd_replaykeys(users_file, product, tag, out):
         for k in range(t, len(users), nthreads):
             uid, token = users[k]
             key = "%s-%d" % (tag, uid)
+            form = "product=%d&quantity=1" % products[k]  # as replay.lua sends it
             for attempt in (1, 2):
                 st, js, _ = c.call("POST", "/order/", token=token, form=form,
                                    extra={"Idempotency-Key": key})
@@ -258,7 +263,7 @@ def cmd_replaykeys(users_file, product, tag, out):
                 if st != 201 or (attempt == 2) != (replayed == "true"):
                     die("POST /order/ as user %d with key %s (try %d) answered %s, "
                         "Idempotent-Replayed %s: %s" % (uid, key, attempt, st, replayed, js))
-            rows[k] = "%d %s %s\n" % (uid, token, key)
+            rows[k] = "%d %s %s %d\n" % (uid, token, key, products[k])
 
     parallel(min(nthreads, len(users)), work)
     with open(out, "w") as f:

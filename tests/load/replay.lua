@@ -1,9 +1,10 @@
 -- wrk script: (g) POST /order/ repeated with an Idempotency-Key already used:
 -- every answer should be the stored one, 201 with `Idempotent-Replayed: true`.
---   bench_prep.py replaykeys USERS_FILE PRODUCT TAG KEYS   (places the orders)
---   wrk ... -s tests/load/replay.lua URL -- tokens=KEYS product=PRODUCT threads=N
--- KEYS has "USER_ID TOKEN KEY" lines; each request repeats its user's order
--- (the same form body, byte for byte, as bench_prep.py sent). Any other
+--   bench_prep.py replaykeys USERS_FILE PRODUCTS_FILE TAG KEYS   (places the orders)
+--   wrk ... -s tests/load/replay.lua URL -- tokens=KEYS threads=N
+-- KEYS has "USER_ID TOKEN KEY PRODUCT" lines (without PRODUCT, product=ID
+-- gives it); each request repeats its user's order (the same form body,
+-- byte for byte, as bench_prep.py sent). Any other
 -- answer (another status, or a 201 that is not a replay: the key was not
 -- used) is counted: done() adds replayed=N other=N to the BENCH line.
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
@@ -14,13 +15,15 @@ replayed, other = 0, 0
 function init(args)
    local a = bench.args(args)
    local path = assert(a.tokens, "tokens=FILE (USER_ID TOKEN KEY lines) is required")
-   local product = assert(tonumber(a.product), "product=ID is required")
-   local keys = {}
+   local keys, products = {}, {}
    for _, line in ipairs(bench.lines(path)) do
-      local uid, key = line:match("^(%d+)%s+%S+%s+(%S+)")
-      keys[tonumber(uid)] = assert(key, "no key on line: " .. line)
+      local uid, key, product = line:match("^(%d+)%s+%S+%s+(%S+)%s*(%d*)")
+      assert(key, "no key on line: " .. line)
+      keys[tonumber(uid)] = key
+      products[tonumber(uid)] = tonumber(product) or tonumber(a.product)
    end
    for i, t in ipairs(bench.my_tokens(path)) do
+      local product = assert(products[t.uid], "no product for user " .. t.uid .. " (product=ID)")
       reqs[i] = bench.format("POST", "/order/", t.token, "product=" .. product .. "&quantity=1",
                              nil, { ["Idempotency-Key"] = keys[t.uid] })
    end
