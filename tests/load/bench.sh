@@ -2,14 +2,16 @@
 # tests/load/bench.sh — the orderd benchmark, against an already running stack.
 #
 # In one run: the HTTP ceiling (nginx alone), the database ceiling (sysbench
-# issuing the order transaction straight to MariaDB), the scenarios (a)-(f)
-# with wrk at 64 connections under both --lock strategies, the knee curves of
-# (b) and (c) over 1..256 connections, the workers' memory and `orderd audit`.
-# Then (b), (c), (d) and the DB ceilings again for other pool sizes (the
-# worker sweep). Prints a table and writes under $ORDERD_BENCH_OUT: bench.md,
-# bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png (and raw/ with every tool's
-# output). Last line `bench: done`; exit 0 unless something failed to run (or
-# the audit found a violation).
+# issuing the order transaction straight to MariaDB), the scenarios (a)-(g)
+# with wrk at 64 connections under both --lock strategies, (h) reads of other
+# products beside a product row locked by another MariaDB session, the knee
+# curves of (b) and (c) over 1..256 connections, the workers' memory and
+# `orderd audit`. Then (b), (c), (d) and the DB ceilings again for other pool
+# sizes (the worker sweep), and a CPU profile of (a), (d) and the HTTP ceiling
+# (tests/load/profile.sh). Prints a table and writes under $ORDERD_BENCH_OUT:
+# bench.md, bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png,
+# profile.md (and raw/ with every tool's output). Last line `bench: done`; exit
+# 0 unless something failed to run (or the audit found a violation).
 #
 # Environment (./stack bench sets it for its private stack):
 #   ORDERD_URL            nginx in front of the pool, e.g. http://127.0.0.1:18080
@@ -28,7 +30,9 @@
 #   ORDERD_BENCH_USERS    signed-in users (default 64)
 #   ORDERD_BENCH_LOCKS    strategies to run (default "forupdate optimistic")
 #   ORDERD_BENCH_SWEEP    pool sizes for the worker sweep of (b), (c), (d) with
-#                         their DB ceilings (default "2 3 4 6"; none with QUICK)
+#                         their DB ceilings (default "4 8 32"; none with QUICK)
+#   ORDERD_BENCH_PROFILE  1: the CPU profile (tests/load/profile.sh, needs perf);
+#                         default 1, 0 with QUICK
 #   ORDERD_LOCK           the strategy the pool is left with (default forupdate)
 #
 # Tools: wrk, sysbench (1.0), gnuplot (gnuplot-nox), curl, python3.
@@ -84,7 +88,10 @@ else
     CURVE_THREADS="1 2 4 8 16 32 64"
 fi
 CURVE_SECS=$(( SECS / 2 > 3 ? SECS / 2 : 3 ))
-if ((QUICK)); then SWEEP=${ORDERD_BENCH_SWEEP-}; else SWEEP=${ORDERD_BENCH_SWEEP-2 3 4 6}; fi
+if ((QUICK)); then SWEEP=${ORDERD_BENCH_SWEEP-}; else SWEEP=${ORDERD_BENCH_SWEEP-4 8 32}; fi
+if ((QUICK)); then PROFILE=${ORDERD_BENCH_PROFILE:-0}; else PROFILE=${ORDERD_BENCH_PROFILE:-1}; fi
+LOCK_READ_CONNS=16    # (h): reads of other products ...
+LOCK_ORDER_CONNS=32   # ... while this many connections order the locked one
 PRODUCT_PRICE=100
 BIG_STOCK=1000000000
 CREDIT=1000000000000
@@ -106,9 +113,15 @@ fi
 OUT=${ORDERD_BENCH_OUT:-$VAR/bench}
 mkdir -p "$OUT/raw" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd -P)
-rm -f "$OUT"/raw/* "$OUT"/bench.md "$OUT"/bench.csv "$OUT"/knee.* "$OUT"/dbcurve.* "$OUT"/sweep.csv "$OUT"/workers.csv
+rm -f "$OUT"/raw/* "$OUT"/bench.md "$OUT"/bench.csv "$OUT"/knee.* "$OUT"/dbcurve.* "$OUT"/sweep.csv "$OUT"/workers.csv "$OUT"/profile.md
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/orderd-bench.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$DATA"' EXIT
+LOCK_HOLDER=   # (h): the pid of the mariadb client holding a row lock, while it does
+cleanup() {
+    # Ending the session rolls its transaction back: the row is free again.
+    if [[ -n ${LOCK_HOLDER:-} ]]; then kill "$LOCK_HOLDER" 2>/dev/null; wait "$LOCK_HOLDER" 2>/dev/null; fi
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -134,6 +147,9 @@ declare -A RPS=()
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-"; else printf "%.1f", x }'; }
 fmt2() { awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-"; else printf "%.2f", x }'; }
+# p99 / p50, flagged when over the goal: "1.7", or "7.2 > 5" (p99 > 5 x p50).
+tail_ratio() { awk -v a="$2" -v b="$1" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"
+    else { r = a / b; f = r > 5 ? "%.1f > 5" : "%.1f"; printf f "\n", r } }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 add_row() { # scenario lock conns rps p50 p99 errors ceiling ratio notes
@@ -149,7 +165,7 @@ add_row() { # scenario lock conns rps p50 p99 errors ceiling ratio notes
 parse_bench() { # FILE
     local line kv
     W_requests= W_rps= W_p50_ms= W_p99_ms= W_connect=0 W_read=0 W_write=0 W_status=0 W_timeout=0
-    W_exhausted=0 W_left=0
+    W_exhausted=0 W_left=0 W_max_ms= W_replayed= W_other=
     line=$(grep -a '^BENCH ' "$1" | tail -n1)
     [[ -n $line ]] || return 1
     for kv in ${line#BENCH }; do
@@ -179,7 +195,7 @@ run_wrk() { # NAME CONNS SECONDS SCRIPT PATH [SCRIPT-ARGS...]
     shift 5
     t=$(( c < THREADS ? c : THREADS ))
     mark=$(log_mark)
-    timeout -k 5 $((secs + 60)) wrk -t"$t" -c"$c" -d"${secs}s" --timeout 5s --latency \
+    timeout -k 5 $((secs + 60)) wrk -t"$t" -c"$c" -d"${secs}s" --timeout "${WRK_TIMEOUT:-5s}" --latency \
         -s "$HERE/$script" "$URL$path" -- threads="$t" "$@" >"$raw" 2>&1
     local rc=$?
     sleep "$SETTLE"
@@ -190,6 +206,16 @@ run_wrk() { # NAME CONNS SECONDS SCRIPT PATH [SCRIPT-ARGS...]
         return 1
     fi
     return 0
+}
+
+# As log_statuses, only the lines whose request ("POST /order/ HTTP/1.1")
+# matches the awk regex RE.
+log_statuses_for() { # MARK RE
+    local mark=$1
+    ((mark >= 0)) && [[ -r $ACCESS_LOG ]] || return 0
+    tail -c +"$((mark + 1))" "$ACCESS_LOG" 2>/dev/null |
+        awk -F'"' -v re="$2" 'NF >= 3 && $2 ~ re { split($3, f, " "); if (f[1] ~ /^[0-9][0-9][0-9]$/) n[f[1]]++ }
+                   END { for (s in n) print s, n[s] }' | sort
 }
 
 socket_errors() { echo $((W_connect + W_read + W_write + W_timeout)); }
@@ -283,11 +309,19 @@ msg "preparing data through the API as the admin (products, then $NUSERS users: 
     die "creating the hot product failed"
 "${PREP[@]}" products 1 "$PRODUCT_PRICE" 0 "bench $TAG sold out" "$DATA/soldout.txt" ||
     die "creating the sold-out product failed"
+"${PREP[@]}" products 1 "$PRODUCT_PRICE" "$BIG_STOCK" "bench $TAG locked" "$DATA/locked.txt" ||
+    die "creating the product for the locked row failed"
 HOT=$(head -n1 "$DATA/hot.txt")
 SOLDOUT=$(head -n1 "$DATA/soldout.txt")
+LOCKED=$(head -n1 "$DATA/locked.txt")
 "${PREP[@]}" users "$NUSERS" "$TAG" "$CREDIT" "$DATA/users.txt" || die "creating the users failed"
 USER_IDS=$(cut -d' ' -f1 "$DATA/users.txt" | paste -sd, -)
-msg "data ready in $((SECONDS - T0)) s: products $(head -n1 "$DATA/spread.txt")..$(tail -n1 "$DATA/spread.txt") (spread), $(head -n1 "$DATA/cart.txt")..$(tail -n1 "$DATA/cart.txt") (checkout), hot $HOT, sold out $SOLDOUT; $NUSERS users signed in"
+# (g): one order per user, each of its own product (no row shared: the gate
+# sees a repeat as a write before it learns it is one), with an
+# Idempotency-Key that replay.lua then repeats.
+"${PREP[@]}" replaykeys "$DATA/users.txt" "$DATA/spread.txt" "$TAG-replay" "$DATA/replay.txt" ||
+    die "placing the orders (g) replays failed"
+msg "data ready in $((SECONDS - T0)) s: products $(head -n1 "$DATA/spread.txt")..$(tail -n1 "$DATA/spread.txt") (spread), $(head -n1 "$DATA/cart.txt")..$(tail -n1 "$DATA/cart.txt") (checkout), hot $HOT, sold out $SOLDOUT, locked row $LOCKED; $NUSERS users signed in, each with an order to replay"
 
 TOK=(tokens="$DATA/users.txt")
 
@@ -373,6 +407,96 @@ make_pay_orders() { # LOCK
     msg "  (f) has $n placed balance orders to pay (calibration: $(fmt1 "$r_pay") pays/s)"
 }
 
+# wrk in the background for (h): NAME CONNS SECONDS TIMEOUT SCRIPT PATH [ARGS...]
+wrk_bg() {
+    local name=$1 c=$2 secs=$3 to=$4 script=$5 path=$6 t
+    shift 6
+    t=$(( c < THREADS ? c : THREADS ))
+    timeout -k 5 $((secs + 60)) wrk -t"$t" -c"$c" -d"${secs}s" --timeout "$to" --latency \
+        -s "$HERE/$script" "$URL$path" -- threads="$t" "$@" >"$OUT/raw/$name.txt" 2>&1 &
+}
+
+# (h) One locked row: reads of other products ($LOCK_READ_CONNS connections)
+# alone, then again while another MariaDB session holds the row of $LOCKED
+# with SELECT ... FOR UPDATE in an open transaction and $LOCK_ORDER_CONNS
+# connections order that product. Three rows: the reads without, the reads
+# with the lock (p99 against the goal: at most 2 x the unlocked p99 + 5 ms),
+# and what the orders on the locked row got (503s expected).
+locked_row() { # LOCK
+    local lock=$1 mark line p99_free="" note s wfd read_to=5s order_to=20s hs
+    # At least 8 s: an order that waits out the lock (3 s, retried once)
+    # must be answered inside wrk's run to be counted.
+    hs=$(( SECS > 8 ? SECS : 8 ))
+    msg "[$lock] (h) reads of other products, $LOCK_READ_CONNS connections, no lock"
+    if run_wrk "h-reads-free-$lock" "$LOCK_READ_CONNS" "$hs" product.lua / products="$DATA/spread.txt"; then
+        p99_free=$W_p99_ms
+        add_row "(h) reads, no row locked" "$lock" "$LOCK_READ_CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) - - "GET /product/{id}/ of other products$(s=$(status_note); [[ -n $s ]] && echo "; $s")"
+    fi
+
+    msg "[$lock] (h) locking product $LOCKED in another MariaDB session (SELECT ... FOR UPDATE)"
+    coproc LOCKER { MYSQL_PWD=$ORDERD_DB_PASSWORD exec mariadb --unbuffered -N -B \
+        --socket="$ORDERD_DB_SOCKET" -u "$ORDERD_DB_USER" "$ORDERD_DB_NAME" 2>"$OUT/raw/h-locker-$lock.err"; }
+    LOCK_HOLDER=$LOCKER_PID
+    printf 'BEGIN;\nSELECT id FROM products WHERE id = %s FOR UPDATE;\nSELECT "row-locked";\n' "$LOCKED" >&"${LOCKER[1]}"
+    line=
+    while read -r -t 10 line <&"${LOCKER[0]}"; do [[ $line == row-locked ]] && break; done
+    if [[ $line != row-locked ]]; then
+        fail "(h): the mariadb session could not lock product $LOCKED; see $OUT/raw/h-locker-$lock.err"
+        kill "$LOCK_HOLDER" 2>/dev/null; wait "$LOCK_HOLDER" 2>/dev/null; LOCK_HOLDER=
+        return 1
+    fi
+
+    msg "[$lock] (h) the same reads while $LOCK_ORDER_CONNS connections order the locked product ($hs s)"
+    mark=$(log_mark)
+    wrk_bg "h-orders-$lock" "$LOCK_ORDER_CONNS" "$hs" "$order_to" order.lua /order/ "${TOK[@]}" product="$LOCKED"
+    local orders_pid=$!
+    sleep 0.5   # the order connections fill the row's waiters first
+    wrk_bg "h-reads-locked-$lock" "$LOCK_READ_CONNS" "$hs" "$read_to" product.lua / products="$DATA/spread.txt"
+    local reads_pid=$!
+    wait "$reads_pid"
+    wait "$orders_pid"
+
+    # Release the lock, then the reads' and orders' statuses.
+    wfd=${LOCKER[1]}
+    printf 'ROLLBACK;\n' >&"$wfd"
+    exec {wfd}>&-
+    wait "$LOCK_HOLDER" 2>/dev/null
+    LOCK_HOLDER=
+    sleep "$SETTLE"
+
+    if parse_bench "$OUT/raw/h-reads-locked-$lock.txt"; then
+        W_log=$(log_statuses_for "$mark" '^GET /product/')
+        note="beside a locked row; p99 $(ratio "$W_p99_ms" "$p99_free") x no lock's"
+        if [[ -n $p99_free ]]; then
+            if awk -v a="$W_p99_ms" -v b="$p99_free" 'BEGIN { exit !(a <= 2 * b + 5) }'; then
+                note+=" (goal <= 2 x + 5 ms: met)"
+            else
+                note+=" (goal <= 2 x + 5 ms: NOT met)"
+            fi
+        fi
+        s=$(status_note); [[ -n $s ]] && note+="; $s"
+        add_row "(h) reads, one row locked" "$lock" "$LOCK_READ_CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((W_status + $(socket_errors))) - - "$note"
+    else
+        fail "(h) reads with the row locked: no result line; see $OUT/raw/h-reads-locked-$lock.txt"
+    fi
+    if parse_bench "$OUT/raw/h-orders-$lock.txt"; then
+        W_log=$(log_statuses_for "$mark" '^POST /order/')
+        # Expected: 503 (refused or the lock wait ran out); any other answer
+        # but 499 (wrk closing at the end) is an error.
+        local other
+        other=$(awk '$1 != 503 && $1 != 499 { n += $2 } END { print n + 0 }' <<<"$W_log")
+        note="statuses: $(awk '$1 != 499 { printf "%s%sx%s", s, $1, $2; s = " " }' <<<"$W_log"); slowest answer $(fmt2 "$W_max_ms") ms"
+        ((W_timeout > 0)) && note+="; $W_timeout unanswered in $order_to"
+        add_row "(h) POST /order/ on the locked row" "$lock" "$LOCK_ORDER_CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            $((other + $(socket_errors))) - - "$note"
+    else
+        fail "(h) orders on the locked row: no result line; see $OUT/raw/h-orders-$lock.txt"
+    fi
+    return 0
+}
+
 for lock in $LOCKS; do
     if ! restart_pool "$lock"; then
         fail "restarting the pool with --lock $lock"
@@ -420,8 +544,19 @@ for lock in $LOCKS; do
             errs=$(socket_errors)
             note="all $W_status non-2xx counted as the expected 409 (access log unreadable)"
         fi
+        note+="; $(ratio "$W_rps" "${RPS[b|$lock]:-}") x (b)"
         add_row "(d) POST /order/ sold out" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
-            "$errs" "(b) $lock" "$(ratio "$W_rps" "${RPS[b|$lock]:-}")" "$note"
+            "$errs" HTTP "$(ratio "$W_rps" "$HTTP_CEIL")" "$note"
+    fi
+
+    msg "[$lock] (g) POST /order/ repeating a used Idempotency-Key (201 Idempotent-Replayed expected)"
+    if run_wrk "g-$lock" "$CONNS" "$SECS" replay.lua /order/ tokens="$DATA/replay.txt"; then
+        # Every answer must be the stored 201, marked as a replay.
+        errs=$((${W_other:-0} + $(socket_errors)))
+        note="replayed x${W_replayed:-?}"
+        [[ ${W_other:-0} == 0 ]] || note+="; other answers: ${W_other}$(s=$(status_note); [[ -n $s ]] && echo " ($s)")"
+        add_row "(g) POST /order/ Idempotent-Replayed" "$lock" "$CONNS" "$W_rps" "$W_p50_ms" "$W_p99_ms" \
+            "$errs" HTTP "$(ratio "$W_rps" "$HTTP_CEIL")" "$note"
     fi
 
     msg "[$lock] (e) POST /checkout/ with 3 lines"
@@ -443,6 +578,8 @@ for lock in $LOCKS; do
     else
         fail "making the orders for (f) under --lock $lock"
     fi
+
+    locked_row "$lock"
 
     msg "[$lock] knee of (b) and (c) over connections: $KNEE_CONNS"
     for c in $KNEE_CONNS; do
@@ -479,6 +616,20 @@ done
 # Leave the pool as the caller runs it.
 if [[ -n $SWEEP || $lock != "$FINAL_LOCK" ]]; then
     restart_pool "$FINAL_LOCK" || fail "restarting the pool with --lock $FINAL_LOCK at the end"
+fi
+
+# ---------------------------------------------------------------- profile
+
+# Where the CPU goes per request in (a), (d) and the HTTP ceiling (the pool
+# as the caller runs it).
+PROFILE_NOTE=
+if ((PROFILE)); then
+    msg "CPU profile: tests/load/profile.sh"
+    if ORDERD_URL=$URL ORDERD_VAR=$VAR "$HERE/profile.sh" "$OUT" "$DATA/spread.txt" "$DATA/users.txt" "$SOLDOUT"; then
+        PROFILE_NOTE="profile.md"
+    else
+        fail "the CPU profile (tests/load/profile.sh)"
+    fi
 fi
 
 # ---------------------------------------------------------------- audit
@@ -536,13 +687,13 @@ csv_field() { # quotes a field that needs it
     if [[ $f == *[,\"]* ]]; then f=${f//\"/\"\"}; printf '"%s"' "$f"; else printf '%s' "$f"; fi
 }
 
-COLS=(scenario lock connections "requests/s" "p50 ms" "p99 ms" errors ceiling ratio notes)
+COLS=(scenario lock connections "requests/s" "p50 ms" "p99 ms" "p99/p50" errors ceiling ratio notes)
 {
-    printf 'scenario,lock,connections,requests_per_s,p50_ms,p99_ms,errors,ceiling,ratio,notes\n'
+    printf 'scenario,lock,connections,requests_per_s,p50_ms,p99_ms,p99_p50,errors,ceiling,ratio,notes\n'
     for r in "${ROWS[@]}"; do
         IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
-        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$(csv_field "$s")" "$l" "$c" "$(fmt1 "$rps")" \
-            "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$e" "$(csv_field "$ce")" "$ra" "$(csv_field "$no")"
+        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$(csv_field "$s")" "$l" "$c" "$(fmt1 "$rps")" \
+            "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$(tail_ratio "$p50" "$p99")" "$e" "$(csv_field "$ce")" "$ra" "$(csv_field "$no")"
     done
 } >"$OUT/bench.csv"
 
@@ -553,13 +704,13 @@ ELAPSED=$((SECONDS - T0))
     printf 'Stack: nginx, orderd pool of %s workers, MariaDB, wrk and sysbench on the same machine. ' "$WORKERS"
     printf 'wrk -t2 -c%s --latency, %s s a point%s; %s signed-in users (each wrk thread cycles through its half of the tokens). ' \
         "$CONNS" "$SECS" "$( ((QUICK)) && echo ' (quick run)')" "$NUSERS"
-    printf 'DB ceiling: sysbench tests/load/db_ceiling.lua, the order transaction (SELECT ... FOR UPDATE, UPDATE, INSERT order, INSERT line, COMMIT) over the unix socket, %s threads. Ratios: (a) to the HTTP ceiling, (b) to the DB spread ceiling, (c) to the DB hot ceiling, (d) to (b) with the same lock. Errors: non-2xx answers except the 409s (d) expects, plus socket errors.\n\n' "$WORKERS"
+    printf 'DB ceiling: sysbench tests/load/db_ceiling.lua, the order transaction (SELECT ... FOR UPDATE, UPDATE, INSERT order, INSERT line, COMMIT) over the unix socket, %s threads. Ratios: (a), (d) and (g) to the HTTP ceiling (nginx alone, same connections; the notes of (d) also give it against (b)), (b) to the DB spread ceiling, (c) to the DB hot ceiling. p99/p50 is flagged "> 5" past the goal p99 <= 5 x p50. (h): reads of other products, %s connections, alone and then while another MariaDB session holds one product row (SELECT ... FOR UPDATE, open transaction) and %s connections order that product. Errors: non-2xx answers except the 409s (d) and the 503s (h) orders expect, any (g) answer but a 201 Idempotent-Replayed, plus socket errors.\n\n' "$WORKERS" "$LOCK_READ_CONNS" "$LOCK_ORDER_CONNS"
     printf '| %s |\n' "$(IFS='|'; echo "${COLS[*]}" | sed 's/|/ | /g')"
-    printf '|---|---|--:|--:|--:|--:|--:|---|--:|---|\n'
+    printf '|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|\n'
     for r in "${ROWS[@]}"; do
         IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$l" "$c" \
-            "$(fmt1 "$rps")" "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$e" "$ce" "$ra" "${no:-}"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$l" "$c" \
+            "$(fmt1 "$rps")" "$(fmt2 "$p50")" "$(fmt2 "$p99")" "$(tail_ratio "$p50" "$p99")" "$e" "$ce" "$ra" "${no:-}"
     done
     printf '\nKnee (requests/s by connections, POST /order/):\n\n'
     printf '| connections |'; for l in "${LOCKLIST[@]}"; do printf ' (b) %s | (c) %s |' "$l" "$l"; done; printf '\n'
@@ -589,17 +740,18 @@ ELAPSED=$((SECONDS - T0))
     printf 'Worker memory (VmRSS of each pool worker, from /proc, at the end of each run):\n\n'
     for w in "${WORKER_RSS[@]}"; do printf -- '- %s\n' "$w"; done
     printf '\n`orderd audit` after the bench: %s.\n\nTotal time: %s s.\n' "$AUDIT" "$ELAPSED"
+    if [[ -s $OUT/profile.md ]]; then printf '\n'; cat "$OUT/profile.md"; fi
 } >"$OUT/bench.md"
 
 # The table on stdout.
 echo
 msg "results ($MACHINE; load average at start $LOAD_START):"
 {
-    printf 'scenario|lock|conns|req/s|p50 ms|p99 ms|errors|ceiling|ratio|notes\n'
+    printf 'scenario|lock|conns|req/s|p50 ms|p99 ms|p99/p50|errors|ceiling|ratio|notes\n'
     for r in "${ROWS[@]}"; do
         IFS='|' read -r s l c rps p50 p99 e ce ra no <<<"$r"
-        printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$s" "$l" "$c" "$(fmt1 "$rps")" "$(fmt2 "$p50")" \
-            "$(fmt2 "$p99")" "$e" "$ce" "$ra" "${no:--}"
+        printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$s" "$l" "$c" "$(fmt1 "$rps")" "$(fmt2 "$p50")" \
+            "$(fmt2 "$p99")" "$(tail_ratio "$p50" "$p99")" "$e" "$ce" "$ra" "${no:--}"
     done
 } | awk -F'|' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
                   if (NF > nf) nf = NF }
@@ -609,7 +761,7 @@ msg "results ($MACHINE; load average at start $LOAD_START):"
 echo
 for w in "${WORKER_RSS[@]}"; do msg "worker memory: $w"; done
 msg "audit: $AUDIT"
-msg "written: $OUT/bench.md, bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png (raw/: tool output)"
+msg "written: $OUT/bench.md, bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png${PROFILE_NOTE:+, $PROFILE_NOTE} (raw/: tool output)"
 msg "total time: $ELAPSED s"
 if ((FAILED)); then
     msg "some steps failed (see above)"

@@ -18,6 +18,13 @@ ORDERD_ADMIN_TOKEN (an administrator's bearer token).
         AFTER_ID that are `placed` and paid by `balance` (the ones pay can
         take); OUT gets "USER_ID ORDER_ID" lines, oldest first per user;
         prints how many
+  bench_prep.py replaykeys USERS_FILE PRODUCTS_FILE TAG OUT
+        as the k-th user of USERS_FILE, places one order of the k-th product
+        of PRODUCTS_FILE (one row each: no hot row) with the Idempotency-Key
+        TAG-USER_ID (the form body tests/load/replay.lua sends, byte for
+        byte), then repeats it once and checks the repeat is a 201 with
+        `Idempotent-Replayed: true`; OUT gets "USER_ID TOKEN KEY PRODUCT"
+        lines
 """
 
 import http.client
@@ -41,13 +48,20 @@ class Client:
         self.token = token
         self.conn = None
 
-    def call(self, method, path, body=None, token=None):
+    def call(self, method, path, body=None, token=None, form=None, extra=None):
+        """JSON body, or form (a str sent as is, urlencoded); extra: more
+        headers. Returns (status, json, Retry-After); self.last is the
+        response (its headers)."""
         token = token if token is not None else self.token
         headers = {"Accept": "application/json"}
+        headers.update(extra or {})
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        elif form is not None:
+            data = form.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         if token:
             headers["Authorization"] = "Bearer " + token
         for attempt in range(3):
@@ -57,6 +71,7 @@ class Client:
                                                            timeout=60)
                 self.conn.request(method, path, body=data, headers=headers)
                 r = self.conn.getresponse()
+                self.last = r
                 raw = r.read()
                 try:
                     js = json.loads(raw) if raw else None
@@ -221,9 +236,44 @@ def cmd_placed(users_file, after, out):
     print(n)
 
 
+def cmd_replaykeys(users_file, products_file, tag, out):
+    users = []
+    with open(users_file) as f:
+        for line in f:
+            if line.strip():
+                uid, token = line.split()[:2]
+                users.append((int(uid), token))
+    with open(products_file) as f:
+        products = [int(line) for line in f if line.strip()]
+    if len(products) < len(users):
+        die("replaykeys: %d products for %d users" % (len(products), len(users)))
+    rows = [None] * len(users)
+    nthreads = 4
+
+    def work(t):
+        c = Client()
+        for k in range(t, len(users), nthreads):
+            uid, token = users[k]
+            key = "%s-%d" % (tag, uid)
+            form = "product=%d&quantity=1" % products[k]  # as replay.lua sends it
+            for attempt in (1, 2):
+                st, js, _ = c.call("POST", "/order/", token=token, form=form,
+                                   extra={"Idempotency-Key": key})
+                replayed = c.last.getheader("Idempotent-Replayed")
+                if st != 201 or (attempt == 2) != (replayed == "true"):
+                    die("POST /order/ as user %d with key %s (try %d) answered %s, "
+                        "Idempotent-Replayed %s: %s" % (uid, key, attempt, st, replayed, js))
+            rows[k] = "%d %s %s %d\n" % (uid, token, key, products[k])
+
+    parallel(min(nthreads, len(users)), work)
+    with open(out, "w") as f:
+        f.write("".join(rows))
+
+
 def main(argv):
     cmds = {"products": (cmd_products, 5), "users": (cmd_users, 4),
-            "newest": (cmd_newest, 0), "placed": (cmd_placed, 3)}
+            "newest": (cmd_newest, 0), "placed": (cmd_placed, 3),
+            "replaykeys": (cmd_replaykeys, 4)}
     if len(argv) < 1 or argv[0] not in cmds or len(argv) - 1 != cmds[argv[0]][1]:
         sys.stderr.write(__doc__)
         return 2

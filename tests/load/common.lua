@@ -15,7 +15,7 @@
 -- user in flight.
 --
 -- done() prints one machine-readable line that bench.sh reads:
---   BENCH requests=N duration_us=N rps=X p50_ms=X p90_ms=X p99_ms=X
+--   BENCH requests=N duration_us=N rps=X p50_ms=X p90_ms=X p99_ms=X max_ms=X
 --         connect=N read=N write=N status=N timeout=N [extra...]
 
 bench = {}
@@ -81,9 +81,10 @@ function bench.seed()
    for _ = 1, 10 do math.random() end
 end
 
--- A request with a bearer token; body nil for none.
-function bench.format(method, path, token, body, ctype)
+-- A request with a bearer token; body nil for none; extra: more headers.
+function bench.format(method, path, token, body, ctype, extra)
    local h = { ["Accept"] = "application/json" }
+   for k, v in pairs(extra or {}) do h[k] = v end
    if token then h["Authorization"] = "Bearer " .. token end
    if body then h["Content-Type"] = ctype or "application/x-www-form-urlencoded" end
    return wrk.format(method, path, h, body)
@@ -94,11 +95,11 @@ function bench.done(summary, latency, extra)
    local e = summary.errors
    local secs = summary.duration / 1e6
    io.write(string.format(
-      "BENCH requests=%d duration_us=%d rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f " ..
+      "BENCH requests=%d duration_us=%d rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f " ..
       "connect=%d read=%d write=%d status=%d timeout=%d%s\n",
       summary.requests, summary.duration, summary.requests / secs,
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-      latency:percentile(99) / 1000,
+      latency:percentile(99) / 1000, latency.max / 1000,
       e.connect, e.read, e.write, e.status, e.timeout,
       extra and (" " .. extra(threads)) or ""))
 end
