@@ -33,7 +33,8 @@ gate_init(int workers)
 {
 	if ((table = shared_alloc(sizeof(*table))) == NULL)
 		return -1;
-	gate_bounds(workers - (workers / 4 > 0 ? workers / 4 : 1), workers / 2);
+	gate_bounds(workers - (workers / 4 > 0 ? workers / 4 : 1),
+	    workers / 2 < GATE_ROW_MAX ? workers / 2 : GATE_ROW_MAX);
 	return 0;
 }
 

@@ -10,8 +10,10 @@
  * order, an account) and enters; it leaves after COMMIT or ROLLBACK.
  *
  *  - At most row_max workers may be inside a write that names one key
- *    (half the pool), and at most writers_max inside any write (the pool
- *    less a quarter): the rest always serve everything else.
+ *    (half the pool, and no more than GATE_ROW_MAX: one row serves one
+ *    transaction at a time, a longer queue in InnoDB only waits), and at
+ *    most writers_max inside any write (the pool less a quarter): the rest
+ *    always serve everything else.
  *  - A write that finds its key, or the pool, full waits for a place while
  *    the row moves, and is refused (503, Retry-After, nothing done) once it
  *    does not: when nobody has got into the key (or, for the pool, into any
@@ -37,6 +39,7 @@
 
 #define GATE_ENTRIES	1024	/* workers (of every generation) at once */
 #define GATE_KEYS	8	/* keys one write publishes (more are not counted) */
+#define GATE_ROW_MAX	16	/* workers inside writes on one key, at most */
 #define GATE_WAIT_MS	3000	/* longest wait for a place */
 #define GATE_STUCK_MS	250	/* nobody got into a full key this long: it is stuck */
 
