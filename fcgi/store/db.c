@@ -122,7 +122,8 @@ static const char *const sql[ST__MAX] = {
 	    " OR (status = 'expired' AND pay_method <> 'balance')"
 	    " ORDER BY id",
 	/* Accounts. Lock order (rule 4): order row, products, then users by
-	 * ascending id. */
+	 * ascending id; a balance checkout locks its buyer first (its order
+	 * row's foreign key would take a shared lock on that row). */
 	[ST_USER_INSERT] = "INSERT INTO users (username, pw_hash, role) VALUES (?, ?, ?)",
 	[ST_USER_BY_NAME] =
 	    "SELECT id, username, pw_hash, role, balance FROM users WHERE username = ?",
