@@ -140,7 +140,7 @@ conf_from_env(struct conf *c)
 	c->db_user = "orderd";
 	c->db_password = "";
 	c->db_name = "orderd";
-	c->workers = 64;
+	c->workers = 16;
 	c->lock = LOCK_FORUPDATE;
 	c->freight = 1000;
 	c->grace = 30;

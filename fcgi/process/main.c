@@ -229,7 +229,7 @@ static const struct sub {
 	  "time, and the reaper.\n\n"
 	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
 	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
-	  "  --workers N          worker processes (64)                    ORDERD_WORKERS\n"
+	  "  --workers N          worker processes (16)                    ORDERD_WORKERS\n"
 	  "  --max-requests N     recycle a worker after N requests (0 = never)\n"
 	  "                                                                ORDERD_MAX_REQUESTS\n"
 	  "  --lock MODE          forupdate (default) or optimistic        ORDERD_LOCK\n"

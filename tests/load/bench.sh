@@ -22,7 +22,7 @@
 #   ORDERD_DB_SOCKET      (default $ORDERD_VAR/run/mariadb.sock)
 #   ORDERD_DB_USER/PASSWORD/NAME  (default orderd, the password in
 #                         $ORDERD_VAR/etc/db-password, orderd)
-#   ORDERD_WORKERS        pool size (default: the pool's live workers, else 64)
+#   ORDERD_WORKERS        pool size (default: the pool's live workers, else 16)
 #   ORDERD_BIN            orderd binary for the audit (default $ORDERD_VAR/build/orderd)
 #   ORDERD_BENCH_OUT      output dir (default $ORDERD_VAR/bench)
 #   ORDERD_BENCH_SECONDS  seconds per point (default 10; 5 with QUICK)
@@ -30,7 +30,7 @@
 #   ORDERD_BENCH_USERS    signed-in users (default 64)
 #   ORDERD_BENCH_LOCKS    strategies to run (default "forupdate optimistic")
 #   ORDERD_BENCH_SWEEP    pool sizes for the worker sweep of (b), (c), (d) with
-#                         their DB ceilings (default "16 32"; none with QUICK)
+#                         their DB ceilings (default "4 64"; none with QUICK)
 #   ORDERD_BENCH_PROFILE  1: the CPU profile (tests/load/profile.sh, needs perf);
 #                         default 1, 0 with QUICK
 #   ORDERD_LOCK           the strategy the pool is left with (default forupdate)
@@ -88,7 +88,7 @@ else
     CURVE_THREADS="1 2 4 8 16 32 64"
 fi
 CURVE_SECS=$(( SECS / 2 > 3 ? SECS / 2 : 3 ))
-if ((QUICK)); then SWEEP=${ORDERD_BENCH_SWEEP-}; else SWEEP=${ORDERD_BENCH_SWEEP-16 32}; fi
+if ((QUICK)); then SWEEP=${ORDERD_BENCH_SWEEP-}; else SWEEP=${ORDERD_BENCH_SWEEP-4 64}; fi
 if ((QUICK)); then PROFILE=${ORDERD_BENCH_PROFILE:-0}; else PROFILE=${ORDERD_BENCH_PROFILE:-1}; fi
 LOCK_READ_CONNS=16    # (h): reads of other products ...
 LOCK_ORDER_CONNS=32   # ... while this many connections order the locked one
@@ -107,7 +107,7 @@ if [[ -n ${ORDERD_WORKERS:-} ]]; then
     WORKERS=$ORDERD_WORKERS
 else
     WORKERS=$(pool_workers | wc -l)
-    ((WORKERS > 0)) || WORKERS=64
+    ((WORKERS > 0)) || WORKERS=16
 fi
 
 OUT=${ORDERD_BENCH_OUT:-$VAR/bench}
