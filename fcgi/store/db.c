@@ -712,15 +712,19 @@ run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_
 	enum db_rc rc;
 	unsigned i;
 	int64_t t0;
+	int again = 0;
 
 	if (n > DB_PARAMS_MAX)
 		return DB_ERR;
+retry:
 	db->timed_out = 0;
 	if ((id == ST_BEGIN || !db->in_txn) && (rc = gate(db)) != DB_OK)
 		return rc;
 	t0 = mono_ms();
-	if ((rc = prepare(db, id, &st)) != DB_OK)
-		return after_call(db, t0, rc);
+	if ((rc = prepare(db, id, &st)) != DB_OK) {
+		rc = after_call(db, t0, rc);
+		goto lost;
+	}
 	if (mysql_stmt_param_count(st) != n) {
 		log_error("statement %d takes %lu parameters, given %u", (int)id,
 		    mysql_stmt_param_count(st), n);
@@ -746,10 +750,26 @@ run(struct db *db, enum stmt id, const struct db_val *params, unsigned n, MYSQL_
 			break;
 		}
 	}
-	if ((n > 0 && mysql_stmt_bind_param(st, b) != 0) || mysql_stmt_execute(st) != 0)
-		return after_call(db, t0, stmt_fail(db, st));
+	if ((n > 0 && mysql_stmt_bind_param(st, b) != 0) || mysql_stmt_execute(st) != 0) {
+		rc = after_call(db, t0, stmt_fail(db, st));
+		goto lost;
+	}
 	*out = st;
 	return after_call(db, t0, DB_OK);
+lost:
+	/* Outside a transaction, a connection found dead (its node went away
+	 * while the worker was idle) is dropped at once, and a read runs once
+	 * more on a new one: nothing was done, and nothing is done twice. Not
+	 * after a timeout: the database is not answering. */
+	if (rc == DB_LOST && !db->in_txn && id != ST_BEGIN) {
+		db_close(db);
+		if (!again && !db->timed_out && db->last_errno != DB_ER_SUSPECT &&
+		    strncmp(sql[id], "SELECT", 6) == 0) {
+			again = 1;
+			goto retry;
+		}
+	}
+	return rc;
 }
 
 enum db_rc

@@ -772,6 +772,27 @@ def locked_row_gives_bounded_503_and_frees_the_worker():
 # 5. workers SIGKILLed during a storm
 
 
+@test
+def connections_dropped_while_idle_cost_no_request():
+    """The server drops every connection of the pool while its workers are
+    idle (a restart, a node that went away, wait_timeout): the next read on
+    each worker finds its connection dead, reconnects and answers; nothing
+    is answered 503. (Before, each worker answered its next read 503.)"""
+    master, workers = ensure_up()
+    for _ in range(3 * len(workers)):
+        eq(get("/product/?limit=1").status, 200, "a read before the connections are dropped")
+    ids = [r[0] for r in F.root_sql("SELECT id FROM information_schema.processlist "
+                                    "WHERE user = 'orderd'")]
+    check(ids, "the pool has no connection to drop")
+    for i in ids:
+        try:
+            F.root_sql("KILL %s" % i)
+        except Fail:
+            pass                        # it ended meanwhile
+    got = [get("/product/?limit=1&n=%d" % k).status for k in range(4 * len(workers))]
+    eq([x for x in got if x != 200], [], "reads after %d connections were dropped" % len(ids))
+
+
 STARVE_CLIENTS = 32     # clients ordering the locked product at once
 STARVE_SECONDS = 6.0    # how long the row stays locked while reads are measured
 STARVE_PAUSE = 0.2      # a client's pause after a 503 (Retry-After says 2 s: impatient)

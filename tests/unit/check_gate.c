@@ -139,14 +139,16 @@ START_TEST(a_place_freed_while_waiting_is_taken)
 	p = fork();
 	ck_assert_int_ge(p, 0);
 	if (p == 0) {
+		/* Releases the first holder (the parent reaps it). */
 		sleep_ms(5);
-		let_go(h[0]);
-		_exit(0);
+		_exit(write(h[0].release, "x", 1) == 1 ? 0 : 1);
 	}
 	ck_assert_int_eq(enter(&k, 1, &key, &ms), GATE_IN);
 	ck_assert_int_lt(ms, GATE_STUCK_MS);
 	gate_leave();
 	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert_int_eq(waitpid(h[0].pid, &st, 0), h[0].pid);
+	close(h[0].release);
 	for (i = 1; i < 4; i++)
 		let_go(h[i]);
 }
