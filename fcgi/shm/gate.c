@@ -1,7 +1,10 @@
 /* gate.c - the bound on workers inside writes (gate.h). */
 #include "config.h"
 
+#include <linux/futex.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +21,8 @@ struct entry {
 struct table {
 	int writers_max, row_max;
 	uint32_t used;		/* entries [0, used) have been claimed */
+	uint32_t left;		/* writes that left: waiters sleep on it (futex) */
+	uint32_t waiting;	/* workers sleeping on it */
 	struct entry e[GATE_ENTRIES];
 };
 
@@ -77,6 +82,20 @@ claim(void)
 	return NULL;
 }
 
+/* Sleeps until a write leaves (the count moved from seen), 2 ms at most:
+ * a waiter takes a freed place at once, and still looks again at whether
+ * its row has stood still. */
+static void
+wait_for_leave(uint32_t seen)
+{
+	struct timespec t = { 0, 2 * 1000 * 1000 };
+
+	__atomic_add_fetch(&table->waiting, 1, __ATOMIC_SEQ_CST);
+	if (LOAD(&table->left) == seen)
+		syscall(SYS_futex, &table->left, FUTEX_WAIT, seen, &t, NULL, 0);
+	__atomic_sub_fetch(&table->waiting, 1, __ATOMIC_SEQ_CST);
+}
+
 /* Who else is inside a write: how many in all and when the latest of them
  * entered; for each of my keys, how many and when the latest entered. */
 static int
@@ -119,7 +138,6 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 {
 	int per_key[GATE_KEYS];
 	int64_t latest_key[GATE_KEYS], latest, now = mono_ms(), until = now + GATE_WAIT_MS;
-	long pause_us = 100;
 	struct entry *me;
 	size_t k;
 
@@ -130,6 +148,7 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 		n = GATE_KEYS;
 	for (;;) {
 		int writers, full = -1, pool_full, stuck = 0;
+		uint32_t seen = LOAD(&table->left);
 
 		STORE(&me->since_ms, now);
 		STORE(&me->keys[0], 0);		/* no key: a write of the pool's bound only */
@@ -156,9 +175,7 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 			*key = full >= 0 ? keys[full] : 0;
 			return full >= 0 ? GATE_ROW_BUSY : GATE_POOL_BUSY;
 		}
-		nanosleep(&(struct timespec){ 0, pause_us * 1000 }, NULL);
-		if (pause_us < 1000)
-			pause_us *= 2;
+		wait_for_leave(seen);
 		now = mono_ms();
 	}
 }
@@ -166,8 +183,12 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 void
 gate_leave(void)
 {
-	if (mine != NULL)
-		__atomic_store_n(&mine->n, 0, __ATOMIC_SEQ_CST);
+	if (mine == NULL)
+		return;
+	__atomic_store_n(&mine->n, 0, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&table->left, 1, __ATOMIC_SEQ_CST);
+	if (LOAD(&table->waiting) > 0)
+		syscall(SYS_futex, &table->left, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
 void
@@ -182,5 +203,7 @@ gate_release(uint32_t pid)
 		if (LOAD(&table->e[i].pid) == pid) {
 			__atomic_store_n(&table->e[i].n, 0, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&table->e[i].pid, 0, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&table->left, 1, __ATOMIC_SEQ_CST);
+			syscall(SYS_futex, &table->left, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 		}
 }
