@@ -23,6 +23,7 @@ struct table {
 	uint32_t used;		/* entries [0, used) have been claimed */
 	uint32_t left;		/* writes that left: waiters sleep on it (futex) */
 	uint32_t waiting;	/* workers sleeping on it */
+	int64_t stuck_ms[GATE_MARKS];	/* when a key of this slot was found stuck */
 	struct entry e[GATE_ENTRIES];
 };
 
@@ -80,6 +81,12 @@ claim(void)
 		}
 	}
 	return NULL;
+}
+
+static int64_t *
+mark_of(uint64_t key)
+{
+	return &table->stuck_ms[shared_slot(key, GATE_MARK_BITS)];
 }
 
 /* Sleeps until a write leaves (the count moved from seen), 2 ms at most:
@@ -163,14 +170,19 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 			if (per_key[k] >= LOAD(&table->row_max)) {
 				full = (int)k;
 				/* Nobody got into this row for a while: it does
-				 * not move. */
-				stuck = now - latest_key[k] >= GATE_STUCK_MS;
+				 * not move. A row found stuck a moment ago that
+				 * is full again has let in the next ones to wait
+				 * out its lock: the rest need not wait to learn. */
+				stuck = now - latest_key[k] >= GATE_STUCK_MS ||
+				    now - LOAD(mark_of(keys[k])) < GATE_STUCK_KEPT_MS;
 			}
 		if (full < 0 && !pool_full)
 			return GATE_IN;
 		__atomic_store_n(&me->n, 0, __ATOMIC_SEQ_CST);
 		if (full < 0)
 			stuck = now - latest >= GATE_STUCK_MS;
+		if (stuck && full >= 0 && now - latest_key[full] >= GATE_STUCK_MS)
+			STORE(mark_of(keys[full]), now);
 		if (stuck || now >= until) {
 			*key = full >= 0 ? keys[full] : 0;
 			return full >= 0 ? GATE_ROW_BUSY : GATE_POOL_BUSY;

@@ -19,7 +19,10 @@
  *    does not: when nobody has got into the key (or, for the pool, into any
  *    write) for GATE_STUCK_MS. Then every further request for that row is
  *    refused at once, without holding a worker. A wait never lasts longer
- *    than GATE_WAIT_MS.
+ *    than GATE_WAIT_MS. A key found stuck is remembered for
+ *    GATE_STUCK_KEPT_MS: when it is full again in that time (its lock
+ *    waiters timed out and the next ones got in to wait), the others are
+ *    refused at once instead of holding workers for GATE_STUCK_MS more.
  *
  * Under a hot row that moves (a flash sale, a storm on one account)
  * holders leave and others get in every few milliseconds, so writes wait
@@ -42,6 +45,9 @@
 #define GATE_ROW_MAX	16	/* workers inside writes on one key, at most */
 #define GATE_WAIT_MS	3000	/* longest wait for a place */
 #define GATE_STUCK_MS	250	/* nobody got into a full key this long: it is stuck */
+#define GATE_STUCK_KEPT_MS 2000	/* a key found stuck refuses at once when full, this long */
+#define GATE_MARK_BITS	10
+#define GATE_MARKS	(1 << GATE_MARK_BITS)
 
 /* What a key names. */
 enum gate_kind { GATE_PRODUCT = 1, GATE_ORDER, GATE_ACCOUNT, GATE_USER };

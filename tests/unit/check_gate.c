@@ -126,6 +126,27 @@ START_TEST(a_stuck_key_is_refused_at_once)
 }
 END_TEST
 
+START_TEST(a_row_found_stuck_refuses_at_once_when_full_again)
+{
+	uint64_t k = P(11), key;
+	struct holder h[4];
+	int64_t ms;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		h[i] = hold(&k, 1);
+	ck_assert_int_eq(enter(&k, 1, &key, &ms), GATE_ROW_BUSY);	/* found stuck */
+	let_go(h[0]);				/* a lock waiter gives up ... */
+	h[0] = hold(&k, 1);			/* ... and the next one gets in */
+	ck_assert_int_eq(enter(&k, 1, &key, &ms), GATE_ROW_BUSY);
+	ck_assert_int_lt(ms, 5);		/* no second wait of GATE_STUCK_MS */
+	for (i = 0; i < 4; i++)
+		let_go(h[i]);
+	ck_assert_int_eq(enter(&k, 1, &key, &ms), GATE_IN);	/* not full: in */
+	gate_leave();
+}
+END_TEST
+
 START_TEST(a_place_freed_while_waiting_is_taken)
 {
 	uint64_t k = P(10), key;
@@ -239,6 +260,7 @@ gate_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, a_key_takes_half_the_pool_and_the_next_waits_until_the_row_stands_still);
 	tcase_add_test(tc, a_stuck_key_is_refused_at_once);
+	tcase_add_test(tc, a_row_found_stuck_refuses_at_once_when_full_again);
 	tcase_add_test(tc, a_place_freed_while_waiting_is_taken);
 	tcase_add_test(tc, the_pool_keeps_a_quarter_out_of_writes);
 	tcase_add_test(tc, a_write_of_several_keys_is_refused_when_one_is_full);
