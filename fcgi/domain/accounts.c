@@ -32,6 +32,12 @@ acct_get(struct db *db, int64_t id, struct account *a, struct problem *p)
 	return read_account(db, ST_USER_GET, id, a, p);
 }
 
+enum db_rc
+acct_lock(struct db *db, int64_t id, struct account *a, struct problem *p)
+{
+	return read_account(db, ST_USER_LOCK, id, a, p);
+}
+
 static enum db_rc
 ledger(struct db *db, int64_t user, const char *kind, int64_t amount, int64_t order_id,
     int64_t counterparty)
@@ -66,7 +72,7 @@ acct_debit(struct db *db, int64_t user, int64_t amount, const char *kind, int64_
 {
 	enum db_rc rc;
 
-	if ((rc = read_account(db, ST_USER_LOCK, user, after, p)) != DB_OK)
+	if ((rc = acct_lock(db, user, after, p)) != DB_OK)
 		return rc;
 	if (after->balance < amount) {
 		problem_set(p, PROB_FUNDS, "the balance of %lld is %lld short of %lld",
@@ -85,7 +91,7 @@ acct_credit_locked(struct db *db, int64_t user, int64_t amount, const char *kind
 {
 	enum db_rc rc;
 
-	if ((rc = read_account(db, ST_USER_LOCK, user, after, p)) != DB_OK)
+	if ((rc = acct_lock(db, user, after, p)) != DB_OK)
 		return rc;
 	return move(db, user, amount, kind, order_id, counterparty, after);
 }

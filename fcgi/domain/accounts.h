@@ -23,8 +23,13 @@ struct account {
 /* Reads an account (no lock). DB_OK, DB_ABORT with 404, or a db_rc. */
 enum db_rc acct_get(struct db *, int64_t id, struct account *out, struct problem *p);
 
-/* Inside the caller's transaction (which holds any order and product
- * locks first, rule 4): locks the account row, checks the balance covers
+/* Inside the caller's transaction: locks the account row (SELECT ... FOR
+ * UPDATE; rule 4: after the order row, before any product row for a
+ * balance checkout or a refund). DB_ABORT with 404 when there is none. */
+enum db_rc acct_lock(struct db *, int64_t id, struct account *out, struct problem *p);
+
+/* Inside the caller's transaction (after the order row, rule 4): locks
+ * the account row, checks the balance covers
  * amount, debits it and writes a ledger entry of kind with order_id (0 =
  * none) and counterparty (0 = none). DB_ABORT with 409
  * /problems/insufficient-funds (balance, shortfall) when it does not. */

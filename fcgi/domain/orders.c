@@ -234,37 +234,20 @@ struct create_ctx {
  * one user each held that shared lock and waited for the other's to go -
  * a deadlock every time they overlapped (with 64 workers, retries ran out
  * under the bank storm: 8,660 deadlocks in 20 s). */
-/* Locks user's account row (rule 4: a balance checkout and a refund take it
- * before any product row); *admin set when the user is an administrator. */
-static enum db_rc
-lock_account(struct db *db, int64_t user, int *admin)
-{
-	char name[AUTH_USERNAME_MAX + 1], role[16];
-	int64_t id, balance;
-	struct db_val in[] = { DBV_I64(user) };
-	struct db_col acct[] = { DBC_I64(&id), DBC_STR(name, sizeof(name)),
-	    DBC_STR(role, sizeof(role)), DBC_I64(&balance) };
-	enum db_rc rc;
-	int found;
-
-	rc = db_one(db, ST_USER_LOCK, in, 1, acct, 4, &found);
-	*admin = rc == DB_OK && found && strcmp(role, "admin") == 0;
-	return rc;
-}
-
 static enum db_rc
 open_orders_check(struct db *db, const struct conf *conf, int64_t user, struct problem *p)
 {
 	int64_t open = 0;
 	struct db_val in[] = { DBV_I64(user) };
 	struct db_col cnt[] = { DBC_I64(&open) };
+	struct account acct;
 	enum db_rc rc;
-	int found, admin;
+	int found;
 
-	if ((rc = lock_account(db, user, &admin)) != DB_OK)
+	if ((rc = acct_lock(db, user, &acct, p)) != DB_OK)
 		return rc;
 	/* An administrator can credit itself and pay: not limited. */
-	if (admin)
+	if (strcmp(acct.role, "admin") == 0)
 		return DB_OK;
 	if ((rc = db_one(db, ST_ORDER_OPEN_COUNT, in, 1, cnt, 1, &found)) != DB_OK)
 		return rc;
@@ -416,7 +399,7 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 	struct order *o = c->o;
 	struct account acct;
 	enum db_rc rc;
-	int paid, admin;
+	int paid;
 	size_t i;
 
 	if ((rc = lock_order(db, c, p)) != DB_OK)
@@ -440,7 +423,7 @@ abort_txn(struct db *db, void *arg, struct problem *p)
 	paid = o->status == ORDER_PAID;
 	/* Rule 4: the account to refund before the products, as a balance
 	 * checkout takes it (the other way round the two deadlocked). */
-	if (paid && (rc = lock_account(db, o->user, &admin)) != DB_OK)
+	if (paid && (rc = acct_lock(db, o->user, &acct, p)) != DB_OK)
 		return rc;
 	if ((rc = inv_give(db, o->lines, o->nlines)) != DB_OK)
 		return rc;

@@ -192,15 +192,22 @@ gate_enter(const uint64_t *keys, size_t n, uint64_t *key)
 	}
 }
 
+/* A write left (or a dead worker's place was freed): wakes the waiters. */
+static void
+left_one(void)
+{
+	__atomic_add_fetch(&table->left, 1, __ATOMIC_SEQ_CST);
+	if (LOAD(&table->waiting) > 0)
+		syscall(SYS_futex, &table->left, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
 void
 gate_leave(void)
 {
 	if (mine == NULL)
 		return;
 	__atomic_store_n(&mine->n, 0, __ATOMIC_SEQ_CST);
-	__atomic_add_fetch(&table->left, 1, __ATOMIC_SEQ_CST);
-	if (LOAD(&table->waiting) > 0)
-		syscall(SYS_futex, &table->left, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	left_one();
 }
 
 void
@@ -215,7 +222,6 @@ gate_release(uint32_t pid)
 		if (LOAD(&table->e[i].pid) == pid) {
 			__atomic_store_n(&table->e[i].n, 0, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&table->e[i].pid, 0, __ATOMIC_SEQ_CST);
-			__atomic_add_fetch(&table->left, 1, __ATOMIC_SEQ_CST);
-			syscall(SYS_futex, &table->left, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+			left_one();
 		}
 }

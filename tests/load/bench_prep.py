@@ -193,14 +193,20 @@ def cmd_newest():
     print(js["items"][0]["id"] if js["items"] else 0)
 
 
-def cmd_placed(users_file, after, out):
-    after = int(after)
+def read_users(users_file):
+    """The "USER_ID TOKEN" lines of users_file as [(uid, token)]."""
     users = []
     with open(users_file) as f:
         for line in f:
             if line.strip():
-                uid, token = line.split()
+                uid, token = line.split()[:2]
                 users.append((int(uid), token))
+    return users
+
+
+def cmd_placed(users_file, after, out):
+    after = int(after)
+    users = read_users(users_file)
     found = [None] * len(users)
     nthreads = 4
 
@@ -237,12 +243,7 @@ def cmd_placed(users_file, after, out):
 
 
 def cmd_replaykeys(users_file, products_file, tag, out):
-    users = []
-    with open(users_file) as f:
-        for line in f:
-            if line.strip():
-                uid, token = line.split()[:2]
-                users.append((int(uid), token))
+    users = read_users(users_file)
     with open(products_file) as f:
         products = [int(line) for line in f if line.strip()]
     if len(products) < len(users):
