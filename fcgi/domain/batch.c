@@ -322,6 +322,30 @@ lock_products(struct db *db, struct batch *b)
 	return r < 0 ? db_failure(db) : DB_OK;
 }
 
+/* The batch whose COMMIT is under way in this worker (one at a time). */
+static const struct batch *committing;
+
+/* db_after_fn, once the batch committed: no product entry read before is
+ * served, and a product it sold out is marked (seen under the lock: a
+ * restock clears the mark after its own UPDATE, which waited for this
+ * COMMIT). One step for the batch, however many products. */
+static void
+products_committed(int64_t unused)
+{
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < committing->np; i++) {
+		const struct batch_product *p = &committing->pr[i];
+
+		if (!p->found || p->stock == p->left)
+			continue;
+		prodcache_changed(p->id);
+		if (p->left == 0)
+			soldout_mark(p->id);
+	}
+}
+
 /* Each product once, by what the batch took of it; each goods row once
  * after them (rule 4: ascending goods id). */
 static enum db_rc
@@ -347,13 +371,10 @@ take_stock(struct db *db, struct batch *b)
 			    " units seen under its lock", p->id, taken);
 			return DB_ERR;
 		}
-		if ((rc = db_after_commit(db, prodcache_changed, p->id)) != DB_OK)
-			return rc;
-		/* Seen under the lock: a restock clears the mark after its
-		 * own UPDATE, which waits for this COMMIT. */
-		if (p->left == 0 && (rc = db_after_commit(db, soldout_mark, p->id)) != DB_OK)
-			return rc;
 	}
+	committing = b;
+	if ((rc = db_after_commit(db, products_committed, 0)) != DB_OK)
+		return rc;
 	for (;;) {
 		int64_t next = 0, sum = 0;
 
