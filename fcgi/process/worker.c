@@ -21,6 +21,7 @@
 #include "domain/orders.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "shm/queue.h"
 #include "shm/shared.h"
 #include "process/worker.h"
 
@@ -208,6 +209,22 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
 }
 
+/* --lock queue: at most a quarter of the workers keep a database
+ * connection between requests (the batcher has its own); the others close
+ * theirs after a request that opened one. A waiting order needs none, so
+ * the pool holds many more orders than it has connections. */
+static void
+keep_connection(struct api_ctx *ctx)
+{
+	if (ctx->conf->lock != LOCK_QUEUE || !queue_ready())
+		return;
+	if (queue_conn_note(ctx->db->my != NULL) > (uint32_t)ctx->conf->workers / 4 &&
+	    ctx->db->my != NULL) {
+		db_close(ctx->db);
+		(void)queue_conn_note(0);
+	}
+}
+
 /* Takes the next request on rq (a kept connection, or a new one from the
  * listening socket when rq has none) and answers it. Returns 1 when a
  * request was served. */
@@ -220,6 +237,7 @@ take(FCGX_Request *rq, struct api_ctx *ctx)
 	serve_one(rq, ctx);
 	FCGX_Finish_r(rq);
 	arena_reset(ctx->arena);
+	keep_connection(ctx);
 	return 1;
 }
 

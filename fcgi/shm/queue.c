@@ -17,8 +17,10 @@ enum { S_FREE = 0, S_RESERVED, S_QUEUED, S_TAKEN, S_DONE };
 
 struct table {
 	pthread_mutex_t mu;	/* robust: a worker killed holding it is survived */
-	uint32_t leader;	/* pid, 0 = none */
+	uint32_t leader;	/* pid of the batcher, 0 = none */
+	uint32_t work;		/* futex: bumped when an order is queued */
 	uint64_t next_seq;
+	uint32_t holder[QUEUE_HOLDERS];	/* workers keeping a database connection */
 	struct queue_stats st;
 	struct qslot slot[QUEUE_SLOTS];
 };
@@ -114,12 +116,40 @@ queue_submit(struct qslot *s, int keep)
 {
 	lock();
 	memset(&s->out, 0, sizeof(s->out));
-	if (!keep || s->seq == 0)
+	if (!keep || s->seq == 0) {
 		s->seq = table->next_seq++;
+		s->in.busy_since = 0;
+	}
 	s->leader = 0;
 	s->state = S_QUEUED;
 	table->st.queued++;
 	unlock();
+	__atomic_add_fetch(&table->work, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &table->work, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+void
+queue_lead(void)
+{
+	lock();
+	table->leader = (uint32_t)getpid();
+	table->st.leader = table->leader;
+	unlock();
+}
+
+void
+queue_await_work(int wait_ms)
+{
+	struct timespec t = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L };
+	uint32_t seen;
+	int idle;
+
+	lock();
+	seen = __atomic_load_n(&table->work, __ATOMIC_SEQ_CST);
+	idle = table->st.queued == 0;
+	unlock();
+	if (idle)
+		syscall(SYS_futex, &table->work, FUTEX_WAIT, seen, &t, NULL, 0);
 }
 
 enum qturn
@@ -132,12 +162,6 @@ queue_wait(struct qslot *s, int wait_ms)
 	if (s->state == S_DONE) {
 		unlock();
 		return QT_DONE;
-	}
-	if (table->leader == 0 && s->state == S_QUEUED) {
-		table->leader = (uint32_t)getpid();
-		table->st.leader = table->leader;
-		unlock();
-		return QT_LEAD;
 	}
 	seen = __atomic_load_n(&s->bell, __ATOMIC_SEQ_CST);
 	unlock();
@@ -209,28 +233,12 @@ queue_done(struct qslot **s, size_t n)
 
 	lock();
 	for (i = 0; i < n; i++)
-		finish(s[i]);
-	unlock();
-}
-
-/* Nobody leads; the oldest waiter is woken to lead. Under the lock. */
-static void
-step_down(void)
-{
-	struct qslot *next;
-
-	table->leader = 0;
-	table->st.leader = 0;
-	if ((next = oldest()) != NULL)
-		ring(next);
-}
-
-void
-queue_resign(void)
-{
-	lock();
-	if (table->leader == (uint32_t)getpid())
-		step_down();
+		if (s[i]->out.outcome == QO_BUSY && !s[i]->gone) {
+			s[i]->state = S_QUEUED;
+			s[i]->leader = 0;
+			table->st.queued++;
+		} else
+			finish(s[i]);
 	unlock();
 }
 
@@ -242,6 +250,33 @@ queue_free(struct qslot *s)
 		table->st.queued--;
 	s->state = S_FREE;
 	unlock();
+}
+
+/* Sets or clears pid's place among the holders; the count after. Under
+ * the lock. */
+static uint32_t
+hold(uint32_t pid, int held)
+{
+	uint32_t n = 0;
+	size_t i, free_at = QUEUE_HOLDERS;
+	int found = 0;
+
+	for (i = 0; i < QUEUE_HOLDERS; i++) {
+		if (table->holder[i] == pid) {
+			found = 1;
+			if (!held)
+				table->holder[i] = 0;
+		} else if (table->holder[i] == 0 && free_at == QUEUE_HOLDERS)
+			free_at = i;
+		if (table->holder[i] != 0)
+			n++;
+	}
+	if (held && !found && free_at < QUEUE_HOLDERS) {
+		table->holder[free_at] = pid;
+		n++;
+	}
+	table->st.connections = n;
+	return n;
 }
 
 void
@@ -271,8 +306,20 @@ queue_release(uint32_t pid)
 			s->state = S_FREE;
 	}
 	if (table->leader == pid)
-		step_down();
+		table->leader = table->st.leader = 0;
+	(void)hold(pid, 0);
 	unlock();
+}
+
+uint32_t
+queue_conn_note(int held)
+{
+	uint32_t n;
+
+	lock();
+	n = hold((uint32_t)getpid(), held);
+	unlock();
+	return n;
 }
 
 void

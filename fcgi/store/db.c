@@ -253,11 +253,17 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
 	    " WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID()",
 	/* The JSON argument lists the ids ascending; STRAIGHT_JOIN reads it
-	 * first, so the rows are locked in that order, each by its key. */
+	 * first, so the rows are locked in that order, each by its key. A row
+	 * another transaction holds is skipped, not waited for: the batch
+	 * leaves its orders for the next one (domain/batch.c). */
 	[ST_BATCH_LOCK] =
 	    "SELECT p.id, p.price, p.stock, p.goods_id"
 	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
-	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE",
+	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE SKIP LOCKED",
+	/* Which of them exist (read without a lock): those the lock skipped */
+	[ST_BATCH_EXISTS] =
+	    "SELECT p.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
+	    " STRAIGHT_JOIN products AS p ON p.id = t.id",
 	/* [[id, quantity], ...]: each product once, read through its key */
 	[ST_BATCH_TAKE] =
 	    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]',"
