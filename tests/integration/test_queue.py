@@ -589,6 +589,7 @@ def status_names_lock_pool_and_batches_to_an_administrator_only():
     eq(s.get("pid"), master, "/status/ pid (the pool master of ORDERD_PIDFILE)")
     eq(s.get("lock"), "queue", "/status/ lock")
     check(is_int(s.get("workers")) and s["workers"] >= 1, "/status/ workers %r" % s.get("workers"))
+    F.wait_for(lambda: len(children(master)) == s["workers"], 10, 0.1)
     live = children(master)
     eq(s["workers"], len(live), "/status/ workers against the master's live workers %r" % live)
     q = s.get("queue")
@@ -636,7 +637,9 @@ def light_load_makes_batches_of_one():
        "batches of one order more after 20 orders one at a time (queue %s)" % d)
     eq(d["batches"], 20, "batches after 20 orders one at a time (queue %s)" % d)
     eq(d["orders"], 20, "orders through the queue after 20 one at a time")
-    eq(after["leader"], 0, "queue.leader with nothing queued")
+    idle = F.wait_for(lambda: queue_status()["leader"] == 0, 5, 0.05)
+    check(idle, "queue.leader still %r 5 s after the last order was answered, with nothing "
+          "queued" % queue_status()["leader"])
     eq(get_product(pid)["stock"], 80, "stock after 20 orders of one")
 
 
@@ -789,6 +792,12 @@ def aborts_of_batched_orders_restore_stock_once_and_batched_balance_orders_pay()
         eq(p.get("status"), "paid", "status after pay")
         eq(u.balance(), bal - o["total_amount"], "balance after paying order %d" % o["id"])
     eq(get_product(pay_pid)["stock"], 100 - len(orders), "stock after the paid orders")
+    # a paid batched order aborted: refunded and restocked once
+    u, o = orders[0]
+    bal = u.balance()
+    assert_json(u.abort(o["id"]), 200, "abort the paid batched order %d" % o["id"])
+    eq(u.balance(), bal + o["total_amount"], "balance after aborting the paid order (refund)")
+    eq(get_product(pay_pid)["stock"], 100 - len(orders) + 1, "stock after aborting a paid order")
     bad = audit_trouble(audit_rows(pids=[pid, pay_pid], oids=oids + [o["id"] for _, o in orders]))
     check(bad is None, bad or "")
 
