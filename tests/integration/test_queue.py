@@ -602,17 +602,19 @@ def status_names_lock_pool_and_batches_to_an_administrator_only():
     check(isinstance(h, list) and h, "/status/ queue.histogram %r" % h)
     lo = 1
     for i, b in enumerate(h):
-        check(isinstance(b, dict) and is_int(b.get("from")) and is_int(b.get("to"))
-              and is_int(b.get("batches")) and b["batches"] >= 0, "histogram[%d] %r" % (i, b))
-        eq((b["from"], b["to"]), (lo, 2 * lo - 1), "histogram[%d] bounds (powers of two)" % i)
+        last = i == len(h) - 1
+        check(isinstance(b, dict) and is_int(b.get("from")) and is_int(b.get("batches"))
+              and b["batches"] >= 0 and (is_int(b.get("to")) or (last and b.get("to") is None)),
+              "histogram[%d] %r (only the last bucket may be open: to null)" % (i, b))
+        eq((b["from"], b["to"]), (lo, None if b["to"] is None else 2 * lo - 1),
+           "histogram[%d] bounds (powers of two)" % i)
         lo *= 2
     eq(sum(b["batches"] for b in h), q["batches"], "sum of the histogram's batches")
     check(q["orders"] >= q["batches"], "queue.orders %d < queue.batches %d" % (q["orders"], q["batches"]))
     if q["batches"]:
-        top = max(b["to"] for b in h if b["batches"])
-        low = max(b["from"] for b in h if b["batches"])
-        check(low <= q["largest"] <= top, "queue.largest %d outside the highest used bucket %d..%d"
-              % (q["largest"], low, top))
+        used = [b for b in h if b["batches"]][-1]
+        check(used["from"] <= q["largest"] <= (used["to"] or q["largest"]),
+              "queue.largest %d outside the highest used bucket %r" % (q["largest"], used))
     # not for anyone else
     assert_problem(anon("GET", "/status/"), 401, UNAUTHORIZED, what="GET /status/ without credentials")
     u = new_user("qst")
