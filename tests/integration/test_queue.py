@@ -24,11 +24,15 @@ says the pool should be in queue mode: then every test fails.
    reach the queue in an order no client knows. Only its consequence across
    batches is checked: the refusal bound above.)
 5. The leader SIGKILLed every ~1.5 s during a storm with an Idempotency-Key on
-   every request: every request answered within ANSWER_BOUND s; each 503 is
+   every request, and between those another worker (most wait on a queued
+   order): every request answered within ANSWER_BOUND s; each 503 is
    retried with its key until a definite answer; then every key is at most one
    order (its 201's), no order exists that no 201 named, stock and sales match
    the orders table exactly, the audit is clean.
-6. Orders granted in one batch, each aborted three times at once, give their
+6. The leader SIGKILLed while surely mid-batch: waiting for a product row
+   held by another session, then waiting on its COMMIT held in the server:
+   the same checks as 5.
+7. Orders granted in one batch, each aborted three times at once, give their
    stock back once; a balance order granted in a batch pays.
 
 Knobs: ORDERD_QUEUE_CLIENTS (48), ORDERD_QUEUE_STOCK (60: the flash sale's
@@ -40,7 +44,10 @@ import collections
 import json
 import os
 import random
+import select
+import shlex
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -706,6 +713,9 @@ def leaders_killed_mid_batch_leave_every_answer_true_and_each_key_one_order():
                big=3, until_sold_out=False, seed=SEED + 5)
     killed, missed = [], []
 
+    rnd = random.Random(SEED + 6)
+    waiters = []
+
     def kill_leaders():
         time.sleep(0.5)
         for n in range(KILLS):
@@ -727,13 +737,25 @@ def leaders_killed_mid_batch_leave_every_answer_true_and_each_key_one_order():
                     % (n + 1, victim, time.monotonic() - fl.t0))
             except ProcessLookupError:
                 missed.append(n)
-            time.sleep(INTERVAL)
+            time.sleep(INTERVAL / 2)
+            # and a worker that is not the leader: most of them wait on a queued order
+            others = [w for w in children(master) if w not in killed and w != current_leader()]
+            if others:
+                w = rnd.choice(others)
+                try:
+                    os.kill(w, signal.SIGKILL)
+                    waiters.append(w)
+                    log("kill %d: SIGKILL worker %d, not the leader" % (n + 1, w))
+                except ProcessLookupError:
+                    pass
+            time.sleep(INTERVAL / 2)
         time.sleep(1.0)
         fl.stop.set()
 
     fl.run(during=kill_leaders)
-    after = F.wait_pool(master, size, exclude=killed, seconds=30)
-    log("killed leaders %r (missed %d); pool back to %d workers" % (killed, len(missed), len(after)))
+    after = F.wait_pool(master, size, exclude=killed + waiters, seconds=30)
+    log("killed leaders %r (missed %d) and other workers %r; pool back to %d workers"
+        % (killed, len(missed), waiters, len(after)))
     fl.settle()
     check(len(killed) >= max(1, KILLS // 2),
           "only %d of %d leaders could be killed (no leader in /status/ for 3 s the other times)"
@@ -742,6 +764,97 @@ def leaders_killed_mid_batch_leave_every_answer_true_and_each_key_one_order():
     # the pool serves after the kills
     pid = make_product(stock=1, name=unique_name("after-kill"))["id"]
     assert_json(post_json("/order/", {"product": pid, "quantity": 1}), 201, "an order after the kills")
+
+
+class RowHold:
+    """A session of the schema's owner holding a product row with SELECT ...
+    FOR UPDATE in an open transaction until end()."""
+
+    def __init__(self, pid):
+        cmd = os.environ.get("ORDERD_MYSQL")
+        check(cmd, "ORDERD_MYSQL is not set")
+        self.p = subprocess.Popen(shlex.split(cmd) + ["-N", "-B", "--unbuffered"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.p.stdin.write("BEGIN; SELECT id FROM products WHERE id = %d FOR UPDATE; "
+                           "SELECT 'held';\n" % pid)
+        self.p.stdin.flush()
+        ready, _, _ = select.select([self.p.stdout], [], [], 10)
+        lines = [self.p.stdout.readline() for _ in range(2)] if ready else []
+        if not lines or not lines[-1].startswith("held"):
+            self.end()
+            raise Fail("could not hold product %d's row: %r" % (pid, lines))
+
+    def end(self):
+        try:
+            if self.p.poll() is None:
+                self.p.stdin.write("ROLLBACK;\n")
+                self.p.stdin.close()
+            self.p.wait(10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.p.kill()
+            self.p.wait(5)
+
+
+def stuck_leader(master, cond, seconds=4.0):
+    """The leader pid once cond() holds and /status/ names the same leader
+    twice 0.2 s apart (it is stuck in its batch), or 0 after `seconds`."""
+    t_end = time.monotonic() + seconds
+    prev = 0
+    while time.monotonic() < t_end:
+        leader = current_leader()
+        if leader > 0 and leader == prev and leader in children(master) and cond():
+            return leader
+        prev = leader
+        time.sleep(0.2)
+    return 0
+
+
+@test
+def leader_killed_on_a_held_row_or_a_held_commit_leaves_every_answer_true():
+    """The leader SIGKILLed while its batch surely is in the middle: waiting
+    for a product row another session holds (nothing of the batch can be
+    committed), then waiting on its COMMIT held in the server (BACKUP STAGE
+    BLOCK_COMMIT; the waiters must end its connection before they look for
+    their orders). Both times the clients (a key on every request) get their
+    answers within ANSWER_BOUND s, and the tables agree with them."""
+    master = read_pidfile()
+    size = len(children(master))
+    killed = []
+    for phase in ("row", "commit"):
+        fl = Flash("held-%s" % phase, FLASH_STOCK * 5, clients=16, keys=True, lossy=True,
+                   until_sold_out=False, deadline=60, big=2, seed=SEED + 11)
+        seen = {}
+
+        def during():
+            time.sleep(0.3)
+            if phase == "row":
+                hold = RowHold(fl.big[0])
+                cond = lambda: True
+            else:
+                hold = F.CommitBlock()
+                hold.start()
+                cond = lambda: bool(F.waiting_commits())
+            try:
+                victim = stuck_leader(master, cond)
+                seen["victim"] = victim
+                seen["commits"] = F.waiting_commits() if phase == "commit" else None
+                if victim:
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
+                    log("%s: SIGKILL leader %d (%.2f s into the storm; COMMITs waiting: %r)"
+                        % (phase, victim, time.monotonic() - fl.t0, seen["commits"]))
+                time.sleep(1.0)
+            finally:
+                hold.end()
+            time.sleep(2.0)
+            fl.stop.set()
+        fl.run(during=during)
+        check(seen.get("victim"), "%s: no leader stuck in its batch was seen in 4 s (the %s held)"
+              % (phase, "row" if phase == "row" else "COMMITs"))
+        F.wait_pool(master, size, exclude=killed, seconds=30)
+        fl.settle()
+        fl.verify(sell_out=False)
 
 
 @test
