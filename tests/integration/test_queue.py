@@ -32,7 +32,9 @@ says the pool should be in queue mode: then every test fails.
 6. The leader SIGKILLed while surely mid-batch: waiting for a product row
    held by another session, then waiting on its COMMIT held in the server:
    the same checks as 5.
-7. Orders granted in one batch, each aborted three times at once, give their
+7. A checkout that sells out 100 products is placed; 48 checkouts at once,
+   each selling out 5 products, are placed.
+8. Orders granted in one batch, each aborted three times at once, give their
    stock back once; a balance order granted in a batch pays.
 
 Knobs: ORDERD_QUEUE_CLIENTS (48), ORDERD_QUEUE_STOCK (60: the flash sale's
@@ -855,6 +857,45 @@ def leader_killed_on_a_held_row_or_a_held_commit_leaves_every_answer_true():
         F.wait_pool(master, size, exclude=killed, seconds=30)
         fl.settle()
         fl.verify(sell_out=False)
+
+
+@test
+def checkout_selling_out_100_products_is_placed():
+    """A batch leaves work for after its COMMIT per product it changes (the
+    product cache, a sold-out mark): one checkout of 100 distinct products
+    (the most one may hold) that sells out every one of them is placed, as
+    under the other strategies, not refused with a 500."""
+    ps = [make_product(stock=1, price=100 + i, name=unique_name("many"))["id"] for i in range(100)]
+    r = post_json("/checkout/", {"items": [{"product": p, "quantity": 1} for p in ps],
+                                 "pay_method": "cod"})
+    o = assert_json(r, 201, "a checkout of 100 distinct products, selling out each")
+    eq(sorted(x["product"] for x in o.get("lines") or []), sorted(ps), "lines of the 100-line order")
+    eq([get_product(p)["stock"] for p in ps], [0] * 100, "stock of the 100 products after it")
+    bad = audit_trouble(audit_rows(pids=ps, oids=[o["id"]]))
+    check(bad is None, bad or "")
+
+
+@test
+def batch_of_checkouts_selling_out_240_products_is_placed():
+    """48 checkouts at once, each selling out 5 products of its own: batched
+    together they change up to 240 products; every one is placed, none
+    refused with a 500 for what the others in its batch did."""
+    groups = [[make_product(stock=1, price=200 + i, name=unique_name("many4"))["id"]
+               for _ in range(5)] for i in range(48)]
+    before = queue_status()
+    rs = at_once(48, lambda i: post_json("/checkout/", {
+        "items": [{"product": p, "quantity": 1} for p in groups[i]], "pay_method": "cod"}))
+    d = delta(before, queue_status())
+    bad = ["checkout %d of 5 products: %s" % (i, r if isinstance(r, str) or r is None
+                                               else r.describe())
+           for i, r in enumerate(rs) if isinstance(r, str) or r is None or r.status != 201]
+    log("48 checkouts at once of 5 products each: queue %s, %d not 201" % (d, len(bad)))
+    check(not bad, "%d of 48 checkouts at once, each selling out 5 products of its own, were "
+          "not placed (queue %s):\n    %s" % (len(bad), d, summarize(bad)))
+    for i, g in enumerate(groups):
+        eq([get_product(p)["stock"] for p in g], [0] * 5, "stock of checkout %d's products" % i)
+    bad = audit_trouble(audit_rows(pids=[p for g in groups for p in g]))
+    check(bad is None, bad or "")
 
 
 @test
