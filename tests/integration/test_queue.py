@@ -34,7 +34,9 @@ says the pool should be in queue mode: then every test fails.
    the same checks as 5.
 7. A checkout that sells out 100 products is placed; 48 checkouts at once,
    each selling out 5 products, are placed.
-8. Orders granted in one batch, each aborted three times at once, give their
+8. An order for a sold-out product is refused from the shared sold-out mark,
+   without the queue, once one refusal has set it.
+9. Orders granted in one batch, each aborted three times at once, give their
    stock back once; a balance order granted in a batch pays.
 
 Knobs: ORDERD_QUEUE_CLIENTS (48), ORDERD_QUEUE_STOCK (60: the flash sale's
@@ -896,6 +898,48 @@ def batch_of_checkouts_selling_out_240_products_is_placed():
         eq([get_product(p)["stock"] for p in g], [0] * 5, "stock of checkout %d's products" % i)
     bad = audit_trouble(audit_rows(pids=[p for g in groups for p in g]))
     check(bad is None, bad or "")
+
+
+@test
+def sold_out_product_is_refused_from_the_mark_not_the_queue():
+    """An order for a sold-out product is refused from the pool's shared
+    sold-out mark (README "Rules for data that races"), without the queue or
+    the database, as under the other strategies: the mark is set by every
+    transaction that sees the row at 0, and believed for a second. Seen from
+    outside: after one refusal that went through the queue (the mark had
+    expired), the next ten, sent at once after it, add nothing to
+    /status/'s queue.orders. Both for a product sold out by a batch and for
+    one made with no stock."""
+    sold = make_product(stock=1, price=400, name=unique_name("gone1"))["id"]
+    assert_json(post_json("/order/", {"product": sold, "quantity": 1}), 201, "the last unit")
+    empty = make_product(stock=0, price=400, name=unique_name("gone0"))["id"]
+    problems = []
+    for pid in (sold, empty):
+        judged = 0
+        for attempt in range(4):
+            time.sleep(1.2)        # the mark (if any) has expired
+            q0 = queue_status()
+            r = post_json("/order/", {"product": pid, "quantity": 1})
+            assert_problem(r, 409, OUT_OF_STOCK, what="order of sold-out product %d" % pid)
+            q1 = queue_status()
+            t0 = time.monotonic()
+            for _ in range(10):
+                r = post_json("/order/", {"product": pid, "quantity": 1})
+                assert_problem(r, 409, OUT_OF_STOCK, what="order of sold-out product %d" % pid)
+            secs = time.monotonic() - t0
+            q2 = queue_status()
+            log("product %d: the first refusal added %d to queue.orders, the next 10 (%.3f s) %d"
+                % (pid, q1["orders"] - q0["orders"], secs, q2["orders"] - q1["orders"]))
+            if secs > 0.6 or q1["orders"] - q0["orders"] != 1:
+                continue           # too slow to judge, or the first was refused some other way
+            judged += 1
+            if q2["orders"] != q1["orders"]:
+                problems.append("product %d: 10 orders within %.2f s of a refusal went through "
+                                "the queue %d times (the refusal set no sold-out mark)"
+                                % (pid, secs, q2["orders"] - q1["orders"]))
+            break
+        check(judged, "product %d: no window to judge in 4 tries" % pid)
+    check(not problems, "\n    ".join(problems))
 
 
 @test
