@@ -322,38 +322,84 @@ lock_products(struct db *db, struct batch *b)
 	return r < 0 ? db_failure(db) : DB_OK;
 }
 
+/* Ends the JSON array of len bytes and runs st, a statement on its
+ * rows, which must change exactly rows rows. */
+static enum db_rc
+run_json(struct db *db, struct batch *b, size_t len, enum stmt st, size_t rows,
+    const char *what)
+{
+	enum db_rc rc;
+
+	if (json_add(b, &len, "]") != 0)
+		return DB_ERR;
+	{
+		struct db_val in[] = { DBV_STR(b->json, len) };
+
+		if ((rc = db_exec(db, st, in, 1)) != DB_OK)
+			return rc;
+	}
+	if (db->affected != rows) {
+		log_error("batch: %zu %s, %llu rows changed", rows, what,
+		    (unsigned long long)db->affected);
+		return DB_ERR;
+	}
+	return DB_OK;
+}
+
+/* The batch whose COMMIT is under way in this worker (one at a time). */
+static const struct batch *committing;
+
+/* db_after_fn, once the batch committed: no product entry read before is
+ * served, and a product it sold out is marked (seen under the lock: a
+ * restock clears the mark after its own UPDATE, which waited for this
+ * COMMIT). One step for the batch, however many products. */
+static void
+products_committed(int64_t unused)
+{
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < committing->np; i++) {
+		const struct batch_product *p = &committing->pr[i];
+
+		if (!p->found || p->stock == p->left)
+			continue;
+		prodcache_changed(p->id);
+		if (p->left == 0)
+			soldout_mark(p->id);
+	}
+}
+
 /* Each product once, by what the batch took of it; each goods row once
  * after them (rule 4: ascending goods id). */
 static enum db_rc
 take_stock(struct db *db, struct batch *b)
 {
 	int64_t done = 0;
-	size_t i;
+	size_t i, len = 0, taken = 0;
 	enum db_rc rc;
 
+	if (json_add(b, &len, "[") != 0)
+		return DB_ERR;
 	for (i = 0; i < b->np; i++) {
-		struct batch_product *p = &b->pr[i];
-		int64_t taken = p->stock - p->left;
-		struct db_val in[] = { DBV_I64(taken), DBV_I64(taken), DBV_I64(p->id),
-		    DBV_I64(taken) };
+		const struct batch_product *p = &b->pr[i];
 
-		if (!p->found || taken == 0)
+		if (!p->found || p->stock == p->left)
 			continue;
-		if ((rc = db_exec(db, ST_PRODUCT_TAKE, in, 4)) != DB_OK)
-			return rc;
-		if (db->affected != 1) {
-			/* Cannot happen while we hold the row; never commit if it does. */
-			log_error("batch: product %" PRId64 " did not have the %" PRId64
-			    " units seen under its lock", p->id, taken);
+		if (json_add(b, &len, "%s[%" PRId64 ",%" PRId64 "]", taken ? "," : "", p->id,
+		    p->stock - p->left) != 0)
 			return DB_ERR;
-		}
-		if ((rc = db_after_commit(db, prodcache_changed, p->id)) != DB_OK)
-			return rc;
-		/* Seen under the lock: a restock clears the mark after its
-		 * own UPDATE, which waits for this COMMIT. */
-		if (p->left == 0 && (rc = db_after_commit(db, soldout_mark, p->id)) != DB_OK)
-			return rc;
+		taken++;
 	}
+	if (taken == 0)
+		return DB_OK;
+	/* Every row must have had what was seen under its lock, which we
+	 * hold: never commit if one did not. */
+	if ((rc = run_json(db, b, len, ST_BATCH_TAKE, taken, "products to take from")) != DB_OK)
+		return rc;
+	committing = b;
+	if ((rc = db_after_commit(db, products_committed, 0)) != DB_OK)
+		return rc;
 	for (;;) {
 		int64_t next = 0, sum = 0;
 
@@ -403,30 +449,6 @@ id_step(struct db *db, int64_t *step)
 	return DB_OK;
 }
 
-/* Ends the JSON array of len bytes and runs st, a multi-row INSERT of
- * its rows, which must insert exactly rows rows. */
-static enum db_rc
-insert_json(struct db *db, struct batch *b, size_t len, enum stmt st, size_t rows,
-    const char *what)
-{
-	enum db_rc rc;
-
-	if (json_add(b, &len, "]") != 0)
-		return DB_ERR;
-	{
-		struct db_val in[] = { DBV_STR(b->json, len) };
-
-		if ((rc = db_exec(db, st, in, 1)) != DB_OK)
-			return rc;
-	}
-	if (db->affected != rows) {
-		log_error("batch: %zu %s to insert, %llu inserted", rows, what,
-		    (unsigned long long)db->affected);
-		return DB_ERR;
-	}
-	return DB_OK;
-}
-
 static enum db_rc
 insert_orders(struct db *db, struct batch *b)
 {
@@ -464,7 +486,7 @@ insert_orders(struct db *db, struct batch *b)
 	}
 	if (step == 0 || placed == 0)
 		return DB_OK;
-	if ((rc = insert_json(db, b, len, ST_BATCH_ORDERS, placed, "orders")) != DB_OK)
+	if ((rc = run_json(db, b, len, ST_BATCH_ORDERS, placed, "orders to insert")) != DB_OK)
 		return rc;
 	/* One statement under the AUTO-INC lock: consecutive ids, in the
 	 * order of the rows (ORDER BY their place in the argument). */
@@ -498,7 +520,7 @@ insert_lines(struct db *db, struct batch *b)
 	}
 	if (nlines == 0)
 		return DB_OK;
-	return insert_json(db, b, len, ST_BATCH_LINES, nlines, "lines");
+	return run_json(db, b, len, ST_BATCH_LINES, nlines, "lines to insert");
 }
 
 void

@@ -258,9 +258,12 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT p.id, p.price, p.stock, p.goods_id"
 	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
 	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE",
-	[ST_PRODUCT_TAKE] =
-	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
-	    " WHERE id = ? AND stock >= ?",
+	/* [[id, quantity], ...]: each product once, read through its key */
+	[ST_BATCH_TAKE] =
+	    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]',"
+	    " q BIGINT PATH '$[1]')) AS t STRAIGHT_JOIN products AS p ON p.id = t.id"
+	    " SET p.stock = p.stock - t.q, p.sales = p.sales + t.q, p.version = p.version + 1"
+	    " WHERE p.stock >= t.q",
 	[ST_BATCH_ORDERS] =
 	    "INSERT INTO orders (user_id, status, pay_method, total_count, freight,"
 	    " total_amount, created_at)"

@@ -87,7 +87,7 @@ enum stmt {
 	ST_SYNC_WAIT,		/* --db-nodes: reads see every commit of the cluster */
 	ST_NODE_PEERS,		/* --db-nodes: other sessions of our account on a node */
 	ST_BATCH_LOCK,		/* --lock queue: a batch's product rows, one statement */
-	ST_PRODUCT_TAKE,
+	ST_BATCH_TAKE,
 	ST_BATCH_ORDERS,
 	ST_BATCH_LINES,
 	ST_AUTOINC,
