@@ -755,7 +755,7 @@ retry:
 	db->timed_out = 0;
 	if ((id == ST_BEGIN || !db->in_txn) && (rc = gate(db)) != DB_OK)
 		return rc;
-	t0 = mono_ms();
+	db->used_ms = t0 = mono_ms();
 	if ((rc = prepare(db, id, &st)) != DB_OK) {
 		rc = after_call(db, t0, rc);
 		goto lost;

@@ -192,6 +192,7 @@ struct db {
 	uint64_t last_insert_id;
 	uint64_t affected;
 	long connects;			/* successful connects, for logs and tests */
+	int64_t used_ms;		/* mono_ms() of the last statement run */
 	int in_txn;			/* between START TRANSACTION and its end */
 	int timed_out;			/* the last failure was a timeout (slow) */
 	int batch;			/* audit, migrate: DB_BATCH_TIMEOUT_S for everything */
