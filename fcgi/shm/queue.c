@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -72,22 +73,6 @@ ring(struct qslot *s)
 {
 	__atomic_add_fetch(&s->bell, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &s->bell, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
-/* The oldest queued slot, or NULL. Under the lock. */
-static struct qslot *
-oldest(void)
-{
-	struct qslot *best = NULL;
-	size_t i;
-
-	for (i = 0; i < QUEUE_SLOTS; i++) {
-		struct qslot *s = &table->slot[i];
-
-		if (s->state == S_QUEUED && (best == NULL || s->seq < best->seq))
-			best = s;
-	}
-	return best;
 }
 
 struct qslot *
@@ -158,15 +143,12 @@ queue_wait(struct qslot *s, int wait_ms)
 	struct timespec t = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L };
 	uint32_t seen;
 
-	lock();
-	if (s->state == S_DONE) {
-		unlock();
-		return QT_DONE;
-	}
+	/* No lock: the batcher sets the state, then rings (queue_done). */
 	seen = __atomic_load_n(&s->bell, __ATOMIC_SEQ_CST);
-	unlock();
+	if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == S_DONE)
+		return QT_DONE;
 	syscall(SYS_futex, &s->bell, FUTEX_WAIT, seen, &t, NULL, 0);
-	return QT_WAIT;
+	return __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == S_DONE ? QT_DONE : QT_WAIT;
 }
 
 int
@@ -184,22 +166,32 @@ queue_withdraw(struct qslot *s)
 	return r;
 }
 
+static int
+seq_cmp(const void *a, const void *b)
+{
+	const struct qslot *x = *(struct qslot *const *)a, *y = *(struct qslot *const *)b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 size_t
 queue_take(struct qslot **out, size_t max)
 {
+	struct qslot *q[QUEUE_SLOTS];
 	uint32_t me = (uint32_t)getpid();
-	size_t n = 0, b;
+	size_t n, nq = 0, i, b;
 
 	lock();
-	while (n < max) {
-		struct qslot *s = oldest();
-
-		if (s == NULL)
-			break;
-		s->state = S_TAKEN;
-		s->leader = me;
+	for (i = 0; i < QUEUE_SLOTS; i++)
+		if (table->slot[i].state == S_QUEUED)
+			q[nq++] = &table->slot[i];
+	if (nq > 1)
+		qsort(q, nq, sizeof(q[0]), seq_cmp);
+	for (n = 0; n < nq && n < max; n++) {
+		q[n]->state = S_TAKEN;
+		q[n]->leader = me;
 		table->st.queued--;
-		out[n++] = s;
+		out[n] = q[n];
 	}
 	if (n > 0) {
 		table->st.batches++;
@@ -214,22 +206,24 @@ queue_take(struct qslot **out, size_t max)
 	return n;
 }
 
-/* Hands s its outcome (->out written). Under the lock. */
-static void
+/* Hands s its outcome (->out written). Under the lock. 1 when its waiter
+ * is to be rung (after the lock: a waiter woken must not find it held). */
+static int
 finish(struct qslot *s)
 {
 	if (s->gone) {
 		s->state = S_FREE;
-		return;
+		return 0;
 	}
-	s->state = S_DONE;
-	ring(s);
+	__atomic_store_n(&s->state, S_DONE, __ATOMIC_SEQ_CST);
+	return 1;
 }
 
 void
 queue_done(struct qslot **s, size_t n)
 {
-	size_t i;
+	struct qslot *rung[QUEUE_SLOTS];
+	size_t i, nr = 0;
 
 	lock();
 	for (i = 0; i < n; i++)
@@ -237,9 +231,13 @@ queue_done(struct qslot **s, size_t n)
 			s[i]->state = S_QUEUED;
 			s[i]->leader = 0;
 			table->st.queued++;
-		} else
-			finish(s[i]);
+		} else if (finish(s[i]))
+			rung[nr++] = s[i];
 	unlock();
+	/* A slot rung here may be free again already, even taken by another
+	 * order: its waiter only looks again. */
+	for (i = 0; i < nr; i++)
+		ring(rung[i]);
 }
 
 void
@@ -294,7 +292,8 @@ queue_release(uint32_t pid)
 			/* Taken by the dead leader: whatever it did is in the
 			 * database or nowhere; the waiter finds out which. */
 			s->out.outcome = QO_SETTLE;
-			finish(s);
+			if (finish(s))
+				ring(s);
 		}
 		if (s->waiter != pid)
 			continue;
