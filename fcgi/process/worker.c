@@ -221,14 +221,23 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 static void
 keep_connection(struct api_ctx *ctx)
 {
+	static int noted;	/* this worker counts among the holders */
 	struct db *db = ctx->db;
+	int held = db->my != NULL;
 
 	if (ctx->conf->lock != LOCK_QUEUE || !queue_ready())
 		return;
-	if (queue_conn_note(db->my != NULL) > (uint32_t)ctx->conf->workers / 4 &&
-	    db->my != NULL && !db->in_txn && mono_ms() - db->used_ms >= KEEP_IDLE_MS) {
+	/* The shared count changes (under the queue's lock) only when this
+	 * worker's connection came or went. */
+	if (held != noted) {
+		(void)queue_conn_note(held);
+		noted = held;
+	}
+	if (held && !db->in_txn && queue_conn_count() > (uint32_t)ctx->conf->workers / 4 &&
+	    mono_ms() - db->used_ms >= KEEP_IDLE_MS) {
 		db_close(db);
 		(void)queue_conn_note(0);
+		noted = 0;
 	}
 }
 

@@ -273,7 +273,7 @@ hold(uint32_t pid, int held)
 		table->holder[free_at] = pid;
 		n++;
 	}
-	table->st.connections = n;
+	__atomic_store_n(&table->st.connections, n, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -319,6 +319,12 @@ queue_conn_note(int held)
 	n = hold((uint32_t)getpid(), held);
 	unlock();
 	return n;
+}
+
+uint32_t
+queue_conn_count(void)
+{
+	return __atomic_load_n(&table->st.connections, __ATOMIC_RELAXED);
 }
 
 void

@@ -143,6 +143,8 @@ void	queue_release(uint32_t pid);
 /* A worker says whether it keeps a database connection (1) or not (0)
  * now; returns how many workers keep one. */
 uint32_t queue_conn_note(int held);
+/* How many workers keep one (no lock: a moment's count). */
+uint32_t queue_conn_count(void);
 
 void	queue_stats_read(struct queue_stats *out);
 
