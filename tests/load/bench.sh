@@ -76,6 +76,8 @@ if [[ -z ${ORDERD_DB_PASSWORD:-} && -r $VAR/etc/db-password ]]; then
 fi
 export ORDERD_DB_PASSWORD=${ORDERD_DB_PASSWORD:-}
 export ORDERD_DB_NAME=${ORDERD_DB_NAME:-orderd}
+URL_PORT=${ORDERD_PORT:-$(sed -n 's|^[a-z]*://[^/:]*:\([0-9]*\).*|\1|p' <<<"$URL")}
+URL_PORT=${URL_PORT:-80}
 POOL_PID=$VAR/run/orderd.pid
 ACCESS_LOG=$VAR/log/nginx-access.log
 BIN=${ORDERD_BIN:-$VAR/build/orderd}
@@ -288,7 +290,9 @@ restart_pool() { # LOCK [WORKERS]
     msg "restarting the pool with --lock $lock, $workers workers"
     # (f) and (e) leave thousands of placed balance orders per bench user:
     # no --max-open limit and no expiry while the bench runs.
-    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$workers \
+    # restart-pool also renders nginx's config (its keepalive follows the
+    # workers): the port must be the stack's.
+    if ! ORDERD_LOCK=$lock ORDERD_VAR=$VAR ORDERD_WORKERS=$workers ORDERD_PORT=$URL_PORT \
             ORDERD_MAX_OPEN=${ORDERD_MAX_OPEN:-1000000} ORDERD_HOLD=${ORDERD_HOLD:-86400} \
             "$ORDERD_STACK" restart-pool \
             >>"$OUT/raw/restart-pool.txt" 2>&1; then
@@ -305,13 +309,19 @@ restart_pool() { # LOCK [WORKERS]
 }
 
 worker_rss() { # LOCK -> appends to WORKER_RSS and workers.csv
-    local lock=$1 p rss line=""
+    local lock=$1 p rss line="" n=0 lo= hi=0
     for p in $(pool_workers); do
         rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
         [[ -n $rss ]] || continue
-        line+="${line:+, }pid $p $rss KiB"
         printf '%s,%s,%s\n' "$lock" "$p" "$rss" >>"$OUT/workers.csv"
+        n=$((n + 1))
+        ((rss > hi)) && hi=$rss
+        [[ -z $lo ]] || ((rss < lo)) && lo=$rss
     done
+    if ((n > 0)); then
+        line="$n processes, VmRSS $lo to $hi KiB"
+        if ((hi <= 8192)); then line+=" (each <= 8 MiB)"; else line+=" (over 8 MiB)"; fi
+    fi
     WORKER_RSS+=("$lock: ${line:-no workers found (pid file $POOL_PID)}")
     msg "worker memory after the $lock run (VmRSS): ${line:-none found}"
 }
@@ -449,9 +459,10 @@ side_point() { # b|c LOCK CONNS
         target=(product="$HOT") label="(c) POST /order/ hot" ceil=$DB_HOT clabel=$CEIL_HOT_LABEL
     fi
     name=$s-$lock; ((c == CONNS)) || name=$s-$lock-c$c
-    qstat_before
+    Q_SUM= Q_HIST=
+    [[ $lock == queue ]] && { qstat_before; sleep "$SETTLE"; }
     run_wrk "$name" "$c" "$SECS" order.lua /order/ "${TOK[@]}" "${target[@]}" || return 1
-    qstat_after "$name"
+    [[ $lock == queue ]] && qstat_after "$name"
     e=$((W_status + $(socket_errors)))
     ra=$(ratio "$W_rps" "$ceil")
     KNEE[$s|$lock|$c]=$W_rps
@@ -613,7 +624,8 @@ flash_sale() { # LOCK
         { fail "creating the flash sale product ($lock)"; return 1; }
     id=$(head -n1 "$DATA/flash-$lock.txt")
     msg "[$lock] flash sale: product $id, $FLASH_UNITS units, $FLASH_CONNS connections (cap $FLASH_CAP s)"
-    qstat_before
+    Q_SUM= Q_HIST=
+    [[ $lock == queue ]] && { qstat_before; sleep "$SETTLE"; }
     local mark
     mark=$(log_mark)
     wrk -t"$THREADS" -c"$FLASH_CONNS" -d"${FLASH_CAP}s" --timeout 10s --latency -s "$HERE/flash.lua" \
@@ -639,7 +651,7 @@ flash_sale() { # LOCK
     kill -0 "$pid" 2>/dev/null && { warn "flash sale ($lock): wrk did not stop; killing it"; kill -KILL "$pid" 2>/dev/null; }
     wait "$pid" 2>/dev/null
     sleep "$SETTLE"
-    qstat_after "flash-$lock"
+    [[ $lock == queue ]] && qstat_after "flash-$lock"
     W_log=$(log_statuses_for "$mark" '^POST /order/')
     statuses=$(awk '{ printf "%s%sx%s", s, $1, $2; s = " " }' <<<"$W_log")
     if ! parse_bench "$raw"; then
