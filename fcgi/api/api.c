@@ -38,6 +38,7 @@ static const struct {
 	[H_LEDGER] =		{ ledger_h, NEED_USER },
 	[H_CREDIT] =		{ credit_h, NEED_ADMIN | IDEMPOTENT },
 	[H_TRANSFER] =		{ transfer_h, NEED_USER | IDEMPOTENT },
+	[H_STATUS] =		{ status_h, NEED_ADMIN },
 };
 
 /* The credentials the request presents: a Bearer token first, else the

@@ -17,6 +17,7 @@
 #include "domain/auth.h"
 #include "domain/dberr.h"
 #include "domain/idem.h"
+#include "domain/orders.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/router.h"
@@ -61,6 +62,28 @@ typedef void (*render_fn)(struct call *, void *ctx);
  * read it and settle the outcome (README: "An unknown outcome"). */
 int	write_call(struct call *, run_fn run, render_fn render, void *ctx,
 	    const char *member, const int64_t *id);
+
+/* The pieces of write_call() a queued order (queue.c) uses too: the
+ * answer the pool remembers for the call's Idempotency-Key replayed (1, or
+ * 0: none); the call's answer remembered for ttl_s; the answer stored with
+ * the key replayed from the database (1; 0: none stored, the key is free;
+ * -1 with c->p). */
+int	write_remembered(struct call *);
+void	write_remember(struct call *, int64_t ttl_s);
+int	write_replay(struct call *);
+
+/* --- queue.c: --lock queue --- */
+
+/* Places an order of lines (n, any order) through the pool's queue
+ * (shm/queue.h): checked and queued, then placed in a batch by whichever
+ * worker leads, this one perhaps. render(c, ctx) answers the placed order,
+ * filled into *o first. Returns 0 with the answer in c->resp (rendered or
+ * replayed), or -1 with c->p. */
+int	queue_call(struct call *, struct line *lines, size_t n, const char *pay_method,
+	    struct order *o, render_fn render, void *ctx);
+
+/* Whether orders go through the queue (--lock queue, its table mapped). */
+int	queue_on(const struct call *);
 
 /* --- call.c: what every handler shares --- */
 
@@ -133,5 +156,7 @@ int	account_h(struct call *);
 int	ledger_h(struct call *);
 int	credit_h(struct call *);
 int	transfer_h(struct call *);
+/* status.c */
+int	status_h(struct call *);
 
 #endif

@@ -70,10 +70,12 @@ order_create_h(struct call *c)
 	memset(&w, 0, sizeof(w));
 	w.lines = &l;
 	w.n = 1;
-	call_key(c, GATE_PRODUCT, l.product);
 	w.pay_method = "cod";
 	w.status = 201;
 	w.what = "order-created";
+	if (queue_on(c))
+		return queue_call(c, w.lines, w.n, w.pay_method, &w.o, order_render, &w);
+	call_key(c, GATE_PRODUCT, l.product);
 	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
 
@@ -224,6 +226,8 @@ checkout_h(struct call *c)
 	w.pay_method = pm;
 	w.status = 201;
 	w.what = "order-created";
+	if (queue_on(c))
+		return queue_call(c, w.lines, w.n, w.pay_method, &w.o, order_render, &w);
 	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
 

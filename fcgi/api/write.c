@@ -54,8 +54,8 @@ replay(struct resp *resp, const struct idem_answer *ans)
 
 /* Remembers the call's answer, committed with its key, in the pool's
  * memory for ttl_s, so that a repeat is replayed without the database. */
-static void
-remember(struct call *c, int64_t ttl_s)
+void
+write_remember(struct call *c, int64_t ttl_s)
 {
 	const struct resp *r = c->resp;
 
@@ -65,8 +65,8 @@ remember(struct call *c, int64_t ttl_s)
 }
 
 /* A repeated request whose answer the pool remembers: replayed at once. */
-static int
-replay_remembered(struct call *c)
+int
+write_remembered(struct call *c)
 {
 	struct idemcache_answer *m;
 	struct idem_answer ans;
@@ -82,12 +82,31 @@ replay_remembered(struct call *c)
 	return 1;
 }
 
+int
+write_replay(struct call *c)
+{
+	struct idem_answer ans;
+	int r;
+
+	resp_init(c->resp);
+	ans.location[0] = '\0';
+	r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p);
+	/* The Location read with the key is the answer's, also when the
+	 * replay fails: as it always has been, a 422 for a key used for
+	 * another request names that request's resource. */
+	snprintf(c->resp->location, sizeof(c->resp->location), "%s", ans.location);
+	if (r <= 0)
+		return r;
+	replay(c->resp, &ans);
+	write_remember(c, IDEM_LIFE_S - ans.age_s);
+	return 1;
+}
+
 static int
 run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 {
 	struct write w = { c, render, ctx };
 	struct db_hooks h = { claim_key, store_answer, &w };
-	struct idem_answer ans;
 	int tries, r;
 
 	if (!c->use_idem) {
@@ -99,7 +118,7 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 	for (tries = 0; tries < 3; tries++) {
 		c->idem.taken = 0;
 		if (run(c, ctx, &h) == 0) {
-			remember(c, IDEM_LIFE_S);
+			write_remember(c, IDEM_LIFE_S);
 			return 0;
 		}
 		if (!c->idem.taken) {
@@ -107,20 +126,10 @@ run_write(struct call *c, run_fn run, render_fn render, void *ctx)
 			resp_init(c->resp);
 			return -1;
 		}
-		resp_init(c->resp);
-		ans.location[0] = '\0';
-		r = idem_replay(c->ctx->db, c->ctx->arena, &c->idem, &ans, &c->p);
-		/* The Location read with the key is the answer's, also when the
-		 * replay fails: as it always has been, a 422 for a key used for
-		 * another request names that request's resource. */
-		snprintf(c->resp->location, sizeof(c->resp->location), "%s", ans.location);
-		if (r < 0)
+		if ((r = write_replay(c)) < 0)
 			return -1;
-		if (r > 0) {
-			replay(c->resp, &ans);
-			remember(c, IDEM_LIFE_S - ans.age_s);
+		if (r > 0)
 			return 0;
-		}
 		/* The holder rolled back: the key is free again. */
 	}
 	problem_set(&c->p, PROB_UNAVAILABLE, "this Idempotency-Key is busy; try again");
@@ -161,7 +170,7 @@ write_call(struct call *c, run_fn run, render_fn render, void *ctx, const char *
 	uint64_t key;
 	int r;
 
-	if (replay_remembered(c))
+	if (write_remembered(c))
 		return 0;
 	if ((g = gate_enter(c->keys, c->nkeys, &key)) != GATE_IN) {
 		refused(c, g, key);

@@ -85,8 +85,11 @@ conf_set(struct conf *c, enum conf_opt opt, const char *val)
 			c->lock = LOCK_FORUPDATE;
 		else if (strcmp(val, "optimistic") == 0)
 			c->lock = LOCK_OPTIMISTIC;
+		else if (strcmp(val, "queue") == 0)
+			c->lock = LOCK_QUEUE;
 		else {
-			fprintf(stderr, "orderd: lock must be forupdate or optimistic, not '%s'\n", val);
+			fprintf(stderr, "orderd: lock must be forupdate, optimistic or queue, not '%s'\n",
+			    val);
 			return -1;
 		}
 		break;
@@ -140,7 +143,7 @@ conf_from_env(struct conf *c)
 	c->db_user = "orderd";
 	c->db_password = "";
 	c->db_name = "orderd";
-	c->workers = 16;
+	c->workers = 0;
 	c->lock = LOCK_FORUPDATE;
 	c->freight = 1000;
 	c->grace = 30;

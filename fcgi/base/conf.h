@@ -5,7 +5,12 @@
 
 #include <stdint.h>
 
-enum lock_mode { LOCK_FORUPDATE = 0, LOCK_OPTIMISTIC };
+enum lock_mode { LOCK_FORUPDATE = 0, LOCK_OPTIMISTIC, LOCK_QUEUE };
+
+/* The pool's size when --workers is not given; --lock queue holds more:
+ * its waiting orders need a worker each but no database. */
+#define WORKERS_DEFAULT		16
+#define WORKERS_QUEUE_DEFAULT	64
 
 struct conf {
 	/* database */
@@ -19,7 +24,7 @@ struct conf {
 					 * or NULL: the one server above */
 	/* serve */
 	const char *listen;
-	int workers;
+	int workers;			/* 0 = the default of the lock mode */
 	long max_requests;		/* 0 = never recycle */
 	enum lock_mode lock;
 	int64_t freight;		/* cents per order */

@@ -298,12 +298,9 @@ create_txn(struct db *db, void *arg, struct problem *p)
 	return inv_take(db, c->conf->lock, o->id, c->lines, c->n, p);
 }
 
-int
-order_create(struct db *db, const struct conf *conf, struct arena *a, struct line *lines,
-    size_t n, const char *pay_method, int64_t user, const struct db_hooks *h,
-    struct order *o, struct problem *p)
+long
+order_lines_merge(struct line *lines, size_t n, struct problem *p)
 {
-	struct create_ctx c;
 	long merged;
 
 	if ((merged = inv_merge_lines(lines, n, ORDER_QUANTITY_MAX)) < 0) {
@@ -318,6 +315,19 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 		problem_add_str(p, "field", "items");
 		return -1;
 	}
+	return merged;
+}
+
+int
+order_create(struct db *db, const struct conf *conf, struct arena *a, struct line *lines,
+    size_t n, const char *pay_method, int64_t user, const struct db_hooks *h,
+    struct order *o, struct problem *p)
+{
+	struct create_ctx c;
+	long merged;
+
+	if ((merged = order_lines_merge(lines, n, p)) < 0)
+		return -1;
 	memset(o, 0, sizeof(*o));
 	o->created_at = (int64_t)time(NULL);
 	o->status = ORDER_PLACED;

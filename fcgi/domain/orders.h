@@ -48,6 +48,11 @@ int	order_create(struct db *, const struct conf *, struct arena *a, struct line 
 	    size_t n, const char *pay_method, int64_t user, const struct db_hooks *h,
 	    struct order *o, struct problem *p);
 
+/* Sorts and merges lines (repeats of a product added up) as an order
+ * holds them: the count of distinct products, or -1 with a 422 (a merged
+ * quantity too large, none or more than ORDER_LINES_MAX products). */
+long	order_lines_merge(struct line *lines, size_t n, struct problem *p);
+
 /* owner: the caller's user id, or 0 for an administrator who may act on
  * any order. An order of someone else answers 404: existence is not leaked. */
 

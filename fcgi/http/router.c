@@ -33,6 +33,7 @@ static const struct route {
 	{ { "account", "ledger", NULL },  M_GET,  H_LEDGER },
 	{ { "account", "@", "credit" },   M_POST, H_CREDIT },
 	{ { "transfer", NULL, NULL },	   M_POST, H_TRANSFER },
+	{ { "status", NULL, NULL },	   M_GET,  H_STATUS },
 };
 
 #define SEG_MAX	4

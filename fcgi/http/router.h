@@ -31,6 +31,7 @@ enum handler {
 	H_LEDGER,
 	H_CREDIT,
 	H_TRANSFER,
+	H_STATUS,
 	H__MAX
 };
 

@@ -18,6 +18,7 @@
 #include "shm/gate.h"
 #include "shm/idemcache.h"
 #include "shm/prodcache.h"
+#include "shm/queue.h"
 #include "shm/sesscache.h"
 #include "shm/soldout.h"
 #include "store/audit.h"
@@ -205,6 +206,9 @@ serve_setup(const struct conf *c)
 		if (tables[i].init() != 0)
 			log_warn("no shared %s (%s): %s", tables[i].what, strerror(errno),
 			    tables[i].without);
+	if (c->lock == LOCK_QUEUE && queue_init() != 0)
+		log_warn("no shared order queue (%s): every order is placed on its own",
+		    strerror(errno));
 	if (gate_init(c->workers) != 0)
 		log_warn("no shared write gate (%s): a locked row can hold every worker",
 		    strerror(errno));
@@ -213,7 +217,12 @@ serve_setup(const struct conf *c)
 static int
 serve_run(const struct conf *c)
 {
-	return pool_run(c, serve_setup);
+	static struct conf served;
+
+	served = *c;
+	if (served.workers == 0)
+		served.workers = served.lock == LOCK_QUEUE ? WORKERS_QUEUE_DEFAULT : WORKERS_DEFAULT;
+	return pool_run(&served, serve_setup);
 }
 
 static const struct sub {
@@ -229,10 +238,10 @@ static const struct sub {
 	  "time, and the reaper.\n\n"
 	  "  --listen ADDR        unix socket path, HOST:PORT, or fd:N (default: fd 0,\n"
 	  "                       as spawn-fcgi and systemd hand it over)  ORDERD_LISTEN\n"
-	  "  --workers N          worker processes (16)                    ORDERD_WORKERS\n"
+	  "  --workers N          worker processes (16; 64 with --lock queue) ORDERD_WORKERS\n"
 	  "  --max-requests N     recycle a worker after N requests (0 = never)\n"
 	  "                                                                ORDERD_MAX_REQUESTS\n"
-	  "  --lock MODE          forupdate (default) or optimistic        ORDERD_LOCK\n"
+	  "  --lock MODE          forupdate (default), optimistic or queue ORDERD_LOCK\n"
 	  "  --freight CENTS      flat freight per order (1000)            ORDERD_FREIGHT\n"
 	  "  --pidfile FILE       write the master's pid here\n"
 	  "  --log FILE           append logs here (default stderr)\n"

@@ -21,6 +21,7 @@
 #include "shm/sesscache.h"
 #include "shm/shared.h"
 #include "shm/prodcache.h"
+#include "shm/queue.h"
 #include "process/reaper.h"
 #include "shm/soldout.h"
 #include "process/worker.h"
@@ -356,7 +357,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 		return 1;
 	log_info("serving %s with %d workers (lock %s, hold %lld s, max-open %ld)",
 	    c->listen ? c->listen : "fd:0", c->workers,
-	    c->lock == LOCK_OPTIMISTIC ? "optimistic" : "forupdate", (long long)c->hold,
+	    c->lock == LOCK_OPTIMISTIC ? "optimistic" : c->lock == LOCK_QUEUE ? "queue" : "forupdate", (long long)c->hold,
 	    c->max_open);
 	if (ready_fd >= 0) {
 		char one = 1;
@@ -380,6 +381,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 			prodcache_release((uint32_t)pid);
 			idemcache_release((uint32_t)pid);
 			gate_release((uint32_t)pid);
+			queue_release((uint32_t)pid);
 			if (pid == reaper.pid) {
 				/* Respawned like a worker; at once when a
 				 * reload retired it. */

@@ -280,7 +280,9 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 	arena_init(&arena, ARENA_LIMIT);
 	order_hold_set(c->hold);
 	db_init(&db, c);
-	if (db_connect(&db) != DB_OK)
+	/* --lock queue: a worker connects when it first needs the database
+	 * (its waiting orders need none). */
+	if (c->lock != LOCK_QUEUE && db_connect(&db) != DB_OK)
 		log_warn("database not reachable yet (%u %s); answering 503 until it is",
 		    db.last_errno, db.last_error);
 	ctx.db = &db;

@@ -252,6 +252,32 @@ static const char *const sql[ST__MAX] = {
 	[ST_NODE_PEERS] =
 	    "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
 	    " WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID()",
+	/* The JSON argument lists the ids ascending; STRAIGHT_JOIN reads it
+	 * first, so the rows are locked in that order, each by its key. */
+	[ST_BATCH_LOCK] =
+	    "SELECT p.id, p.price, p.stock, p.goods_id"
+	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
+	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE",
+	[ST_PRODUCT_TAKE] =
+	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
+	    " WHERE id = ? AND stock >= ?",
+	[ST_BATCH_ORDERS] =
+	    "INSERT INTO orders (user_id, status, pay_method, total_count, freight,"
+	    " total_amount, created_at)"
+	    " SELECT j.u, 'placed', j.pm, j.c, j.f, j.a, FROM_UNIXTIME(j.t)"
+	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, u BIGINT UNSIGNED PATH '$[0]',"
+	    " pm VARCHAR(16) PATH '$[1]', c BIGINT PATH '$[2]', f BIGINT PATH '$[3]',"
+	    " a BIGINT PATH '$[4]', t BIGINT PATH '$[5]')) AS j ORDER BY j.n",
+	[ST_BATCH_LINES] =
+	    "INSERT INTO order_lines (order_id, product_id, quantity, price)"
+	    " SELECT j.o, j.p, j.q, j.pr"
+	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (o BIGINT UNSIGNED PATH '$[0]',"
+	    " p BIGINT UNSIGNED PATH '$[1]', q BIGINT PATH '$[2]', pr BIGINT PATH '$[3]')) AS j",
+	[ST_AUTOINC] = "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment",
+	[ST_IDEM_RELEASE] = "DELETE FROM idempotency WHERE user_id = ? AND idem_key = ?",
+	[ST_CONN_KILL] = "KILL CONNECTION ?",
+	[ST_CONN_ALIVE] = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
+	[ST_ORDER_EXISTS] = "SELECT COUNT(*) FROM orders WHERE id = ?",
 };
 
 #define RETRY_MAX	8	/* deadlocks and snapshot conflicts */

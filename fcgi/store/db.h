@@ -86,6 +86,15 @@ enum stmt {
 	ST_NODE_STATE,		/* --db-nodes: is this node usable (Galera state) */
 	ST_SYNC_WAIT,		/* --db-nodes: reads see every commit of the cluster */
 	ST_NODE_PEERS,		/* --db-nodes: other sessions of our account on a node */
+	ST_BATCH_LOCK,		/* --lock queue: a batch's product rows, one statement */
+	ST_PRODUCT_TAKE,
+	ST_BATCH_ORDERS,
+	ST_BATCH_LINES,
+	ST_AUTOINC,
+	ST_IDEM_RELEASE,
+	ST_CONN_KILL,		/* a dead leader's connection: ended before looking */
+	ST_CONN_ALIVE,
+	ST_ORDER_EXISTS,
 	ST__MAX
 };
 
