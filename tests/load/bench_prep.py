@@ -306,7 +306,12 @@ def cmd_queuediff(before, after):
     for h in a.get("histogram", []):
         n = h.get("batches", 0) - old.get((h["from"], h["to"]), 0)
         if n:
-            rng = str(h["from"]) if h["from"] == h["to"] else "%d-%d" % (h["from"], h["to"])
+            if h.get("to") is None:
+                rng = "%d+" % h["from"]
+            elif h["from"] == h["to"]:
+                rng = str(h["from"])
+            else:
+                rng = "%d-%d" % (h["from"], h["to"])
             cells.append("%s: %d" % (rng, n))
     print("batches=%d orders=%d mean=%s largest=%s" % (
         batches, orders, "%.1f" % (orders / batches) if batches > 0 else "-",
