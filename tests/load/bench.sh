@@ -440,6 +440,7 @@ qstat_after() { # NAME
     Q_SUM=$(sed -n 1p <<<"$out")
     Q_HIST=$(sed -n 2p <<<"$out")
     [[ $Q_SUM == batches=-* ]] && Q_SUM= Q_HIST=
+    sleep "$SETTLE"   # nginx logs this GET before the next run's mark
     return 0
 }
 q_field() { # KEY "k=v k=v" -> v
@@ -615,8 +616,8 @@ db_query() { # SQL -> the first column of the first row (empty on error)
 # 1.5 s after it reads 0, or wrk stops at the cap). Then the database: the
 # product's stock must be 0 and its order lines must sum to exactly
 # $FLASH_UNITS, and `orderd audit` must be clean.
-FLASH_ROWS=()   # "lock|workers|sellout_s|orders_s|sold_seen|after|before|r409_other|other|stock|lines|orders|audit|p50|p99|statuses|qsum|qhist"
-printf 'lock,workers,connections,units,sellout_s,orders_per_s,answered_201,r409_after_last_sale,r409_before_last_sale,r409_other,other_statuses,db_stock,db_units_sold,db_orders,audit,p50_ms,p99_ms,batches,mean_batch\n' >"$OUT/flash.csv"
+FLASH_ROWS=()   # "lock|workers|sellout_s|orders_s|sold_seen|after|before|r409_other|other|stock|lines|orders|audit|p50|p99|statuses|overlap_ms|qsum|qhist"
+printf 'lock,workers,connections,units,sellout_s,orders_per_s,answered_201,r409_after_last_sale,r409_before_last_sale,overlap_ms,r409_other,other_statuses,db_stock,db_units_sold,db_orders,audit,p50_ms,p99_ms,batches,mean_batch\n' >"$OUT/flash.csv"
 flash_sale() { # LOCK
     local lock=$1 id raw pid stock deadline sellout ops lines norders audit st statuses
     raw=$OUT/raw/flash-$lock.txt
@@ -676,13 +677,12 @@ flash_sale() { # LOCK
     st=ok
     [[ $stock == 0 && $lines == "$FLASH_UNITS" ]] || { st=WRONG; fail "flash sale ($lock): stock $stock, $lines units sold, not 0 and $FLASH_UNITS"; }
     [[ $audit == clean ]] || fail "flash sale ($lock): orderd audit: $audit (see raw/audit-flash-$lock.txt)"
-    ((${W_r409_before:-0} == 0)) || warn "flash sale ($lock): ${W_r409_before} out-of-stock 409s before the last unit sold"
-    FLASH_ROWS+=("$lock|$(lock_workers "$lock")|$sellout|$ops|${W_sold:--}|${W_r409_after:--}|${W_r409_before:--}|${W_r409_other:--}|${W_other:--}|$stock|$lines|$norders|$audit|$W_p50_ms|$W_p99_ms|$statuses|$Q_SUM|$Q_HIST")
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$lock" "$(lock_workers "$lock")" \
-        "$FLASH_CONNS" "$FLASH_UNITS" "$sellout" "$ops" "${W_sold:-}" "${W_r409_after:-}" "${W_r409_before:-}" \
+    FLASH_ROWS+=("$lock|$(lock_workers "$lock")|$sellout|$ops|${W_sold:--}|${W_r409_after:--}|${W_r409_before:--}|${W_r409_other:--}|${W_other:--}|$stock|$lines|$norders|$audit|$W_p50_ms|$W_p99_ms|$statuses|${W_overlap_ms:--}|$Q_SUM|$Q_HIST")
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$lock" "$(lock_workers "$lock")" \
+        "$FLASH_CONNS" "$FLASH_UNITS" "$sellout" "$ops" "${W_sold:-}" "${W_r409_after:-}" "${W_r409_before:-}" "${W_overlap_ms:-}" \
         "${W_r409_other:-}" "${W_other:-}" "$stock" "$lines" "$norders" "$audit" "$W_p50_ms" "$W_p99_ms" \
         "$(q_field batches "$Q_SUM")" "$(q_field mean "$Q_SUM")" >>"$OUT/flash.csv"
-    msg "[$lock] flash sale: sold out in ${sellout} s = ${ops} orders/s; 201s seen ${W_sold:-?}, 409s after the last sale ${W_r409_after:-?}, before it ${W_r409_before:-?}; DB stock $stock, $lines units in $norders orders ($st); audit $audit; statuses: $statuses"
+    msg "[$lock] flash sale: sold out in ${sellout} s = ${ops} orders/s; 201s seen ${W_sold:-?}, 409s after the last sale ${W_r409_after:-?}, before it ${W_r409_before:-?} (the first ${W_overlap_ms:-?} ms before it); DB stock $stock, $lines units in $norders orders ($st); audit $audit; statuses: $statuses"
     [[ -n $Q_HIST ]] && { msg "  batch sizes: $Q_SUM; $Q_HIST"; FLASH_QHIST="$Q_SUM|$Q_HIST"; }
     return 0
 }
@@ -949,15 +949,15 @@ side_by_side() {
     fi
     if ((${#FLASH_ROWS[@]})); then
         printf '\n## The flash sale\n\n'
-        printf 'A new product with exactly %s units; %s connections (wrk -t%s, tests/load/flash.lua) order one unit each, again and again, as the %s bench users, until it is sold out (a wrk thread stops at its first 409 "available": 0; the run is ended 1.5 s after the product'"'"'s stock reads 0, at most %s s). Sold out in: from the first request sent to the last 201 answered (CLOCK_MONOTONIC in wrk). Orders/s: units sold / that time. 409s after the last sale: out-of-stock answers timed after the last 201 (a thread stops at its first, so this counts about one a thread plus those in the same read); before it: out-of-stock answers while a unit was still to be sold (must be 0). The database is checked after each sale: the product'"'"'s stock and the sum of its order lines.\n\n' \
+        printf 'A new product with exactly %s units; %s connections (wrk -t%s, tests/load/flash.lua) order one unit each, again and again, as the %s bench users, until it is sold out (a wrk thread stops at its first 409 "available": 0; the run is ended 1.5 s after the product'"'"'s stock reads 0, at most %s s). Sold out in: from the first request sent to the last 201 answered (CLOCK_MONOTONIC in wrk). Orders/s: units sold / that time. 409s after the last sale: out-of-stock answers that reached wrk after the last 201 (a thread stops at its first, so this counts those answered in the same read, up to one a connection); before it: those that reached wrk before the last 201 did (the answers of the last sales and the first refusals cross on their way back through the workers, nginx and wrk'"'"'s two threads: not a wrong answer by itself), and how long before it the first came. Whether a unit was refused while there was one, or sold twice, the database says: after each sale the product'"'"'s stock must be 0 and its order lines must sum to exactly the units, and `orderd audit` must be clean.\n\n' \
             "$FLASH_UNITS" "$FLASH_CONNS" "$THREADS" "$NUSERS" "$FLASH_CAP"
-        printf '| lock | workers | sold out in s | orders/s | 201s seen by wrk | 409 after the last sale | 409 before it | other answers | DB stock | DB units sold | DB orders | audit | p50 / p99 ms | nginx statuses |\n'
+        printf '| lock | workers | sold out in s | orders/s | 201s seen by wrk | 409 after the last sale | 409 before it (first, ms before) | other answers | DB stock | DB units sold | DB orders | audit | p50 / p99 ms | nginx statuses |\n'
         printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n'
-        local r lk wk so ops sold af bf ro ot stk ln no au p5 p9 sts qs qh
+        local r lk wk so ops sold af bf ro ot stk ln no au p5 p9 sts ov qs qh
         for r in "${FLASH_ROWS[@]}"; do
-            IFS='|' read -r lk wk so ops sold af bf ro ot stk ln no au p5 p9 sts qs qh <<<"$r"
-            printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |\n' "$lk" "$wk" "$so" "$ops" \
-                "$sold" "$af" "$bf" "$((${ro:-0} + ${ot:-0}))" "$stk" "$ln" "$no" "$au" "$(fmt2 "$p5")" "$(fmt2 "$p9")" "${sts:--}"
+            IFS='|' read -r lk wk so ops sold af bf ro ot stk ln no au p5 p9 sts ov qs qh <<<"$r"
+            printf '| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s / %s | %s |\n' "$lk" "$wk" "$so" "$ops" \
+                "$sold" "$af" "$bf" "$(fmt1 "$ov")" "$((${ro:-0} + ${ot:-0}))" "$stk" "$ln" "$no" "$au" "$(fmt2 "$p5")" "$(fmt2 "$p9")" "${sts:--}"
         done
         printf '\n(201s seen by wrk < DB units sold: answers in flight when a thread stopped, logged by nginx as 499.)\n'
     fi

@@ -13,8 +13,13 @@
 --   sellout_ms=X    from the first request sent to the last 201 answered
 --   first_sold_ms=X from the first request sent to the first 201 answered
 --   r409_after=N    409 out-of-stock answers after the last 201 (by time)
---   r409_before=N   409 out-of-stock answers before the last 201: a unit was
---                   still there to sell (0 unless something is wrong)
+--   r409_before=N   409 out-of-stock answers that reached wrk before the last
+--                   201 did: the answers of the last sales and the first
+--                   refusals cross on their way back (several workers, nginx,
+--                   wrk's threads); the database, not this, shows whether a
+--                   unit was refused while there was one
+--   overlap_ms=X    how long before the last 201 the first such 409 arrived
+--                   (0 when none did)
 --   r409_other=N    other 409s (not "available": 0)
 --   other=N         any other status (503, 500, ...)
 --   stopped=N       threads that saw the sale end and stopped
@@ -33,7 +38,7 @@ end
 
 local reqs, n = {}, 0
 -- Globals: read by done() through thread:get().
-t_first, t_first201, t_last201 = 0, 0, 0
+t_first, t_first201, t_last201, t_first409 = 0, 0, 0, 0
 sold, r409_other, other, stopped = 0, 0, 0, 0
 t409 = {}
 
@@ -60,6 +65,7 @@ function response(status, headers, body)
    elseif status == 409 then
       if body and body:match('"available"%s*:%s*0[^%d]') then
          t409[#t409 + 1] = t
+         if t_first409 == 0 then t_first409 = t end
          if stopped == 0 then
             stopped = 1
             wrk.thread:stop()
@@ -90,15 +96,17 @@ function done(summary, latency, requests)
          st = st + (th:get("stopped") or 0)
          for _, x in ipairs(th:get("t409") or {}) do times[#times + 1] = x end
       end
-      local after, before = 0, 0
+      local after, before, first409 = 0, 0, math.huge
       for _, x in ipairs(times) do
          if x > last201 then after = after + 1 else before = before + 1 end
+         if x < first409 then first409 = x end
       end
+      local overlap = (first409 < last201) and (last201 - first409) or 0
       if first == math.huge then first = 0 end
       return string.format("sold=%d sellout_ms=%.1f first_sold_ms=%.1f r409_after=%d r409_before=%d " ..
-         "r409_other=%d other=%d stopped=%d",
+         "r409_other=%d other=%d stopped=%d overlap_ms=%.1f",
          s, (s > 0 and first > 0) and (last201 - first) or -1,
          (first201 < math.huge and first > 0) and (first201 - first) or -1,
-         after, before, ro, o, st)
+         after, before, ro, o, st, overlap)
    end)
 end
