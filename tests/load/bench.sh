@@ -2,8 +2,8 @@
 # tests/load/bench.sh — the orderd benchmark, against an already running stack.
 #
 # In one run: the HTTP ceiling (nginx alone), the database ceilings (sysbench
-# issuing the order transaction straight to MariaDB at 4, 16 and 64 threads:
-# the highest is the ceiling), the scenarios (a)-(g) with wrk at 64
+# issuing the order transaction straight to MariaDB at 4, 16 and 64 threads
+# and the rest of the curve: the highest point is the ceiling), the scenarios (a)-(g) with wrk at 64
 # connections under each --lock strategy (forupdate, optimistic, queue), (b)
 # and (c) also at 256 connections side by side (for queue with the batch
 # sizes from GET /status/), (h) reads of other products beside a product row
@@ -13,7 +13,8 @@
 # and `orderd audit`. Then (b), (c), (d) and the DB ceilings again for other pool
 # sizes (the worker sweep), and a CPU profile of (a), (d) and the HTTP ceiling
 # (tests/load/profile.sh). Prints a table and writes under $ORDERD_BENCH_OUT:
-# bench.md, bench.csv, knee.csv, dbcurve.csv, sweep.csv, workers.csv, knee.png,
+# bench.md, bench.csv, side.csv, flash.csv, knee.csv, dbcurve.csv, sweep.csv,
+# workers.csv, knee.png,
 # profile.md (and raw/ with every tool's output). Last line `bench: done`; exit
 # 0 unless something failed to run (or the audit found a violation).
 #
@@ -30,7 +31,7 @@
 #   ORDERD_BIN            orderd binary for the audit (default $ORDERD_VAR/build/orderd)
 #   ORDERD_BENCH_OUT      output dir (default $ORDERD_VAR/bench)
 #   ORDERD_BENCH_SECONDS  seconds per point (default 10; 5 with QUICK)
-#   ORDERD_BENCH_QUICK=1  fewer points (a smoke run, about 3 minutes)
+#   ORDERD_BENCH_QUICK=1  fewer points (a smoke run, about 6 minutes)
 #   ORDERD_BENCH_USERS    signed-in users (default 64)
 #   ORDERD_BENCH_LOCKS    strategies to run (default "forupdate optimistic queue")
 #   ORDERD_BENCH_QUEUE_WORKERS  pool size under --lock queue (default 64; the
