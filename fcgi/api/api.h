@@ -6,6 +6,8 @@
 #ifndef ORDERD_API_H
 #define ORDERD_API_H
 
+#include <stddef.h>
+
 #include "base/arena.h"
 #include "base/conf.h"
 #include "store/db.h"
@@ -19,5 +21,11 @@ struct api_ctx {
 };
 
 void	api_handle(struct api_ctx *, const struct req_input *, struct resp *);
+
+/* The batcher's round (--lock queue, api/queue.c): takes what is queued,
+ * places it as one batch with ctx's connection and hands out the outcomes
+ * (ctx's arena reset after); sleeps up to wait_ms when nothing is queued.
+ * Returns the number of orders placed. */
+size_t	queue_serve(struct api_ctx *ctx, int wait_ms);
 
 #endif

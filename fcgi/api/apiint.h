@@ -75,8 +75,8 @@ int	write_replay(struct call *);
 /* --- queue.c: --lock queue --- */
 
 /* Places an order of lines (n, any order) through the pool's queue
- * (shm/queue.h): checked and queued, then placed in a batch by whichever
- * worker leads, this one perhaps. render(c, ctx) answers the placed order,
+ * (shm/queue.h): checked and queued, then placed in a batch by the
+ * batcher. render(c, ctx) answers the placed order,
  * filled into *o first. Returns 0 with the answer in c->resp (rendered or
  * replayed), or -1 with c->p. */
 int	queue_call(struct call *, struct line *lines, size_t n, const char *pay_method,

@@ -1,10 +1,11 @@
-/* queue.c - --lock queue: an order queued, waited for, and perhaps led.
+/* queue.c - --lock queue: an order queued and waited for; the batcher's
+ * round.
  *
  * The worker of a POST /order/ or /checkout/ checks it, puts it in the
- * pool's queue (shm/queue.h) and sleeps until it has its outcome; when
- * nobody leads, it leads: takes what is queued, places it as one batch
- * (domain/batch.h), hands out the outcomes, and so on until its own order
- * has one. A waiting order costs a worker and no database connection. */
+ * pool's queue (shm/queue.h) and sleeps until it has its outcome; the
+ * batcher (process/batcher.c) takes what is queued, places it as one batch
+ * (domain/batch.h) and hands out the outcomes. A waiting order costs a
+ * worker and no database connection. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -22,7 +23,7 @@ _Static_assert(QUEUE_NEXT_MAX >= RESP_LOCATION_MAX, "a queued form's next is kep
 
 #define QUEUE_WAIT_MS		50	/* between looks while waiting (a lost wake-up) */
 #define QUEUE_PATIENCE_MS	10000	/* an order nobody took by then is withdrawn */
-#define QUEUE_TRIES		3	/* queuings of one order (after a batch that vanished) */
+#define QUEUE_TRIES		3	/* queuings of one order (after batches that vanished) */
 #define SETTLE_MS		10000	/* a dead batch's connection must end by then */
 
 int
@@ -40,7 +41,7 @@ answer_placed(struct call *c, const struct order *o)
 }
 
 /* batch_answer_fn: the answer a queued order's Idempotency-Key stores,
- * rendered by the leader as the order's own worker will render it. */
+ * rendered by the batcher as the order's own worker will render it. */
 static int
 answer_for_key(const struct qorder *in, const struct order *o, struct arena *a, int *status,
     char *location, size_t size, const char **body, size_t *body_len)
@@ -73,25 +74,29 @@ answer_for_key(const struct qorder *in, const struct order *o, struct arena *a, 
 	return 0;
 }
 
-/* Leads until the order in mine has its outcome. */
-static void
-lead(struct call *c, const struct qslot *mine)
+size_t
+queue_serve(struct api_ctx *ctx, int wait_ms)
 {
 	struct qslot *batch[QUEUE_BATCH_MAX];
-	size_t n, i;
-	int done = 0;
+	size_t n, i, busy = 0;
 
-	while (!done && (n = queue_take(batch, QUEUE_BATCH_MAX)) > 0) {
-		batch_place(c->ctx->db, c->ctx->conf, c->ctx->arena, batch, n, answer_for_key);
-		for (i = 0; i < n; i++)
-			if (batch[i] == mine)
-				done = 1;
-		queue_done(batch, n);
+	if ((n = queue_take(batch, QUEUE_BATCH_MAX)) == 0) {
+		queue_await_work(wait_ms);
+		return 0;
 	}
-	queue_resign();
+	batch_place(ctx->db, ctx->conf, ctx->arena, batch, n, answer_for_key);
+	for (i = 0; i < n; i++)
+		busy += batch[i]->out.outcome == QO_BUSY;
+	queue_done(batch, n);
+	arena_reset(ctx->arena);
+	/* Only orders waiting for rows locked elsewhere: not straight back
+	 * to the database for the same rows. */
+	if (busy == n)
+		nanosleep(&(struct timespec){ 0, 2 * 1000000L }, NULL);
+	return n - busy;
 }
 
-/* A batch whose COMMIT's outcome is unknown (its leader died, or the
+/* A batch whose COMMIT's outcome is unknown (the batcher died, or the
  * connection went at COMMIT): its connection is ended and waited out, so
  * that the transaction is over, then the order is looked for. 1 = it is
  * there, 0 = it is not (nothing of it was done), -1 with c->p = 503
@@ -192,6 +197,7 @@ outcome(struct call *c, struct qslot *s, struct line *lines, struct order *o)
 		c->p = out.p;
 		return -1;
 	case QO_NONE:
+	case QO_BUSY:		/* queued again by the batcher: never handed out */
 		break;
 	}
 	problem_set(&c->p, PROB_INTERNAL, "a queued order came back undecided");
@@ -221,9 +227,6 @@ queue_call(struct call *c, struct line *lines, size_t n, const char *pay_method,
 	since = mono_ms();
 	for (;;) {
 		switch (queue_wait(s, QUEUE_WAIT_MS)) {
-		case QT_LEAD:
-			lead(c, s);
-			continue;
 		case QT_WAIT:
 			if (mono_ms() - since > QUEUE_PATIENCE_MS && queue_withdraw(s)) {
 				problem_set(&c->p, PROB_UNAVAILABLE, "the order queue did not move "

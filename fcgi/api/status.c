@@ -31,6 +31,7 @@ queue_json(void)
 	fmt_add_int(q, "largest", (int64_t)st.largest);
 	fmt_add_int(q, "leader", st.leader);
 	fmt_add_int(q, "queued", st.queued);
+	fmt_add_int(q, "worker_connections", st.connections);
 	h = cJSON_AddArrayToObject(q, "histogram");
 	for (b = 0, from = 1; h != NULL && b < QUEUE_HIST; b++, from <<= 1) {
 		cJSON *e = cJSON_CreateObject();

@@ -13,6 +13,7 @@
 #include "domain/dberr.h"
 #include "domain/idem.h"
 #include "shm/prodcache.h"
+#include "shm/shared.h"
 #include "shm/soldout.h"
 
 _Static_assert(QUEUE_LINES_MAX == ORDER_LINES_MAX, "a queued order holds every line an order may");
@@ -53,6 +54,21 @@ is_balance(const struct qorder *o)
 	return strcmp(o->pay_method, "balance") == 0 && o->user > 0;
 }
 
+/* The first line of o whose product is locked by another transaction. */
+static const struct qline *
+busy_line(const struct qorder *o, struct batch_product *pr, size_t np)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++) {
+		const struct batch_product *p = product_of(pr, np, o->lines[i].product);
+
+		if (p != NULL && p->busy)
+			return &o->lines[i];
+	}
+	return NULL;
+}
+
 /* The first line of o, by product id, that the stock left does not cover:
  * out set to 404 or 409. NULL when every line is covered. */
 static const struct qline *
@@ -79,8 +95,9 @@ short_line(const struct qorder *o, struct batch_product *pr, size_t np, struct q
 
 void
 batch_grant(struct qslot **s, size_t n, struct batch_product *pr, size_t np,
-    struct batch_user *u, size_t nu, long max_open, int64_t freight)
+    struct batch_user *u, size_t nu, long max_open, int64_t freight, int64_t now_ms)
 {
+	const struct qline *busy;
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
@@ -93,6 +110,18 @@ batch_grant(struct qslot **s, size_t n, struct batch_product *pr, size_t np,
 		out->outcome = QO_REFUSED;
 		if (bu != NULL && bu->p.kind != PROB_NONE) {
 			out->p = bu->p;
+			continue;
+		}
+		if ((busy = busy_line(o, pr, np)) != NULL) {
+			if (o->busy_since == 0)
+				o->busy_since = now_ms;
+			if (now_ms - o->busy_since < BATCH_BUSY_MS) {
+				out->outcome = QO_BUSY;
+				continue;
+			}
+			problem_set(&out->p, PROB_UNAVAILABLE, "product %" PRId64 " is held locked "
+			    "by another transaction; nothing was done; try again", busy->product);
+			problem_add_int(&out->p, "product", busy->product);
 			continue;
 		}
 		if (bu != NULL && bu->limited && bu->open >= max_open) {
@@ -283,7 +312,47 @@ lock_payers(struct db *db, struct batch *b)
 	return DB_OK;
 }
 
-/* Every product row of the batch, locked by one statement in ascending id. */
+/* The products the lock skipped: busy (locked by another transaction) if
+ * they exist, else not found. */
+static enum db_rc
+find_busy(struct db *db, struct batch *b)
+{
+	int64_t id = 0;
+	struct db_col c[] = { DBC_I64(&id) };
+	size_t len = 0, i, missing = 0;
+	enum db_rc rc;
+	int r;
+
+	if (json_add(b, &len, "[") != 0)
+		return DB_ERR;
+	for (i = 0; i < b->np; i++) {
+		b->pr[i].busy = 0;
+		if (!b->pr[i].found &&
+		    json_add(b, &len, "%s%" PRId64, missing++ ? "," : "", b->pr[i].id) != 0)
+			return DB_ERR;
+	}
+	if (missing == 0)
+		return DB_OK;
+	if (json_add(b, &len, "]") != 0)
+		return DB_ERR;
+	{
+		struct db_val in[] = { DBV_STR(b->json, len) };
+
+		if ((rc = db_query(db, ST_BATCH_EXISTS, in, 1, c, 1)) != DB_OK)
+			return rc;
+	}
+	while ((r = db_fetch(db, ST_BATCH_EXISTS)) == 1) {
+		struct batch_product *p = product_of(b->pr, b->np, id);
+
+		if (p != NULL && !p->found)
+			p->busy = 1;
+	}
+	db_end(db, ST_BATCH_EXISTS);
+	return r < 0 ? db_failure(db) : DB_OK;
+}
+
+/* Every product row of the batch, locked by one statement in ascending id
+ * (those another transaction holds skipped: find_busy()). */
 static enum db_rc
 lock_products(struct db *db, struct batch *b)
 {
@@ -319,7 +388,61 @@ lock_products(struct db *db, struct batch *b)
 		p->goods = c[3].is_null ? 0 : goods;
 	}
 	db_end(db, ST_BATCH_LOCK);
-	return r < 0 ? db_failure(db) : DB_OK;
+	if (r < 0)
+		return db_failure(db);
+	return find_busy(db, b);
+}
+
+/* Ends the JSON array of len bytes and runs st, a statement on its
+ * rows, which must change exactly rows rows. */
+static enum db_rc
+run_json(struct db *db, struct batch *b, size_t len, enum stmt st, size_t rows,
+    const char *what)
+{
+	enum db_rc rc;
+
+	if (json_add(b, &len, "]") != 0)
+		return DB_ERR;
+	{
+		struct db_val in[] = { DBV_STR(b->json, len) };
+
+		if ((rc = db_exec(db, st, in, 1)) != DB_OK)
+			return rc;
+	}
+	if (db->affected != rows) {
+		log_error("batch: %zu %s, %llu rows changed", rows, what,
+		    (unsigned long long)db->affected);
+		return DB_ERR;
+	}
+	return DB_OK;
+}
+
+/* The batch whose COMMIT is under way in this worker (one at a time). */
+static const struct batch *committing;
+
+/* db_after_fn, once the batch committed: no product entry read before is
+ * served, and a product it left with no stock (sold out by it, or found so
+ * under its lock) is marked, so that orders for it are refused before the
+ * queue. A restock clears the mark after its own UPDATE, which waited for
+ * this COMMIT; should the mark land just after that clearing, it refuses
+ * for SOLDOUT_TTL_MS at most. One step for the batch, however many
+ * products. */
+static void
+products_committed(int64_t unused)
+{
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < committing->np; i++) {
+		const struct batch_product *p = &committing->pr[i];
+
+		if (!p->found)
+			continue;
+		if (p->stock != p->left)
+			prodcache_changed(p->id);
+		if (p->left == 0)
+			soldout_mark(p->id);
+	}
 }
 
 /* Each product once, by what the batch took of it; each goods row once
@@ -328,32 +451,30 @@ static enum db_rc
 take_stock(struct db *db, struct batch *b)
 {
 	int64_t done = 0;
-	size_t i;
+	size_t i, len = 0, taken = 0;
 	enum db_rc rc;
 
+	committing = b;
+	if ((rc = db_after_commit(db, products_committed, 0)) != DB_OK)
+		return rc;
+	if (json_add(b, &len, "[") != 0)
+		return DB_ERR;
 	for (i = 0; i < b->np; i++) {
-		struct batch_product *p = &b->pr[i];
-		int64_t taken = p->stock - p->left;
-		struct db_val in[] = { DBV_I64(taken), DBV_I64(taken), DBV_I64(p->id),
-		    DBV_I64(taken) };
+		const struct batch_product *p = &b->pr[i];
 
-		if (!p->found || taken == 0)
+		if (!p->found || p->stock == p->left)
 			continue;
-		if ((rc = db_exec(db, ST_PRODUCT_TAKE, in, 4)) != DB_OK)
-			return rc;
-		if (db->affected != 1) {
-			/* Cannot happen while we hold the row; never commit if it does. */
-			log_error("batch: product %" PRId64 " did not have the %" PRId64
-			    " units seen under its lock", p->id, taken);
+		if (json_add(b, &len, "%s[%" PRId64 ",%" PRId64 "]", taken ? "," : "", p->id,
+		    p->stock - p->left) != 0)
 			return DB_ERR;
-		}
-		if ((rc = db_after_commit(db, prodcache_changed, p->id)) != DB_OK)
-			return rc;
-		/* Seen under the lock: a restock clears the mark after its
-		 * own UPDATE, which waits for this COMMIT. */
-		if (p->left == 0 && (rc = db_after_commit(db, soldout_mark, p->id)) != DB_OK)
-			return rc;
+		taken++;
 	}
+	if (taken == 0)
+		return DB_OK;
+	/* Every row must have had what was seen under its lock, which we
+	 * hold: never commit if one did not. */
+	if ((rc = run_json(db, b, len, ST_BATCH_TAKE, taken, "products to take from")) != DB_OK)
+		return rc;
 	for (;;) {
 		int64_t next = 0, sum = 0;
 
@@ -403,30 +524,6 @@ id_step(struct db *db, int64_t *step)
 	return DB_OK;
 }
 
-/* Ends the JSON array of len bytes and runs st, a multi-row INSERT of
- * its rows, which must insert exactly rows rows. */
-static enum db_rc
-insert_json(struct db *db, struct batch *b, size_t len, enum stmt st, size_t rows,
-    const char *what)
-{
-	enum db_rc rc;
-
-	if (json_add(b, &len, "]") != 0)
-		return DB_ERR;
-	{
-		struct db_val in[] = { DBV_STR(b->json, len) };
-
-		if ((rc = db_exec(db, st, in, 1)) != DB_OK)
-			return rc;
-	}
-	if (db->affected != rows) {
-		log_error("batch: %zu %s to insert, %llu inserted", rows, what,
-		    (unsigned long long)db->affected);
-		return DB_ERR;
-	}
-	return DB_OK;
-}
-
 static enum db_rc
 insert_orders(struct db *db, struct batch *b)
 {
@@ -464,7 +561,7 @@ insert_orders(struct db *db, struct batch *b)
 	}
 	if (step == 0 || placed == 0)
 		return DB_OK;
-	if ((rc = insert_json(db, b, len, ST_BATCH_ORDERS, placed, "orders")) != DB_OK)
+	if ((rc = run_json(db, b, len, ST_BATCH_ORDERS, placed, "orders to insert")) != DB_OK)
 		return rc;
 	/* One statement under the AUTO-INC lock: consecutive ids, in the
 	 * order of the rows (ORDER BY their place in the argument). */
@@ -498,7 +595,7 @@ insert_lines(struct db *db, struct batch *b)
 	}
 	if (nlines == 0)
 		return DB_OK;
-	return insert_json(db, b, len, ST_BATCH_LINES, nlines, "lines");
+	return run_json(db, b, len, ST_BATCH_LINES, nlines, "lines to insert");
 }
 
 void
@@ -583,7 +680,8 @@ batch_txn(struct db *db, void *arg, struct problem *p)
 	if ((rc = claim_keys(db, b)) != DB_OK || (rc = lock_payers(db, b)) != DB_OK ||
 	    (rc = lock_products(db, b)) != DB_OK)
 		return rc;
-	batch_grant(b->s, b->n, b->pr, b->np, b->u, b->nu, b->conf->max_open, b->conf->freight);
+	batch_grant(b->s, b->n, b->pr, b->np, b->u, b->nu, b->conf->max_open, b->conf->freight,
+	    mono_ms());
 	if ((rc = take_stock(db, b)) != DB_OK || (rc = insert_orders(db, b)) != DB_OK ||
 	    (rc = insert_lines(db, b)) != DB_OK || (rc = settle_keys(db, b)) != DB_OK)
 		return rc;

@@ -45,7 +45,8 @@ void	batch_order_of(const struct qslot *s, struct line *lines, struct order *o);
 /* A product of a batch, as its locked row says. */
 struct batch_product {
 	int64_t id;
-	int found;
+	int found;		/* locked by this batch */
+	int busy;		/* there, but locked by another transaction */
 	int64_t price;
 	int64_t goods;
 	int64_t stock;		/* at the lock */
@@ -60,14 +61,21 @@ struct batch_user {
 	struct problem p;	/* its account could not be had (p.kind set) */
 };
 
+/* How long an order waits, batch after batch, for a product another
+ * transaction holds locked before it is refused (503, nothing done): the
+ * bound of the pool's gate on a stuck row. */
+#define BATCH_BUSY_MS	250
+
 /* Decides, oldest first, every order of s[0..n) whose ->out.outcome is
- * still QO_NONE: granted when every line's product exists and has the
+ * still QO_NONE: QO_BUSY when a product of it is busy (locked elsewhere;
+ * for BATCH_BUSY_MS since now_ms first saw it so, then refused 503);
+ * granted when every line's product exists and has the
  * quantity left (and a limited balance payer has fewer than max_open open
  * orders), else refused naming the first line, by product id, that fails.
  * pr (sorted by id) and u (sorted by id) hold what the locks saw; grants
  * take from pr[].left and add to u[].open. Sets the lines' prices and
  * goods and the totals (freight per order). Pure: no database. */
 void	batch_grant(struct qslot **s, size_t n, struct batch_product *pr, size_t np,
-	    struct batch_user *u, size_t nu, long max_open, int64_t freight);
+	    struct batch_user *u, size_t nu, long max_open, int64_t freight, int64_t now_ms);
 
 #endif

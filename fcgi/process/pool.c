@@ -22,6 +22,7 @@
 #include "shm/shared.h"
 #include "shm/prodcache.h"
 #include "shm/queue.h"
+#include "process/batcher.h"
 #include "process/reaper.h"
 #include "shm/soldout.h"
 #include "process/worker.h"
@@ -195,11 +196,18 @@ write_pidfile(const char *path)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Forks a child into slot s: a worker (it serves listen_fd), or with
- * reaper set the reaper (fcgi/process/reaper.h), which never takes a request and
- * does not hold the listening socket. Returns its pid, or -1. */
+enum child { CHILD_WORKER, CHILD_REAPER, CHILD_BATCHER };
+
+static const char *const child_names[] = {
+	[CHILD_WORKER] = "worker", [CHILD_REAPER] = "reaper", [CHILD_BATCHER] = "batcher",
+};
+
+/* Forks a child into slot s: a worker (it serves listen_fd), the reaper
+ * (fcgi/process/reaper.h) or the batcher (fcgi/process/batcher.h), which
+ * never take a request and do not hold the listening socket. Returns its
+ * pid, or -1. */
 static pid_t
-spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, int reaper)
+spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, enum child kind)
 {
 	pid_t master = getpid(), pid;
 
@@ -213,38 +221,33 @@ spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, i
 		int fd;
 
 		sigemptyset(&mask);
-		if (!reaper) {
+		if (kind == CHILD_WORKER) {
 			sigprocmask(SIG_SETMASK, &mask, NULL);
 			exit(worker_run(c, listen_fd, master));
 		}
-		/* Only SIGTERM/SIGINT stay blocked (reaper_run takes them). */
+		/* Only SIGTERM/SIGINT stay blocked (reaper_run and
+		 * batcher_run take them). */
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGINT);
 		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(listen_fd);
 		if (listen_fd == 0 && (fd = open("/dev/null", O_RDONLY)) > 0)
 			close(fd);
-		exit(reaper_run(c, master));
+		exit(kind == CHILD_REAPER ? reaper_run(c, master) : batcher_run(c, master));
 	}
 	s->pid = pid;
 	s->gen = gen;
 	s->retiring = 0;
 	s->wanted = 1;
 	set_ts(&s->started, mono_s());
-	log_debug("%s %ld started", reaper ? "reaper" : "worker", (long)pid);
+	log_debug("%s %ld started", child_names[kind], (long)pid);
 	return pid;
 }
 
 static pid_t
 spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
 {
-	return spawn_child(c, listen_fd, s, gen, 0);
-}
-
-static pid_t
-spawn_reaper(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
-{
-	return spawn_child(c, listen_fd, s, gen, 1);
+	return spawn_child(c, listen_fd, s, gen, CHILD_WORKER);
 }
 
 /* Detaches from the terminal. The parent returns only after the child
@@ -309,7 +312,11 @@ int
 pool_run(const struct conf *c, void (*setup)(const struct conf *))
 {
 	static struct slot slots[SLOTS_MAX];
-	static struct slot reaper;	/* the payment-window reaper: one, beside the workers */
+	/* Beside the workers, one each: the payment-window reaper, and with
+	 * --lock queue the batcher. */
+	static struct slot aux[2];
+	static const enum child aux_kind[2] = { CHILD_REAPER, CHILD_BATCHER };
+	int naux = c->lock == LOCK_QUEUE ? 2 : 1, a;
 	const char *unix_path = NULL;
 	sigset_t set;
 	int listen_fd, ready_fd = -1, i, nslots, stopping = 0, flags;
@@ -353,11 +360,13 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 	for (i = 0; i < c->workers; i++)
 		if (spawn(c, listen_fd, &slots[i], gen) < 0)
 			return 1;
-	if (spawn_reaper(c, listen_fd, &reaper, gen) < 0)
-		return 1;
+	for (a = 0; a < naux; a++)
+		if (spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a]) < 0)
+			return 1;
 	log_info("serving %s with %d workers (lock %s, hold %lld s, max-open %ld)",
 	    c->listen ? c->listen : "fd:0", c->workers,
-	    c->lock == LOCK_OPTIMISTIC ? "optimistic" : c->lock == LOCK_QUEUE ? "queue" : "forupdate", (long long)c->hold,
+	    c->lock == LOCK_OPTIMISTIC ? "optimistic" : c->lock == LOCK_QUEUE ? "queue" :
+	    "forupdate", (long long)c->hold,
 	    c->max_open);
 	if (ready_fd >= 0) {
 		char one = 1;
@@ -382,12 +391,14 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 			idemcache_release((uint32_t)pid);
 			gate_release((uint32_t)pid);
 			queue_release((uint32_t)pid);
-			if (pid == reaper.pid) {
+			for (a = 0; a < naux && aux[a].pid != pid; a++)
+				;
+			if (a < naux) {
 				/* Respawned like a worker; at once when a
 				 * reload retired it. */
-				reaper.pid = 0;
-				child_gone(&reaper, "reaper", pid, st);
-				reaper.retiring = 0;
+				aux[a].pid = 0;
+				child_gone(&aux[a], child_names[aux_kind[a]], pid, st);
+				aux[a].retiring = 0;
 				continue;
 			}
 			for (i = 0; i < nslots; i++) {
@@ -405,8 +416,9 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 		}
 
 		now = mono_s();
-		if (reaper.pid != 0)
-			live++;
+		for (a = 0; a < naux; a++)
+			if (aux[a].pid != 0)
+				live++;
 		for (i = 0; i < nslots; i++) {
 			if (slots[i].pid != 0) {
 				live++;
@@ -423,27 +435,31 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGKILL);
-				if (reaper.pid != 0)
-					kill(reaper.pid, SIGKILL);
+				for (a = 0; a < naux; a++)
+					if (aux[a].pid != 0)
+						kill(aux[a].pid, SIGKILL);
 			} else if (now - last_term >= 1.0) {
 				/* Repeat: a worker between its stop check and its
 				 * wait would otherwise sleep out one more tick. */
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);
-				if (reaper.pid != 0)
-					kill(reaper.pid, SIGTERM);
+				for (a = 0; a < naux; a++)
+					if (aux[a].pid != 0)
+						kill(aux[a].pid, SIGTERM);
 				last_term = now;
 			}
 		} else {
-			/* The reaper: replaced when it died, and on a reload
-			 * (stopped first, so two never run at once). */
-			if (reaper.pid == 0 && now >= ts_s(&reaper.respawn_at))
-				spawn_reaper(c, listen_fd, &reaper, gen);
-			else if (reaper.pid != 0 && reaper.gen != gen && !reaper.retiring) {
-				reaper.retiring = 1;
-				kill(reaper.pid, SIGTERM);
-			}
+			/* The reaper and the batcher: replaced when they died,
+			 * and on a reload (stopped first, so two never run at
+			 * once). */
+			for (a = 0; a < naux; a++)
+				if (aux[a].pid == 0 && now >= ts_s(&aux[a].respawn_at))
+					spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a]);
+				else if (aux[a].pid != 0 && aux[a].gen != gen && !aux[a].retiring) {
+					aux[a].retiring = 1;
+					kill(aux[a].pid, SIGTERM);
+				}
 			for (i = 0; i < nslots; i++)
 				if (slots[i].pid == 0 && slots[i].wanted &&
 				    now >= ts_s(&slots[i].respawn_at))
@@ -471,8 +487,9 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid != 0)
 						kill(slots[i].pid, SIGTERM);
-				if (reaper.pid != 0)
-					kill(reaper.pid, SIGTERM);
+				for (a = 0; a < naux; a++)
+					if (aux[a].pid != 0)
+						kill(aux[a].pid, SIGTERM);
 				/* No new connections from here on (a unix socket's
 				 * path goes now); workers keep their copy of the
 				 * socket to take what is already queued. */

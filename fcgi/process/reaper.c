@@ -18,14 +18,36 @@
 #define REAPER_BATCH	100		/* due orders selected at once */
 #define REAPER_ARENA	(1u << 20)	/* lines of one order, read to give them back */
 
-/* A stop signal (blocked; see reaper_run) is pending. */
-static int
-stop_pending(void)
+int
+child_stop_pending(void)
 {
 	sigset_t pending;
 
 	return sigpending(&pending) == 0 &&
 	    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT));
+}
+
+int
+child_begin(const char *name, pid_t master, sigset_t *stopset)
+{
+	/* SIGTERM/SIGINT stay blocked: they are taken between transactions
+	 * (sigtimedwait, sigpending), never in the middle of one. */
+	sigemptyset(stopset);
+	sigaddset(stopset, SIGTERM);
+	sigaddset(stopset, SIGINT);
+	sigprocmask(SIG_BLOCK, stopset, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	prctl(PR_SET_NAME, name);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		return 0;
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		log_error("%s: mysql_library_init failed", name);
+		return -1;
+	}
+	return 1;
 }
 
 /* Selects up to REAPER_BATCH due orders into ids. Returns the count, or -1
@@ -70,7 +92,7 @@ round_once(struct db *db, struct arena *a)
 
 		if ((n = due_orders(db, (int64_t)time(NULL), ids)) < 0)
 			return expired > 0 ? expired : -1;
-		for (i = 0; i < n && !stop_pending(); i++) {
+		for (i = 0; i < n && !child_stop_pending(); i++) {
 			struct order o;
 			struct problem p;
 
@@ -92,7 +114,7 @@ round_once(struct db *db, struct arena *a)
 		 * changed meanwhile) ends the round: never spin on it. */
 		if (expired == before)
 			break;
-	} while (n == REAPER_BATCH && !stop_pending());
+	} while (n == REAPER_BATCH && !child_stop_pending());
 	return expired;
 }
 
@@ -103,30 +125,15 @@ reaper_run(const struct conf *c, pid_t master)
 	sigset_t stopset;
 	struct arena arena;
 	struct db db;
-	int down = 0;
+	int down = 0, r;
 
-	/* SIGTERM/SIGINT stay blocked: they are taken between transactions
-	 * (sigtimedwait, sigpending), never in the middle of one. */
-	sigemptyset(&stopset);
-	sigaddset(&stopset, SIGTERM);
-	sigaddset(&stopset, SIGINT);
-	sigprocmask(SIG_BLOCK, &stopset, NULL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	prctl(PR_SET_NAME, REAPER_NAME);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != master)
-		return 0;
-	if (mysql_library_init(0, NULL, NULL) != 0) {
-		log_error("reaper: mysql_library_init failed");
-		return 1;
-	}
+	if ((r = child_begin(REAPER_NAME, master, &stopset)) <= 0)
+		return r < 0;
 	order_hold_set(c->hold);
 	arena_init(&arena, REAPER_ARENA);
 	db_init(&db, c);
 	log_info("reaper: expiring balance orders not paid within %lld s", (long long)c->hold);
-	while (getppid() == master && !stop_pending()) {
+	while (getppid() == master && !child_stop_pending()) {
 		long n = round_once(&db, &arena);
 
 		if (n < 0 && !down) {

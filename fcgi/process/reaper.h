@@ -10,6 +10,7 @@
 #ifndef ORDERD_REAPER_H
 #define ORDERD_REAPER_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "base/conf.h"
@@ -18,5 +19,13 @@
 
 /* Runs until SIGTERM/SIGINT or the master is gone. Returns the exit status. */
 int	reaper_run(const struct conf *, pid_t master);
+
+/* What a child that takes no request (the reaper, the batcher) does first:
+ * SIGTERM/SIGINT blocked into stopset (taken between transactions), the
+ * process named name, the MariaDB library ready. 1 = go on; 0 = the master
+ * is gone already; -1 = failed (logged). */
+int	child_begin(const char *name, pid_t master, sigset_t *stopset);
+/* Whether a stop signal (blocked by child_begin) is pending. */
+int	child_stop_pending(void);
 
 #endif

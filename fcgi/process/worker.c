@@ -21,6 +21,7 @@
 #include "domain/orders.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "shm/queue.h"
 #include "shm/shared.h"
 #include "process/worker.h"
 
@@ -208,6 +209,29 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
 }
 
+/* --lock queue: a waiting order needs no database connection, and the
+ * pool holds many more orders than it has connections. A worker keeps its
+ * connection while it uses it; once more than a quarter of the workers
+ * hold one, a worker that has not run a statement for KEEP_IDLE_MS closes
+ * its own (after a request, or on its idle tick). Reads keep theirs; the
+ * workers of a flash sale, which only wait on the batcher (it has its
+ * own), let theirs go. */
+#define KEEP_IDLE_MS	200
+
+static void
+keep_connection(struct api_ctx *ctx)
+{
+	struct db *db = ctx->db;
+
+	if (ctx->conf->lock != LOCK_QUEUE || !queue_ready())
+		return;
+	if (queue_conn_note(db->my != NULL) > (uint32_t)ctx->conf->workers / 4 &&
+	    db->my != NULL && !db->in_txn && mono_ms() - db->used_ms >= KEEP_IDLE_MS) {
+		db_close(db);
+		(void)queue_conn_note(0);
+	}
+}
+
 /* Takes the next request on rq (a kept connection, or a new one from the
  * listening socket when rq has none) and answers it. Returns 1 when a
  * request was served. */
@@ -220,6 +244,7 @@ take(FCGX_Request *rq, struct api_ctx *ctx)
 	serve_one(rq, ctx);
 	FCGX_Finish_r(rq);
 	arena_reset(ctx->arena);
+	keep_connection(ctx);
 	return 1;
 }
 
@@ -333,8 +358,10 @@ worker_run(const struct conf *c, int listen_fd, pid_t master)
 		if (kept_until > 0 && polled_listen &&
 		    (ready <= 0 || !(pfd[0].revents & POLLIN) || now >= accept_until))
 			accepting = 0;
-		if (ready <= 0)
+		if (ready <= 0) {
+			keep_connection(&ctx);
 			continue;
+		}
 		/* Kept connections first, each at most once a round; one that
 		 * nginx closed leaves the open set (swapped with the last, which
 		 * this downward walk has already seen). */

@@ -1,21 +1,21 @@
 /* queue.h - the order queue of --lock queue, shared by every worker of the
- * pool: a waiting order's worker puts its order in a slot and sleeps; one
- * worker at a time leads, takes what is queued in arrival order, places it
- * as one batch (domain/batch.h) and hands every slot its outcome.
+ * pool: a worker with an order puts it in a slot and sleeps; the batcher
+ * (process/batcher.c, one process beside the workers, with its own
+ * database connection) takes what is queued in arrival order, places it as
+ * one batch (domain/batch.h) and hands every slot its outcome, then takes
+ * what queued meanwhile.
  *
- * Arrival order is a sequence number given when a slot is queued. The
- * leader is the oldest waiter that finds nobody leading; it leads until its
- * own order has its outcome, then wakes the oldest waiter still queued,
- * which leads next: under light load every batch is one order, under heavy
- * load a batch is whatever queued while the one before ran. Nobody waits on
- * a timer to fill a batch.
+ * Arrival order is a sequence number given when a slot is queued. Nobody
+ * waits on a timer to fill a batch: a queued order wakes the batcher at
+ * once; under light load every batch is one order, under heavy load a
+ * batch is whatever queued while the one before ran.
  *
- * A leader killed mid-batch: the master frees its place (queue_release());
- * every slot it had taken gets QO_SETTLE with the order id it gave it (0:
- * none yet, so nothing of it can have committed) and the MariaDB
- * connection of the batch, and its waiter finds out from the database
- * what happened (api/queue.c). The table lives in one anonymous shared
- * mapping made by the master before it forks. */
+ * The batcher killed mid-batch: the master frees its place
+ * (queue_release()); every slot it had taken gets QO_SETTLE with the order
+ * id it gave it (0: none yet, so nothing of it can have committed) and the
+ * MariaDB connection of the batch, and its waiter finds out from the
+ * database what happened (api/queue.c). The table lives in one anonymous
+ * shared mapping made by the master before it forks. */
 #ifndef ORDERD_QUEUE_H
 #define ORDERD_QUEUE_H
 
@@ -29,6 +29,7 @@
 #define QUEUE_KEY_MAX	200	/* bytes of an Idempotency-Key (IDEM_KEY_MAX) */
 #define QUEUE_NEXT_MAX	1024	/* bytes of a form's next, with the NUL */
 #define QUEUE_HIST	8	/* batch-size buckets: 1, 2-3, 4-7, ... 128- */
+#define QUEUE_HOLDERS	512	/* workers (SLOTS_MAX of process/pool.c) */
 
 struct qline {
 	int64_t product;
@@ -49,7 +50,10 @@ struct qorder {
 	int64_t key_user;		/* whose key it is */
 	char key[QUEUE_KEY_MAX];
 	unsigned char hash[32];
-	/* how the answer reads (the leader renders it for the key) */
+	/* the batcher: since when (mono_ms) a product of it has been found
+	 * locked by another transaction; 0 = not */
+	int64_t busy_since;
+	/* how the answer reads (the batcher renders it for the key) */
 	int browser;
 	char next[QUEUE_NEXT_MAX];	/* a form's next field, "" = none */
 };
@@ -60,7 +64,8 @@ enum qoutcome {
 	QO_REFUSED,	/* p: 404, 409, ... nothing of it was done */
 	QO_KEY_TAKEN,	/* its Idempotency-Key was claimed first by another request */
 	QO_FAILED,	/* the batch failed as a whole: p (503, 500); nothing done */
-	QO_SETTLE	/* the batch's outcome is unknown: look at the database */
+	QO_SETTLE,	/* the batch's outcome is unknown: look at the database */
+	QO_BUSY		/* a product of it was locked elsewhere: queued again, in its place */
 };
 
 struct qresult {
@@ -76,7 +81,7 @@ struct qresult {
 struct qslot {
 	uint32_t state;		/* internal: free, queued, taken, done */
 	uint32_t waiter;	/* pid of the worker whose order it is */
-	uint32_t leader;	/* pid of the leader that took it */
+	uint32_t leader;	/* pid of the batcher that took it */
 	uint32_t gone;		/* the waiter died: the leader frees it */
 	uint32_t bell;		/* futex: bumped when the waiter should look */
 	uint32_t pad;
@@ -90,8 +95,9 @@ struct queue_stats {
 	uint64_t orders;
 	uint64_t largest;
 	uint64_t hist[QUEUE_HIST];	/* batches of 1, 2-3, 4-7, ... */
-	uint32_t leader;		/* pid, 0 = none */
+	uint32_t leader;		/* the batcher's pid, 0 = none */
 	uint32_t queued;		/* waiting to be taken now */
+	uint32_t connections;		/* workers keeping a database connection */
 };
 
 /* Maps the shared table; call once in the master before forking. 0, or -1
@@ -108,8 +114,7 @@ void	queue_submit(struct qslot *s, int keep);
 
 enum qturn {
 	QT_DONE,	/* s has its outcome in ->out */
-	QT_LEAD,	/* nobody leads: this worker does now (queue_take...) */
-	QT_WAIT		/* neither yet (woken, or wait_ms passed) */
+	QT_WAIT		/* not yet (woken, or wait_ms passed) */
 };
 /* Looks at s, sleeping up to wait_ms when there is nothing to do. */
 enum qturn queue_wait(struct qslot *s, int wait_ms);
@@ -117,20 +122,27 @@ enum qturn queue_wait(struct qslot *s, int wait_ms);
 /* Withdraws s if no leader has taken it: 1 (s is free again), else 0. */
 int	queue_withdraw(struct qslot *s);
 
-/* The leader takes up to max queued slots, oldest first, into out. */
+/* The batcher: says it leads (GET /status/ shows it; queue_release()
+ * settles what it took should it die); sleeps up to wait_ms while nothing
+ * is queued; takes up to max queued slots, oldest first, into out; hands
+ * out the outcomes it wrote into the slots' ->out (a QO_BUSY one is
+ * queued again in its place instead). */
+void	queue_lead(void);
+void	queue_await_work(int wait_ms);
 size_t	queue_take(struct qslot **out, size_t max);
-/* The leader hands out the outcomes it wrote into the slots' ->out. */
 void	queue_done(struct qslot **s, size_t n);
-/* The leader steps down and wakes the oldest waiter still queued. */
-void	queue_resign(void);
 
 /* The waiter is done with s. */
 void	queue_free(struct qslot *s);
 
 /* The master: pid is gone. Its queued order is dropped, its taken one
- * freed by the leader; if it led, every slot it had taken gets
- * QO_SETTLE and the oldest waiter leads next. */
+ * freed by the batcher; if it was the batcher, every slot it had taken
+ * gets QO_SETTLE. */
 void	queue_release(uint32_t pid);
+
+/* A worker says whether it keeps a database connection (1) or not (0)
+ * now; returns how many workers keep one. */
+uint32_t queue_conn_note(int held);
 
 void	queue_stats_read(struct queue_stats *out);
 

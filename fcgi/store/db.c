@@ -253,14 +253,23 @@ static const char *const sql[ST__MAX] = {
 	    "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
 	    " WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID()",
 	/* The JSON argument lists the ids ascending; STRAIGHT_JOIN reads it
-	 * first, so the rows are locked in that order, each by its key. */
+	 * first, so the rows are locked in that order, each by its key. A row
+	 * another transaction holds is skipped, not waited for: the batch
+	 * leaves its orders for the next one (domain/batch.c). */
 	[ST_BATCH_LOCK] =
 	    "SELECT p.id, p.price, p.stock, p.goods_id"
 	    " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
-	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE",
-	[ST_PRODUCT_TAKE] =
-	    "UPDATE products SET stock = stock - ?, sales = sales + ?, version = version + 1"
-	    " WHERE id = ? AND stock >= ?",
+	    " STRAIGHT_JOIN products AS p ON p.id = t.id FOR UPDATE SKIP LOCKED",
+	/* Which of them exist (read without a lock): those the lock skipped */
+	[ST_BATCH_EXISTS] =
+	    "SELECT p.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS t"
+	    " STRAIGHT_JOIN products AS p ON p.id = t.id",
+	/* [[id, quantity], ...]: each product once, read through its key */
+	[ST_BATCH_TAKE] =
+	    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]',"
+	    " q BIGINT PATH '$[1]')) AS t STRAIGHT_JOIN products AS p ON p.id = t.id"
+	    " SET p.stock = p.stock - t.q, p.sales = p.sales + t.q, p.version = p.version + 1"
+	    " WHERE p.stock >= t.q",
 	[ST_BATCH_ORDERS] =
 	    "INSERT INTO orders (user_id, status, pay_method, total_count, freight,"
 	    " total_amount, created_at)"
@@ -746,7 +755,7 @@ retry:
 	db->timed_out = 0;
 	if ((id == ST_BEGIN || !db->in_txn) && (rc = gate(db)) != DB_OK)
 		return rc;
-	t0 = mono_ms();
+	db->used_ms = t0 = mono_ms();
 	if ((rc = prepare(db, id, &st)) != DB_OK) {
 		rc = after_call(db, t0, rc);
 		goto lost;

@@ -87,7 +87,8 @@ enum stmt {
 	ST_SYNC_WAIT,		/* --db-nodes: reads see every commit of the cluster */
 	ST_NODE_PEERS,		/* --db-nodes: other sessions of our account on a node */
 	ST_BATCH_LOCK,		/* --lock queue: a batch's product rows, one statement */
-	ST_PRODUCT_TAKE,
+	ST_BATCH_EXISTS,
+	ST_BATCH_TAKE,
 	ST_BATCH_ORDERS,
 	ST_BATCH_LINES,
 	ST_AUTOINC,
@@ -191,6 +192,7 @@ struct db {
 	uint64_t last_insert_id;
 	uint64_t affected;
 	long connects;			/* successful connects, for logs and tests */
+	int64_t used_ms;		/* mono_ms() of the last statement run */
 	int in_txn;			/* between START TRANSACTION and its end */
 	int timed_out;			/* the last failure was a timeout (slow) */
 	int batch;			/* audit, migrate: DB_BATCH_TIMEOUT_S for everything */

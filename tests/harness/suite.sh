@@ -8,6 +8,7 @@
 #   tests/.../NAME.sh     bash NAME.sh
 #   tests/optimistic/NAME.opt  tests/integration/NAME.py against the pool
 #                         restarted with --lock STRATEGY (then put back)
+#   tests/queue/NAME.queue     the same, for --lock queue
 #   tests/cluster/NAME    against the Galera cluster of ./stack cluster, with
 #                         the settings in ORDERD_CLUSTER_ENV (./stack test
 #                         sets them: its own var dir and ports); the cluster
@@ -53,12 +54,13 @@ case $test in
             cmd=("${cluster[@]}" bash "$test")
         fi
         ;;
-    *.opt)
+    *.opt | *.queue)
         if [[ -z ${ORDERD_URL:-} || -z ${ORDERD_VAR:-} ]]; then
             echo "1..0 # SKIP no running stack of ./stack (ORDERD_URL, ORDERD_VAR unset)"
             exit 0
         fi
-        cmd=(python3 "$top/tests/integration/${name%.opt}.py")
+        base=${name%.opt}
+        cmd=(python3 "$top/tests/integration/${base%.queue}.py")
         ;;
     */soak.py)
         secs=${ORDERD_SOAK_SECONDS:-0}

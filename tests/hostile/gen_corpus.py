@@ -654,7 +654,7 @@ for m, path, in [("PATCH", "/product/{P}/"), ("DELETE", "/product/{P}/"), ("PUT"
                  ("PUT", "/auth/logout/"), ("PROPFIND", "/product/"), ("MKCOL", "/product/"),
                  ("COPY", "/product/{P}/"), ("MOVE", "/product/{P}/"), ("LOCK", "/order/"),
                  ("FOO", "/product/"), ("BREW", "/order/"), ("_", "/product/"),
-                 ("X-GARBAGE_TOKEN", "/order/"), ("GET", "/order/{O}/pay/"),
+                 ("X-GARBAGE_TOKEN", "/order/"), ("GET", "/order/{O}/pay/"), ("POST", "/status/"),
                  ("DELETE", "/order/{O}/abort/"), ("POST", "/goods/{P}/"), ("PUT", "/product/{P}/restock/")]:
     auth = "user" if path.startswith(("/order", "/checkout", "/transfer", "/account")) else "admin"
     if path in ("/auth/login/", "/auth/register/"):
@@ -1418,6 +1418,7 @@ CALLS = [
     call("transfer", "POST", "/transfer/", "user", idem=True,
          fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount", AMOUNT)],
          base=[404], btype=NOT_FOUND),
+    call("status", "GET", "/status/", "admin", base=[200]),
 ]
 SEG_VALID = {"id": NOID, "name": NOUSER}
 PUBLIC = ("product-list", "product-get", "goods-get")      # reads anyone may make

@@ -630,6 +630,7 @@ def alive(pid):
 
 
 REAPER_NAME = "orderd-reaper"     # the pool's payment-window child (fcgi/process/reaper.h)
+BATCHER_NAME = "orderd-batcher"   # --lock queue's batch placer (fcgi/process/batcher.h)
 
 
 def _comm(pid):
@@ -653,13 +654,20 @@ def _kids(ppid):
 
 def children(ppid):
     """Live (not zombie) direct children of ppid: for a pool master, its
-    workers (the reaper, which takes no requests, is left out: see reaper())."""
-    return [p for p in _kids(ppid) if _comm(p) != REAPER_NAME]
+    workers (the reaper and the batcher, which take no requests, are left
+    out: see reaper(), batcher())."""
+    return [p for p in _kids(ppid) if _comm(p) not in (REAPER_NAME, BATCHER_NAME)]
 
 
 def reaper(ppid):
     """The pid of pool master ppid's reaper child, or None."""
     r = [p for p in _kids(ppid) if _comm(p) == REAPER_NAME]
+    return r[0] if r else None
+
+
+def batcher(ppid):
+    """The pid of pool master ppid's batcher child (--lock queue), or None."""
+    r = [p for p in _kids(ppid) if _comm(p) == BATCHER_NAME]
     return r[0] if r else None
 
 

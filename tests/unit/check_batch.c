@@ -89,7 +89,7 @@ START_TEST(orders_are_granted_oldest_first_while_stock_lasts)
 	order(1, "cod", 5, 1, (int64_t)10, (int64_t)3);
 	order(2, "cod", 5, 1, (int64_t)10, (int64_t)2);
 	order(3, "cod", 5, 1, (int64_t)10, (int64_t)1);
-	batch_grant(slots, 4, pr, 4, users, 0, 20, FREIGHT);
+	batch_grant(slots, 4, pr, 4, users, 0, 20, FREIGHT, 1000);
 	ck_assert_int_eq(slots[0]->out.outcome, QO_PLACED);
 	ck_assert_int_eq(slots[1]->out.outcome, QO_REFUSED);
 	ck_assert_int_eq(slots[1]->out.p.kind, PROB_OUT_OF_STOCK);
@@ -109,7 +109,7 @@ START_TEST(an_order_is_granted_whole_or_not_at_all)
 	stock(1, 1);
 	order(0, "cod", 5, 2, (int64_t)10, (int64_t)4, (int64_t)20, (int64_t)2);
 	order(1, "cod", 5, 2, (int64_t)10, (int64_t)4, (int64_t)20, (int64_t)1);
-	batch_grant(slots, 2, pr, 4, users, 0, 20, FREIGHT);
+	batch_grant(slots, 2, pr, 4, users, 0, 20, FREIGHT, 1000);
 	/* the first is short of product 20: nothing of product 10 taken for it */
 	ck_assert_int_eq(slots[0]->out.outcome, QO_REFUSED);
 	ck_assert_int_eq(extra(&slots[0]->out.p, "product"), 20);
@@ -127,7 +127,7 @@ START_TEST(the_first_failing_line_by_product_id_is_named)
 	    (int64_t)40, (int64_t)1);
 	order(1, "cod", 5, 2, (int64_t)30, (int64_t)1, (int64_t)40, (int64_t)1);
 	order(2, "cod", 5, 1, (int64_t)50, (int64_t)1);
-	batch_grant(slots, 3, pr, 4, users, 0, 20, FREIGHT);
+	batch_grant(slots, 3, pr, 4, users, 0, 20, FREIGHT, 1000);
 	ck_assert_int_eq(slots[0]->out.p.kind, PROB_OUT_OF_STOCK);
 	ck_assert_int_eq(extra(&slots[0]->out.p, "product"), 10);
 	ck_assert_int_eq(slots[1]->out.p.kind, PROB_NOT_FOUND);
@@ -144,7 +144,7 @@ START_TEST(prices_and_totals_come_from_the_locked_rows)
 	stock(1, 10);
 	order(0, "cod", 5, 2, (int64_t)10, (int64_t)2, (int64_t)20, (int64_t)3);
 	slots[0]->in.lines[0].price = 1;	/* whatever the waiter thought */
-	batch_grant(slots, 1, pr, 4, users, 0, 20, FREIGHT);
+	batch_grant(slots, 1, pr, 4, users, 0, 20, FREIGHT, 1000);
 	ck_assert_int_eq(slots[0]->out.outcome, QO_PLACED);
 	ck_assert_int_eq(slots[0]->in.lines[0].price, 100);
 	ck_assert_int_eq(slots[0]->in.lines[1].price, 200);
@@ -167,7 +167,7 @@ START_TEST(the_open_orders_limit_counts_the_batch)
 	order(1, "balance", 5, 1, (int64_t)10, (int64_t)1);
 	order(2, "cod", 5, 1, (int64_t)10, (int64_t)1);
 	order(3, "balance", 6, 1, (int64_t)10, (int64_t)1);
-	batch_grant(slots, 4, pr, 4, users, 2, 2, FREIGHT);
+	batch_grant(slots, 4, pr, 4, users, 2, 2, FREIGHT, 1000);
 	ck_assert_int_eq(slots[0]->out.outcome, QO_PLACED);
 	ck_assert_int_eq(slots[1]->out.p.kind, PROB_TOO_MANY_OPEN);
 	ck_assert_int_eq(extra(&slots[1]->out.p, "open"), 2);
@@ -186,13 +186,39 @@ START_TEST(decided_orders_are_left_alone)
 	users[0].id = 7;
 	users[0].p.kind = PROB_NOT_FOUND;
 	order(2, "balance", 7, 1, (int64_t)10, (int64_t)1);
-	batch_grant(slots, 3, pr, 4, users, 1, 20, FREIGHT);
+	batch_grant(slots, 3, pr, 4, users, 1, 20, FREIGHT, 1000);
 	ck_assert_int_eq(slots[0]->out.outcome, QO_KEY_TAKEN);
 	ck_assert_int_eq(slots[1]->out.outcome, QO_PLACED);
 	/* a payer whose account could not be had: refused with its problem */
 	ck_assert_int_eq(slots[2]->out.outcome, QO_REFUSED);
 	ck_assert_int_eq(slots[2]->out.p.kind, PROB_NOT_FOUND);
 	ck_assert_int_eq(pr[0].left, 0);
+}
+END_TEST
+
+START_TEST(an_order_on_a_row_locked_elsewhere_waits_then_is_refused)
+{
+	stock(0, 5);
+	stock(1, 5);
+	pr[1].found = 0;
+	pr[1].busy = 1;		/* product 20: held by another transaction */
+	order(0, "cod", 5, 2, (int64_t)10, (int64_t)1, (int64_t)20, (int64_t)1);
+	order(1, "cod", 5, 1, (int64_t)10, (int64_t)2);
+	batch_grant(slots, 2, pr, 4, users, 0, 20, FREIGHT, 1000);
+	/* left for a later batch, taking nothing; the others go on */
+	ck_assert_int_eq(slots[0]->out.outcome, QO_BUSY);
+	ck_assert_int_eq(slots[0]->in.busy_since, 1000);
+	ck_assert_int_eq(slots[1]->out.outcome, QO_PLACED);
+	ck_assert_int_eq(pr[0].left, 3);
+	memset(&slots[0]->out, 0, sizeof(slots[0]->out));
+	batch_grant(slots, 1, pr, 4, users, 0, 20, FREIGHT, 1000 + BATCH_BUSY_MS - 1);
+	ck_assert_int_eq(slots[0]->out.outcome, QO_BUSY);
+	memset(&slots[0]->out, 0, sizeof(slots[0]->out));
+	batch_grant(slots, 1, pr, 4, users, 0, 20, FREIGHT, 1000 + BATCH_BUSY_MS);
+	ck_assert_int_eq(slots[0]->out.outcome, QO_REFUSED);
+	ck_assert_int_eq(slots[0]->out.p.kind, PROB_UNAVAILABLE);
+	ck_assert_int_eq(extra(&slots[0]->out.p, "product"), 20);
+	ck_assert_int_eq(pr[0].left, 3);
 }
 END_TEST
 
@@ -209,6 +235,7 @@ batch_suite(void)
 	tcase_add_test(tc, prices_and_totals_come_from_the_locked_rows);
 	tcase_add_test(tc, the_open_orders_limit_counts_the_batch);
 	tcase_add_test(tc, decided_orders_are_left_alone);
+	tcase_add_test(tc, an_order_on_a_row_locked_elsewhere_waits_then_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,12 +1,13 @@
-/* check_queue.c - the order queue of --lock queue: the first waiter with
- * nobody leading leads, a batch is taken oldest first, outcomes reach
- * their waiters, a queued order keeps its place when queued again, and a
- * leader that dies leaves every order it took to be settled. */
+/* check_queue.c - the order queue of --lock queue: a batch is taken oldest
+ * first, outcomes reach their waiters, a queued order wakes the batcher, a
+ * queued order keeps its place when queued again, and a batcher that dies
+ * leaves every order it took to be settled. */
 #include "config.h"
 
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -31,13 +32,12 @@ queued(int64_t product)
 	return s;
 }
 
-START_TEST(the_first_waiter_leads_and_a_batch_is_taken_oldest_first)
+START_TEST(a_batch_is_taken_oldest_first_and_outcomes_reach_their_waiters)
 {
 	struct qslot *a = queued(1), *b = queued(2), *c = queued(3), *got[QUEUE_BATCH_MAX];
 	struct queue_stats st;
 
-	ck_assert_int_eq(queue_wait(b, 0), QT_LEAD);
-	/* somebody leads now: the others wait */
+	queue_lead();
 	ck_assert_int_eq(queue_wait(a, 0), QT_WAIT);
 	ck_assert_uint_eq(queue_take(got, 2), 2);
 	ck_assert_ptr_eq(got[0], a);
@@ -48,14 +48,11 @@ START_TEST(the_first_waiter_leads_and_a_batch_is_taken_oldest_first)
 	ck_assert_int_eq(queue_wait(a, 0), QT_DONE);
 	ck_assert_int_eq(a->out.outcome, QO_PLACED);
 	ck_assert_int_eq(queue_wait(b, 0), QT_DONE);
-	ck_assert_int_eq(queue_wait(c, 0), QT_WAIT);	/* still queued, still led */
-	queue_resign();
-	ck_assert_int_eq(queue_wait(c, 0), QT_LEAD);
+	ck_assert_int_eq(queue_wait(c, 0), QT_WAIT);	/* still queued */
 	ck_assert_uint_eq(queue_take(got, QUEUE_BATCH_MAX), 1);
 	ck_assert_ptr_eq(got[0], c);
 	queue_done(got, 1);
 	ck_assert_uint_eq(queue_take(got, QUEUE_BATCH_MAX), 0);
-	queue_resign();
 	queue_stats_read(&st);
 	ck_assert_uint_eq(st.batches, 2);
 	ck_assert_uint_eq(st.orders, 3);
@@ -63,9 +60,39 @@ START_TEST(the_first_waiter_leads_and_a_batch_is_taken_oldest_first)
 	ck_assert_uint_eq(st.hist[0], 1);	/* one batch of 1 */
 	ck_assert_uint_eq(st.hist[1], 1);	/* one of 2-3 */
 	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.leader, (uint32_t)getpid());
 	queue_free(a);
 	queue_free(b);
 	queue_free(c);
+}
+END_TEST
+
+/* The batcher sleeps while nothing is queued and is woken by an order at
+ * once, not at the end of its wait. */
+START_TEST(a_queued_order_wakes_the_batcher)
+{
+	struct timespec t0, t1;
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		struct timespec d = { 0, 100 * 1000000L };
+
+		nanosleep(&d, NULL);
+		(void)queued(1);
+		_exit(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	queue_await_work(5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	/* with an order queued it does not sleep at all */
+	(void)queued(2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	queue_await_work(5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
 }
 END_TEST
 
@@ -73,7 +100,7 @@ START_TEST(an_order_queued_again_keeps_its_place)
 {
 	struct qslot *a = queued(1), *b = queued(2), *got[QUEUE_BATCH_MAX];
 
-	ck_assert_int_eq(queue_wait(a, 0), QT_LEAD);
+	queue_lead();
 	ck_assert_uint_eq(queue_take(got, 1), 1);
 	ck_assert_ptr_eq(got[0], a);
 	got[0]->out.outcome = QO_SETTLE;
@@ -84,7 +111,6 @@ START_TEST(an_order_queued_again_keeps_its_place)
 	ck_assert_ptr_eq(got[0], a);
 	ck_assert_int_eq(got[0]->out.outcome, QO_NONE);
 	queue_done(got, 1);
-	queue_resign();
 	/* withdrawn while queued: taken by nobody */
 	ck_assert_int_eq(queue_withdraw(b), 1);
 	ck_assert_int_eq(queue_wait(a, 0), QT_DONE);
@@ -93,7 +119,7 @@ START_TEST(an_order_queued_again_keeps_its_place)
 }
 END_TEST
 
-START_TEST(a_leader_killed_mid_batch_leaves_its_orders_to_be_settled)
+START_TEST(a_batcher_killed_mid_batch_leaves_its_orders_to_be_settled)
 {
 	struct qslot *a = queued(1), *b = queued(2), *c = queued(3);
 	int fds[2], st;
@@ -104,7 +130,8 @@ START_TEST(a_leader_killed_mid_batch_leaves_its_orders_to_be_settled)
 	if ((pid = fork()) == 0) {
 		struct qslot *got[QUEUE_BATCH_MAX];
 
-		if (queue_wait(a, 0) != QT_LEAD || queue_take(got, 2) != 2)
+		queue_lead();
+		if (queue_take(got, 2) != 2)
 			_exit(1);
 		got[0]->out.order = 41;
 		got[0]->out.conn = 7;
@@ -124,9 +151,13 @@ START_TEST(a_leader_killed_mid_batch_leaves_its_orders_to_be_settled)
 	ck_assert_int_eq(queue_wait(b, 0), QT_DONE);
 	ck_assert_int_eq(b->out.outcome, QO_SETTLE);
 	ck_assert_int_eq(b->out.order, 0);
-	/* nobody leads any more: the next waiter does */
-	ck_assert_int_eq(queue_wait(c, 0), QT_LEAD);
-	queue_resign();
+	ck_assert_int_eq(queue_wait(c, 0), QT_WAIT);	/* still queued for the next batcher */
+	{
+		struct queue_stats qs;
+
+		queue_stats_read(&qs);
+		ck_assert_uint_eq(qs.leader, 0);
+	}
 	queue_free(a);
 	queue_free(b);
 	queue_free(c);
@@ -149,7 +180,7 @@ START_TEST(a_dead_waiters_order_is_dropped_or_freed_by_its_leader)
 	}
 	ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
 	s = queued(3);
-	ck_assert_int_eq(queue_wait(s, 0), QT_LEAD);
+	queue_lead();
 	/* one of the dead one's orders is taken, then it is found dead */
 	ck_assert_uint_eq(queue_take(got, 1), 1);
 	queue_release((uint32_t)pid);
@@ -159,7 +190,6 @@ START_TEST(a_dead_waiters_order_is_dropped_or_freed_by_its_leader)
 	ck_assert_uint_eq(queue_take(got, QUEUE_BATCH_MAX), 1);
 	ck_assert_ptr_eq(got[0], s);
 	queue_done(got, 1);
-	queue_resign();
 	queue_free(s);
 	/* every slot is free again */
 	for (i = 0; i < QUEUE_SLOTS; i++)
@@ -175,9 +205,10 @@ queue_suite(void)
 	TCase *tc = tcase_create("queue");
 
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, the_first_waiter_leads_and_a_batch_is_taken_oldest_first);
+	tcase_add_test(tc, a_batch_is_taken_oldest_first_and_outcomes_reach_their_waiters);
+	tcase_add_test(tc, a_queued_order_wakes_the_batcher);
 	tcase_add_test(tc, an_order_queued_again_keeps_its_place);
-	tcase_add_test(tc, a_leader_killed_mid_batch_leaves_its_orders_to_be_settled);
+	tcase_add_test(tc, a_batcher_killed_mid_batch_leaves_its_orders_to_be_settled);
 	tcase_add_test(tc, a_dead_waiters_order_is_dropped_or_freed_by_its_leader);
 	suite_add_tcase(s, tc);
 	return s;
