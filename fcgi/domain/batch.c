@@ -421,12 +421,7 @@ run_json(struct db *db, struct batch *b, size_t len, enum stmt st, size_t rows,
 static const struct batch *committing;
 
 /* db_after_fn, once the batch committed: no product entry read before is
- * served, and a product it left with no stock (sold out by it, or found so
- * under its lock) is marked, so that orders for it are refused before the
- * queue. A restock clears the mark after its own UPDATE, which waited for
- * this COMMIT; should the mark land just after that clearing, it refuses
- * for SOLDOUT_TTL_MS at most. One step for the batch, however many
- * products. */
+ * served. One step for the batch, however many products. */
 static void
 products_committed(int64_t unused)
 {
@@ -436,12 +431,8 @@ products_committed(int64_t unused)
 	for (i = 0; i < committing->np; i++) {
 		const struct batch_product *p = &committing->pr[i];
 
-		if (!p->found)
-			continue;
-		if (p->stock != p->left)
+		if (p->found && p->stock != p->left)
 			prodcache_changed(p->id);
-		if (p->left == 0)
-			soldout_mark(p->id);
 	}
 }
 
@@ -462,6 +453,14 @@ take_stock(struct db *db, struct batch *b)
 	for (i = 0; i < b->np; i++) {
 		const struct batch_product *p = &b->pr[i];
 
+		/* No stock left, seen under the lock the batch holds until it
+		 * ends: marked now, so that orders for it are refused before the
+		 * queue. A restock clears the mark after its own UPDATE, which
+		 * waits for this COMMIT: the mark never outlives it. (Should the
+		 * batch roll back after all, the mark refuses for
+		 * SOLDOUT_TTL_MS at most; it never sells.) */
+		if (p->found && p->left == 0)
+			soldout_mark(p->id);
 		if (!p->found || p->stock == p->left)
 			continue;
 		if (json_add(b, &len, "%s[%" PRId64 ",%" PRId64 "]", taken ? "," : "", p->id,
