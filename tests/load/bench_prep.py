@@ -25,6 +25,13 @@ ORDERD_ADMIN_TOKEN (an administrator's bearer token).
         byte), then repeats it once and checks the repeat is a 201 with
         `Idempotent-Replayed: true`; OUT gets "USER_ID TOKEN KEY PRODUCT"
         lines
+  bench_prep.py status OUT
+        GET /status/ as the admin; OUT gets its JSON ({} when it fails, with
+        a warning on stderr)
+  bench_prep.py queuediff BEFORE AFTER
+        the --lock queue batches between two `status` files: prints
+        "batches=N orders=N mean=X largest=N" and, on a second line, the
+        batch-size histogram ("1: N, 2-3: N, ..."; "-" without a queue)
 """
 
 import http.client
@@ -271,10 +278,52 @@ def cmd_replaykeys(users_file, products_file, tag, out):
         f.write("".join(rows))
 
 
+def cmd_status(out):
+    try:
+        st, js, _ = Client(ADMIN).call("GET", "/status/")
+    except (OSError, http.client.HTTPException) as e:
+        st, js = None, str(e)
+    if st != 200 or not isinstance(js, dict):
+        sys.stderr.write("bench_prep: GET /status/ answered %s: %s\n" % (st, js))
+        js = {}
+    with open(out, "w") as f:
+        json.dump(js, f)
+
+
+def cmd_queuediff(before, after):
+    with open(before) as f:
+        b = json.load(f).get("queue") or {}
+    with open(after) as f:
+        a = json.load(f).get("queue") or {}
+    if not a:
+        print("batches=- orders=- mean=- largest=-")
+        print("-")
+        return
+    batches = a.get("batches", 0) - b.get("batches", 0)
+    orders = a.get("orders", 0) - b.get("orders", 0)
+    old = {(h["from"], h["to"]): h.get("batches", 0) for h in b.get("histogram", [])}
+    cells = []
+    for h in a.get("histogram", []):
+        n = h.get("batches", 0) - old.get((h["from"], h["to"]), 0)
+        if n:
+            if h.get("to") is None:
+                rng = "%d+" % h["from"]
+            elif h["from"] == h["to"]:
+                rng = str(h["from"])
+            else:
+                rng = "%d-%d" % (h["from"], h["to"])
+            cells.append("%s: %d" % (rng, n))
+    print("batches=%d orders=%d mean=%s largest=%s" % (
+        batches, orders, "%.1f" % (orders / batches) if batches > 0 else "-",
+        a.get("largest", "-")))
+    print(", ".join(cells) if cells else "no batches")
+
+
 def main(argv):
     cmds = {"products": (cmd_products, 5), "users": (cmd_users, 4),
             "newest": (cmd_newest, 0), "placed": (cmd_placed, 3),
-            "replaykeys": (cmd_replaykeys, 4)}
+            "replaykeys": (cmd_replaykeys, 4), "status": (cmd_status, 1),
+            "queuediff": (cmd_queuediff, 2)}
     if len(argv) < 1 or argv[0] not in cmds or len(argv) - 1 != cmds[argv[0]][1]:
         sys.stderr.write(__doc__)
         return 2
