@@ -913,7 +913,7 @@ side_by_side() {
         done
     done
     if [[ " ${LOCKLIST[*]} " == *" queue "* ]]; then
-        printf '\n### Goals of --lock queue (issue 15), this run\n\n'
+        printf '\n### Goals of --lock queue, this run\n\n'
         for c in $SIDE_CONNS; do
             printf -- '- (c) hot row at %s connections >= 4 x the hot ceiling (%s): %s req/s = %s x: **%s**\n' "$c" \
                 "$(fmt1 "$DB_HOT")" "$(fmt1 "$(side_cell "c|queue|$c" 1)")" "$(side_cell "c|queue|$c" 5)" \
