@@ -76,11 +76,12 @@ int	write_replay(struct call *);
 
 /* Places an order of lines (n, any order) through the pool's queue
  * (shm/queue.h): checked and queued, then placed in a batch by the
- * batcher. render(c, ctx) answers the placed order,
- * filled into *o first. Returns 0 with the answer in c->resp (rendered or
- * replayed), or -1 with c->p. */
+ * batcher. A placed order (filled into *o) is answered 201 with it, or a
+ * browser's 303, by the code that rendered the answer its
+ * Idempotency-Key stored. Returns 0 with the answer in c->resp (rendered
+ * or replayed), or -1 with c->p. */
 int	queue_call(struct call *, struct line *lines, size_t n, const char *pay_method,
-	    struct order *o, render_fn render, void *ctx);
+	    struct order *o);
 
 /* Whether orders go through the queue (--lock queue, its table mapped). */
 int	queue_on(const struct call *);

@@ -74,7 +74,7 @@ order_create_h(struct call *c)
 	w.status = 201;
 	w.what = "order-created";
 	if (queue_on(c))
-		return queue_call(c, w.lines, w.n, w.pay_method, &w.o, order_render, &w);
+		return queue_call(c, w.lines, w.n, w.pay_method, &w.o);
 	call_key(c, GATE_PRODUCT, l.product);
 	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
@@ -227,7 +227,7 @@ checkout_h(struct call *c)
 	w.status = 201;
 	w.what = "order-created";
 	if (queue_on(c))
-		return queue_call(c, w.lines, w.n, w.pay_method, &w.o, order_render, &w);
+		return queue_call(c, w.lines, w.n, w.pay_method, &w.o);
 	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
 }
 

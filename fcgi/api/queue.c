@@ -206,7 +206,7 @@ outcome(struct call *c, struct qslot *s, struct line *lines, struct order *o)
 
 int
 queue_call(struct call *c, struct line *lines, size_t n, const char *pay_method,
-    struct order *o, render_fn render, void *ctx)
+    struct order *o)
 {
 	struct qslot *s;
 	long merged;
@@ -255,7 +255,8 @@ queue_call(struct call *c, struct line *lines, size_t n, const char *pay_method,
 	queue_free(s);
 	if (r != 0)
 		return r > 0 ? 0 : -1;
-	render(c, ctx);
+	/* The answer its key stored, rendered by the same code. */
+	answer_placed(c, o);
 	if (c->use_idem)
 		write_remember(c, IDEM_LIFE_S);
 	return 0;
