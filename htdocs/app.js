@@ -282,7 +282,7 @@ document.documentElement.classList.add('js');
       case 'idempotency-key-reused':
         return { text: 'This form was already sent with other values. Reload the page and try again.' };
       case 'rate-limited':
-        return { text: 'Too many attempts just now. Wait a moment and try again.' };
+        return { text: 'Too many attempts; try again in a few seconds.' };
       case 'outcome-unknown':
         return {
           text: `We could not confirm whether that went through${p.order != null ? ` (order ${p.order})` : ''}: it may or may not have happened. Sending this form again will not do it twice.`,

@@ -142,6 +142,64 @@ def rate_limited_429_carries_the_security_headers():
     time.sleep(5)
 
 
+RATE_SENTENCE = "Too many attempts; try again in a few seconds"
+
+
+def first_429(path, accept, form=True):
+    """Wrong sign-ins (or registrations of a taken name) to path with this
+    Accept until nginx's rate limit answers 429; that answer."""
+    fields = {"username": "nobody_" + T.RUN_TAG, "password": "wrong password here"}
+    headers = {} if accept is None else {"Accept": accept}
+    deadline = time.monotonic() + 60
+    while True:
+        r = A.anon("POST", path, form=fields, headers=headers) if form else \
+            A.anon("POST", path, obj=fields, headers=headers)
+        if r.status == 429 or time.monotonic() > deadline:
+            check(r.status == 429, "no 429 from 60 s of posts to %s (Accept %r): %s"
+                  % (path, accept, r.describe()))
+            return r
+
+
+@test
+def rate_limited_browser_gets_the_signin_page_not_json():
+    """A browser's form post that nginx rate limits (sign-in or registration)
+    gets the site's sign-in page, status 429, with its header and navigation,
+    the sentence in the page's outcome (role=alert) and the forms to try
+    again; not nginx's problem+json."""
+    for path in ("/auth/login/", "/auth/register/"):
+        r = first_429(path, BROWSER_ACCEPT)
+        eq(r.status, 429, "%s status" % path)
+        eq(r.media_type(), "text/html", "%s type" % path)
+        text = r.body.decode("utf-8", "replace")
+        check("<title>Sign in" in text, "%s: not the sign-in page: %r" % (path, text[:300]))
+        check('<nav aria-label="Main">' in text and 'href="/cart.html"' in text,
+              "%s: the page lacks the site's navigation" % path)
+        check('role="alert"><p>%s.</p>' % RATE_SENTENCE in text,
+              "%s: the page does not say %r in its outcome" % (path, RATE_SENTENCE))
+        check('action="/auth/login/"' in text and 'action="/auth/register/"' in text,
+              "%s: the page lacks the forms to try again" % path)
+        check("<!--#" not in text, "%s: SSI left unprocessed" % path)
+        check(r.header("Retry-After"), "%s: no Retry-After" % path)
+        assert_secure(r, "browser 429 on %s" % path)
+    time.sleep(5)
+
+
+@test
+def rate_limited_api_client_keeps_problem_json():
+    """An API client (Accept JSON, problem+json, */*, none, JSON before
+    HTML) keeps nginx's problem+json 429, as it was."""
+    for accept in (JSON_CT, PROBLEM_CT, "*/*", None, "application/json, text/html"):
+        for path in ("/auth/login/", "/auth/register/"):
+            r = first_429(path, accept, form=accept is None)
+            what = "%s with Accept %r" % (path, accept)
+            assert_problem(r, 429, A.RATE_LIMITED, what=what)
+            eq(r.json.get("detail"), "too many sign-in attempts from this address; wait a moment",
+               "%s detail" % what)
+            eq(r.header("Retry-After"), "2", "%s Retry-After" % what)
+            assert_secure(r, "API 429 %s" % what)
+    time.sleep(5)
+
+
 @test
 def unknown_path_gives_a_browser_the_site_404_page():
     """A browser (text/html first) gets the site's page: status 404, HTML,
