@@ -648,6 +648,161 @@ test('every page fits phone (390×844) and desktop (1280×800) widths', async (s
 
 // ---- runner -----------------------------------------------------------------------------
 
+// ---- accessibility and rate limits (guard) ----
+
+// nginx's rate limit on sign-in and registration (5 a second, bursts of 20,
+// per address) answers 429: drained from node with wrong sign-ins, so the
+// browser's own submission right after is one too many.
+async function drainSignIns() {
+  const body = new URLSearchParams({ username: `nobody${RUN}`, password: 'wrong password here' }).toString();
+  const one = () => fetch(`${BASE}/auth/login/`, {
+    method: 'POST', body, redirect: 'manual',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+  }).then((r) => r.status).catch(() => 0);
+  for (let round = 0; round < 10; round++) {
+    const codes = await Promise.all(Array.from({ length: 30 }, one));
+    if (codes.includes(429)) return;
+  }
+  throw new Error('30 × 10 wrong sign-ins from node never got a 429');
+}
+
+// Submits signin.html's sign-in form (wrong password) until nginx limits it;
+// how: 'click' (a person; with JavaScript app.js sends it), or 'submit'
+// (form.submit(): a plain form post even with JavaScript on). The answer of
+// a post that navigated (null after a click that app.js handled).
+async function submitTooFast(page, how) {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    await page.goto('/signin.html');
+    const form = page.locator('form[data-kind="login"]');
+    await form.getByLabel('User name', { exact: true }).fill(`nobody${RUN}`);
+    await form.getByLabel('Password', { exact: true }).fill('wrong password here');
+    await drainSignIns();
+    if (how === 'submit') {
+      const [res] = await Promise.all([page.waitForNavigation(), form.evaluate((f) => f.submit())]);
+      if (res.status() === 429) return res;
+      continue;
+    }
+    const nav = page.waitForNavigation({ timeout: 3000 }).catch(() => null);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const res = await nav;
+    if (!res) {
+      const msg = (await form.locator('.msg').textContent()) || '';
+      if (/Too many attempts/.test(msg)) return null;
+      continue;
+    }
+    if (res.status() === 429) return res;
+  }
+  throw new Error('six tries: the sign-in form was never rate limited');
+}
+
+const RATE_SENTENCE = /^Too many attempts; try again in a few seconds\.$/;
+
+test('a sign-in submitted too fast: the sign-in page says "Too many attempts" (JavaScript off and on)', async (shot) => {
+  try {
+    // JavaScript off: the form post answers with the sign-in page itself, status 429.
+    {
+      const { ctx, page } = await newContext({ js: false, viewport: PHONE });
+      const res = await submitTooFast(page, 'click');
+      expect(res, 'no page came back from the form post');
+      expectEq(res.status(), 429, 'status of the rate-limited form post');
+      expectEq(await page.title(), 'Sign in · orderd', 'title of the page that came back');
+      await expectText(page.locator('.outcome[role="alert"]'), RATE_SENTENCE, 'the outcome on the sign-in page');
+      expect(await page.getByRole('navigation', { name: 'Main' }).isVisible(), 'no site navigation on the 429 page');
+      expect(await page.getByRole('button', { name: 'Sign in' }).isVisible(), 'no sign-in form to try again');
+      await noSideScroll(page, 'the 429 sign-in page');
+      await snap(page, 'rate-limited-nojs.png');
+      await ctx.close();
+    }
+    // JavaScript on: app.js gets the problem+json and says the same next to the form.
+    const { page } = await newContext();
+    shot.page = page;
+    const res = await submitTooFast(page, 'click');
+    expectEq(res, null, 'app.js should have sent the form itself (the page navigated)');
+    await expectText(page.locator('form[data-kind="login"] .msg[role="status"]'), RATE_SENTENCE, 'the message next to the sign-in form');
+    expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+  } finally {
+    await sleep(5000); // the later tests sign in again
+  }
+});
+
+// Every page of htdocs axe-core checks. One line a page: name, how to open
+// it (a path, or a function given the page that returns the answer), and
+// admin: true for a page whose signed-in state is an administrator's.
+const A11Y_PAGES = [
+  { name: 'shop', path: '/' },
+  { name: 'cart', path: '/cart.html' },
+  { name: 'orders', path: '/orders.html' },
+  { name: 'account', path: '/account.html' },
+  { name: 'signin', path: '/signin.html' },
+  { name: 'admin', path: '/admin.html', admin: true },
+  { name: '404', path: `/no-such-page-${RUN}/here` },
+  { name: '429 sign-in', open: (page) => submitTooFast(page, 'submit') },
+];
+
+let axeSource;
+async function axeViolations(page) {
+  if (!axeSource) {
+    const { createRequire } = await import('node:module');
+    const { readFileSync } = await import('node:fs');
+    axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  // page.evaluate is not bound by the page's CSP (no inline script allowed).
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+test('axe-core: every page at both widths, signed out and in, JavaScript on and off: 0 violations', async () => {
+  const product = await newProduct('Axe teapot', 2500, 50);
+  const user = await newUser('axe', 20000);
+  const other = await newUser('axo');
+  await apiOk('POST', '/checkout/', { token: user.token, form: { 'items[0][product]': String(product.id), 'items[0][quantity]': '2', pay_method: 'balance' } });
+  await apiOk('POST', '/order/', { token: user.token, form: { product: String(product.id), quantity: '1' } });
+  await apiOk('POST', '/transfer/', { token: user.token, form: { to: other.name, amount: '150' } });
+  const admin = process.env.ORDERD_BIN ? await promote(await newUser('axa')) : null;
+  const found = [];
+  let checked = 0;
+  for (const [width, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    for (const js of [true, false]) {
+      for (const who of ['signed out', 'user', 'admin']) {
+        const signedIn = who === 'user' ? user : who === 'admin' ? (admin || { token: ADMIN_TOKEN, csrf: '' }) : null;
+        const pages = A11Y_PAGES.filter((p) => who !== 'admin' || p.admin);
+        const { ctx, page } = await newContext({ user: signedIn, viewport });
+        // JavaScript off: app.js (the pages' only script; CSP allows no
+        // inline one) is not loaded, so nothing runs but axe itself.
+        if (!js) await page.route('**/app.js*', (r) => r.abort());
+        if (js) {
+          await page.goto('/');
+          await page.evaluate((id) => localStorage.setItem('orderd-cart', JSON.stringify([{ product: id, quantity: 3 }])), product.id);
+        }
+        for (const p of pages) {
+          const state = `${width}, ${who}, JavaScript ${js ? 'on' : 'off'}`;
+          try {
+            const res = p.open ? await p.open(page) : await page.goto(p.path);
+            if (p.open) expectEq(res.status(), 429, `${p.name} status`);
+            if (js) await page.waitForLoadState('networkidle').catch(() => {});
+            for (const v of await axeViolations(page)) {
+              for (const t of v.targets) found.push(`${p.name} (${state}): ${v.id} [${v.impact}] at ${t}`);
+            }
+            checked += 1;
+          } catch (e) {
+            found.push(`${p.name} (${state}): could not check: ${String(e.message).split('\n')[0]}`);
+          }
+        }
+        await ctx.close();
+      }
+    }
+  }
+  await sleep(5000); // the 429 pages: let later tests sign in again
+  if (found.length) {
+    const e = new Error(`${found.length} axe violations on ${checked} page checks`);
+    e.lines = found;
+    throw e;
+  }
+});
+
 function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 }
@@ -688,7 +843,7 @@ async function main() {
     } catch (e) {
       failed += 1;
       console.log(`not ok ${i + 1} - ${t.name}`);
-      diag(String(e.message || e).split('\n')[0]);
+      diag([String(e.message || e).split('\n')[0], ...(e.lines || [])].join('\n'));
     } finally {
       if (shot.page && !shot.page.isClosed()) {
         await snap(shot.page, `${slug(t.name)}.png`, shot.focus).catch(() => {});

@@ -22,11 +22,16 @@ command -v npm >/dev/null || fail "npm is not installed"
 [[ -x ${ORDERD_CHROMIUM:-/usr/bin/chromium} ]] ||
     fail "${ORDERD_CHROMIUM:-/usr/bin/chromium} is missing (apt-get install chromium)"
 
-# playwright-core, exactly as package-lock.json pins it. It downloads no
-# browser: the tests launch Debian's chromium.
-want=$(cd "$HERE" && node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
-have=$(cd "$HERE" && node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)
-if [[ $have != "$want" ]]; then
+# playwright-core and axe-core (the accessibility checks), exactly as
+# package-lock.json pins them. It downloads no browser: the tests launch
+# Debian's chromium.
+stale=
+for pkg in playwright-core axe-core; do
+    want=$(cd "$HERE" && node -p "require('./package-lock.json').packages['node_modules/$pkg'].version")
+    have=$(cd "$HERE" && node -p "require('./node_modules/$pkg/package.json').version" 2>/dev/null || true)
+    [[ $have == "$want" ]] || stale=1
+done
+if [[ -n $stale ]]; then
     (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
         fail "npm ci failed in tests/browser"
 fi
