@@ -651,23 +651,31 @@ test('every page fits phone (390×844) and desktop (1280×800) widths', async (s
 // ---- accessibility and rate limits (guard) ----
 
 // nginx's rate limit on sign-in and registration (5 a second, bursts of 20,
-// per address) answers 429: drained from node with wrong sign-ins, so the
-// browser's own submission right after is one too many.
-async function drainSignIns() {
+// per address) answers 429: wrong sign-ins from node keep it exhausted
+// (8 at a time) until stop(), so a browser's submission in between is one
+// too many; ready resolves at the first 429 they get.
+function exhaustSignIns() {
   const body = new URLSearchParams({ username: `nobody${RUN}`, password: 'wrong password here' }).toString();
   const one = () => fetch(`${BASE}/auth/login/`, {
     method: 'POST', body, redirect: 'manual',
     headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
   }).then((r) => r.status).catch(() => 0);
-  for (let round = 0; round < 10; round++) {
-    const codes = await Promise.all(Array.from({ length: 30 }, one));
-    if (codes.includes(429)) return;
-  }
-  throw new Error('30 × 10 wrong sign-ins from node never got a 429');
+  let stopped = false;
+  let limited;
+  const ready = new Promise((resolve) => { limited = resolve; });
+  const done = (async () => {
+    const t0 = Date.now();
+    while (!stopped && Date.now() - t0 < 60000) {
+      const codes = await Promise.all(Array.from({ length: 8 }, one));
+      if (codes.includes(429)) limited(true);
+    }
+    limited(false);
+  })();
+  return { ready, stop: () => { stopped = true; return done; } };
 }
 
-// Submits signin.html's sign-in form (wrong password) until nginx limits it;
-// how: 'click' (a person; with JavaScript app.js sends it), or 'submit'
+// Submits signin.html's sign-in form (wrong password) while nginx limits
+// it; how: 'click' (a person; with JavaScript app.js sends it), or 'submit'
 // (form.submit(): a plain form post even with JavaScript on). The answer of
 // a post that navigated (null after a click that app.js handled).
 async function submitTooFast(page, how) {
@@ -676,21 +684,26 @@ async function submitTooFast(page, how) {
     const form = page.locator('form[data-kind="login"]');
     await form.getByLabel('User name', { exact: true }).fill(`nobody${RUN}`);
     await form.getByLabel('Password', { exact: true }).fill('wrong password here');
-    await drainSignIns();
-    if (how === 'submit') {
-      const [res] = await Promise.all([page.waitForNavigation(), form.evaluate((f) => f.submit())]);
+    const load = exhaustSignIns();
+    try {
+      expect(await load.ready, '60 s of wrong sign-ins from node never got a 429');
+      if (how === 'submit') {
+        const [res] = await Promise.all([page.waitForNavigation(), form.evaluate((f) => f.submit())]);
+        if (res.status() === 429) return res;
+        continue;
+      }
+      const nav = page.waitForNavigation({ timeout: 3000 }).catch(() => null);
+      await form.getByRole('button', { name: 'Sign in' }).click();
+      const res = await nav;
+      if (!res) {
+        const msg = (await form.locator('.msg').textContent()) || '';
+        if (/Too many attempts/.test(msg)) return null;
+        continue;
+      }
       if (res.status() === 429) return res;
-      continue;
+    } finally {
+      await load.stop();
     }
-    const nav = page.waitForNavigation({ timeout: 3000 }).catch(() => null);
-    await form.getByRole('button', { name: 'Sign in' }).click();
-    const res = await nav;
-    if (!res) {
-      const msg = (await form.locator('.msg').textContent()) || '';
-      if (/Too many attempts/.test(msg)) return null;
-      continue;
-    }
-    if (res.status() === 429) return res;
   }
   throw new Error('six tries: the sign-in form was never rate limited');
 }
