@@ -598,16 +598,14 @@ html_cart(struct arena *a, const struct html_cart_line *ls, size_t n, int64_t fr
 		if (ls[i].found)
 			items += ls[i].quantity * ls[i].p.price;
 	}
-	hb_str(&b, "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"2\">Items</th>"
-	    "<td class=\"num\">");
+	/* The totals as app.js shows them (cart.html's dl.totals). */
+	hb_str(&b, "</tbody></table>\n<dl class=\"totals\"><div><dt>Items</dt><dd>");
 	hb_money(&b, items);
-	hb_str(&b, "</td><td></td></tr><tr><th scope=\"row\" colspan=\"2\">Freight</th>"
-	    "<td class=\"num\">");
+	hb_str(&b, "</dd></div><div><dt>Freight</dt><dd>");
 	hb_money(&b, freight);
-	hb_str(&b, "</td><td></td></tr><tr class=\"total\"><th scope=\"row\" colspan=\"2\">"
-	    "Total</th><td class=\"num\">");
+	hb_str(&b, "</dd></div><div class=\"grand\"><dt>Total</dt><dd>");
 	hb_money(&b, items + freight);
-	hb_str(&b, "</td><td></td></tr></tfoot></table>\n");
+	hb_str(&b, "</dd></div></dl>\n");
 	/* The lines go with the checkout form (form="..."), which cannot
 	 * hold the line forms above: HTML forms do not nest. */
 	for (i = 0; i < n; i++) {
