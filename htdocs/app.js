@@ -20,7 +20,9 @@ document.documentElement.classList.add('js');
   const MAX_PAGES = 50;         // products: at most 10000 are followed
   const LEDGER_PAGE = 20;
   const QTY_MAX = 10000;
-  const CART_KEY = 'orderd-cart';
+  const CART_KEY = 'orderd-cart';   // the cart before it moved to a cookie
+  const CART_COOKIE = 'orderd_cart'; // "3:2-5:1", the server's too (/cart/)
+  const CART_LINES = 50;
   const FREIGHT_KEY = 'orderd-freight';
 
   // ---- small helpers -------------------------------------------------------
@@ -51,6 +53,26 @@ document.documentElement.classList.add('js');
     if (!Number.isSafeInteger(n)) return '–';
     const a = Math.abs(n);
     return `${n < 0 ? '−' : ''}${Math.trunc(a / 100)}.${String(a % 100).padStart(2, '0')}`;
+  }
+
+  // Money as a person writes it ("12", "12.5", "12.50") into integer cents,
+  // exactly as orderd's valid_money() does (no floating point): {cents} or
+  // {why: a sentence}. min: 1 for an amount, 0 for a price.
+  const MONEY_MAX = 1000000000000n;
+  function parseMoney(s, min) {
+    const v = String(s ?? '').trim();
+    const m = /^([0-9]{1,15})(?:\.([0-9]{1,2}))?$/.exec(v);
+    if (!m) {
+      if (v === '') return { why: 'Write an amount, for example 12.50.' };
+      if (/^[0-9]+\.[0-9]{3,}$/.test(v)) return { why: `At most two digits after the point: cents are the smallest amount (12.50, not ${v}).` };
+      if (/^-/.test(v)) return { why: 'The amount cannot be negative.' };
+      if (/^[0-9]{16,}/.test(v)) return { why: 'That is more than the most allowed, 10000000000.00.' };
+      return { why: 'Write the amount as digits with at most two after a point, for example 12.50 (no commas, no signs).' };
+    }
+    const cents = BigInt(m[1]) * 100n + BigInt((m[2] || '0').padEnd(2, '0'));
+    if (cents > MONEY_MAX) return { why: 'That is more than the most allowed, 10000000000.00.' };
+    if (cents < BigInt(min)) return { why: min ? 'The amount must be at least 0.01.' : 'The price cannot be negative.' };
+    return { cents: Number(cents) };
   }
 
   function toId(v) {
@@ -175,24 +197,46 @@ document.documentElement.classList.add('js');
 
   // ---- the cart (in this browser) ----------------------------------------------
 
-  function cartGet() {
-    try {
-      const raw = JSON.parse(localStorage.getItem(CART_KEY) || '[]');
-      return Array.isArray(raw)
-        ? raw.filter((l) => toId(l?.product) && Number.isSafeInteger(l.quantity) && l.quantity > 0)
-        : [];
-    } catch {
-      return [];
+  // The cart is the cookie orderd_cart, which the pages without JavaScript
+  // change through /cart/: one cart whether the script runs or not. Parsed
+  // as strictly as the server does (anything off is an empty cart).
+  function cartParse(v) {
+    if (!v) return [];
+    const lines = [];
+    for (const pair of v.split('-')) {
+      const m = /^([1-9][0-9]{0,18}):([1-9][0-9]{0,4})$/.exec(pair);
+      if (!m || lines.length >= CART_LINES) return [];
+      const product = Number(m[1]);
+      const quantity = Number(m[2]);
+      if (!Number.isSafeInteger(product) || quantity > QTY_MAX || lines.some((l) => l.product === product)) return [];
+      lines.push({ product, quantity });
     }
+    return lines;
+  }
+  function cartGet() {
+    return cartParse(cookie(CART_COOKIE));
   }
   function cartSet(lines) {
-    try { localStorage.setItem(CART_KEY, JSON.stringify(lines)); } catch { /* private mode: no cart */ }
+    const v = lines.slice(0, CART_LINES).map((l) => `${l.product}:${l.quantity}`).join('-');
+    document.cookie = v
+      ? `${CART_COOKIE}=${v}; Path=/; SameSite=Strict; Max-Age=${30 * 24 * 3600}`
+      : `${CART_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0`;
     showCartCount();
+  }
+  // A cart the script kept in localStorage before moves into the cookie once.
+  function cartMigrate() {
+    try {
+      const raw = JSON.parse(localStorage.getItem(CART_KEY) || '[]');
+      localStorage.removeItem(CART_KEY);
+      if (!Array.isArray(raw) || !raw.length || cartGet().length) return;
+      cartSet(raw.filter((l) => toId(l?.product) && Number.isSafeInteger(l.quantity) && l.quantity > 0 && l.quantity <= QTY_MAX));
+    } catch { /* no storage: nothing to move */ }
   }
   function cartAdd(product, quantity) {
     const lines = cartGet();
     const l = lines.find((x) => x.product === product);
     if (l) l.quantity = Math.min(QTY_MAX, l.quantity + quantity);
+    else if (lines.length >= CART_LINES) return null;
     else lines.push({ product, quantity });
     cartSet(lines);
     return lines;
@@ -206,7 +250,7 @@ document.documentElement.classList.add('js');
       if (!n) el.removeAttribute('aria-label');
     }
   }
-  window.addEventListener('storage', (e) => { if (e.key === CART_KEY) showCartCount(); });
+  window.addEventListener('focus', () => showCartCount());
 
   function freight() {
     const learned = Number(sessionStorage.getItem(FREIGHT_KEY));
@@ -356,7 +400,35 @@ document.documentElement.classList.add('js');
     send(form, spec, ev.submitter);
   });
 
+  // The sentence next to a field (its [data-field-msg] element), or none.
+  function fieldSay(input, text) {
+    const el = input && $(`#${CSS.escape(input.id)}-msg`, input.form || document);
+    if (input) {
+      if (text) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+    if (el) setText(el, text || '');
+    return !!el;
+  }
+  // Money fields (data-money="MIN") are checked here first: a sentence next
+  // to the field, nothing sent.
+  function moneyCheck(form) {
+    let bad = null;
+    for (const input of $$('input[data-money]', form)) {
+      const r = parseMoney(input.value, Number(input.dataset.money));
+      fieldSay(input, r.why || '');
+      if (r.why && !bad) bad = { input, why: r.why };
+    }
+    return bad;
+  }
+
   async function send(form, spec, submitter) {
+    const bad = moneyCheck(form);
+    if (bad) {
+      say(msgFor(form), `${bad.why} Nothing was sent.`, 'error');
+      bad.input.focus();
+      return;
+    }
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(form, submitter || undefined)) {
       if (typeof v === 'string') params.append(k, v);
@@ -386,6 +458,7 @@ document.documentElement.classList.add('js');
       if (err instanceof ApiError && err.problem.field) {
         const input = form.querySelector(`[name="${CSS.escape(err.problem.field)}"]`);
         if (input) input.setAttribute('aria-invalid', 'true');
+        if (input?.dataset.money != null) fieldSay(input, text);
       }
     }
   }
@@ -397,7 +470,7 @@ document.documentElement.classList.add('js');
     const soldOut = !(p.stock > 0);
     const qtyId = `qty-${id}`;
     const order = h('button', { type: 'submit', 'aria-describedby': `pn-${id}`, disabled: soldOut }, 'Order');
-    const add = h('button', { type: 'button', class: 'secondary js-only add-cart', 'aria-describedby': `pn-${id}`, disabled: soldOut }, 'Add to cart');
+    const add = h('button', { type: 'submit', formaction: '/cart/', class: 'secondary add-cart', 'aria-describedby': `pn-${id}`, disabled: soldOut }, 'Add to cart');
     const form = h('form', { class: 'row-form', method: 'post', action: '/order/', 'data-kind': 'order' },
       h('input', { type: 'hidden', name: 'product', value: id }),
       commonFields(next),
@@ -727,7 +800,8 @@ document.documentElement.classList.add('js');
       return `/account/${encodeURIComponent(who)}/credit/`;
     },
     ok(form, a, params, msg) {
-      say(msg, `Credited ${money(Number(params.get('amount')))} to ${a.username}; their balance is now ${money(a.balance)}.`, 'ok');
+      const amt = parseMoney(params.get('amount_decimal'), 1).cents;
+      say(msg, `Credited ${amt != null ? money(amt) : 'the amount'} to ${a.username}; their balance is now ${money(a.balance)}.`, 'ok');
       form.reset();
       for (const hint of $$('[data-money-hint]', form)) hint.dispatchEvent(new Event('refresh'));
     },
@@ -777,6 +851,7 @@ document.documentElement.classList.add('js');
     document.addEventListener('click', (ev) => {
       const btn = ev.target.closest?.('button.add-cart');
       if (!btn) return;
+      ev.preventDefault(); // without the script it posts to /cart/
       const tr = btn.closest('tr[data-product]');
       const form = btn.closest('form');
       const id = toId(tr?.dataset.product);
@@ -792,6 +867,10 @@ document.documentElement.classList.add('js');
       qtyInput.removeAttribute('aria-invalid');
       const q = Number(qtyInput.value);
       const lines = cartAdd(id, q);
+      if (!lines) {
+        say(msg, `Your cart holds at most ${CART_LINES} products. Check out or remove some first.`, 'error', { href: '/cart.html', text: 'Go to the cart' });
+        return;
+      }
       const inCart = lines.find((l) => l.product === id)?.quantity ?? q;
       say(msg, `Added ${q} × ${productName(id)} to your cart (${inCart} of it there now).`, 'ok', { href: '/cart.html', text: 'Go to the cart' });
     });
@@ -1011,14 +1090,16 @@ document.documentElement.classList.add('js');
     startPolling(refreshProductTable);
   }
 
-  // "1250 cents are 12.50", live under the amount fields.
+  // The amount as it will be taken ("12.5" is 12.50), live under the money
+  // fields; a mistake is said next to the field when the form is sent.
   function moneyHints() {
     for (const hint of $$('[data-money-hint]')) {
       const input = document.querySelector(`[aria-describedby~="${hint.id}"]`);
       if (!input) continue;
       const show = () => {
-        const v = input.value.trim();
-        setText(hint, /^\d{1,13}$/.test(v) ? `${v} cents are ${money(Number(v))}` : '1250 cents are 12.50');
+        const r = parseMoney(input.value, Number(input.dataset.money || 0));
+        setText(hint, input.value.trim() && r.cents != null ? `That is ${money(r.cents)}` : 'For example 12.50');
+        if (r.cents != null) fieldSay(input, '');
       };
       input.addEventListener('input', show);
       hint.addEventListener('refresh', show);
@@ -1041,6 +1122,7 @@ document.documentElement.classList.add('js');
     // Fields only for pages without JavaScript (e.g. the one-line cart) go.
     for (const el of $$('.no-js-only')) el.remove();
     tidyAddress();
+    cartMigrate();
     showCartCount();
     moneyHints();
     const pages = { shop: shopPage, cart: cartPage, orders: ordersPage, account: accountPage, admin: adminPage };

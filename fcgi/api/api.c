@@ -13,6 +13,7 @@
 #define NEED_ADMIN	0x2	/* and 403 for a non-admin */
 #define IDEMPOTENT	0x4	/* honours Idempotency-Key */
 #define NO_AUTH		0x8	/* credentials are not looked at (sign-in itself) */
+#define SAME_SITE	0x10	/* a POST from a foreign Origin/Referer is refused, signed in or not */
 
 static const struct {
 	handler_fn fn;
@@ -39,6 +40,10 @@ static const struct {
 	[H_CREDIT] =		{ credit_h, NEED_ADMIN | IDEMPOTENT },
 	[H_TRANSFER] =		{ transfer_h, NEED_USER | IDEMPOTENT },
 	[H_STATUS] =		{ status_h, NEED_ADMIN },
+	[H_CART_GET] =		{ cart_get_h, 0 },
+	[H_CART_ADD] =		{ cart_add_h, SAME_SITE },
+	[H_CART_SET] =		{ cart_set_h, SAME_SITE },
+	[H_CART_REMOVE] =	{ cart_remove_h, SAME_SITE },
 };
 
 /* The credentials the request presents: a Bearer token first, else the
@@ -141,6 +146,12 @@ admit(struct call *c, unsigned flags)
 	if (c->req->method != M_GET && c->req->method != M_HEAD &&
 	    auth_check_csrf(&from, &c->who, &c->p) != 0)
 		return -1;
+	/* The cart lives in a cookie: another site must not fill it, even for
+	 * a caller who is not signed in (no CSRF token to check then). */
+	if ((flags & SAME_SITE) && from.sent && !from.same_site) {
+		problem_set(&c->p, PROB_CSRF, "the cart must be changed from this site (Origin or Referer)");
+		return -1;
+	}
 	if (!(flags & IDEMPOTENT) || c->who.id == 0)
 		return 0;
 	read_idem(c->req, &rq);

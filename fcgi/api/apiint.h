@@ -159,5 +159,13 @@ int	credit_h(struct call *);
 int	transfer_h(struct call *);
 /* status.c */
 int	status_h(struct call *);
+/* cart.c */
+int	cart_get_h(struct call *);
+int	cart_add_h(struct call *);
+int	cart_set_h(struct call *);
+int	cart_remove_h(struct call *);
+/* Empties the cart cookie in the answer when the request carries one (a
+ * checkout that succeeded). */
+void	cart_clear_cookie(struct call *);
 
 #endif

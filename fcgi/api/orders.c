@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/apiint.h"
+#include "domain/catalog.h"
 #include "domain/orders.h"
 #include "shm/soldout.h"
 #include "views/html.h"
@@ -91,11 +92,49 @@ order_page(struct call *c, int64_t before, long limit, struct db_page *pg)
 	return order_list(c->ctx->db, c->ctx->arena, owner(c), before, limit, pg, &c->p);
 }
 
+/* The product names of an order page's lines, each looked up once
+ * (through the product cache). */
+#define NAMES_MAX	256
+struct names {
+	struct call *c;
+	size_t n;
+	int64_t id[NAMES_MAX];
+	const char *name[NAMES_MAX];	/* NULL: not found */
+};
+
+static const char *
+line_name(void *ctx, int64_t product)
+{
+	struct names *nm = ctx;
+	struct product p;
+	struct problem prob;
+	const char *name = NULL;
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		if (nm->id[i] == product)
+			return nm->name[i];
+	memset(&prob, 0, sizeof(prob));
+	if (catalog_product(nm->c->ctx->db, product, &p, &prob) == 0)
+		name = arena_strndup(nm->c->ctx->arena, p.name, strlen(p.name));
+	if (nm->n < NAMES_MAX) {
+		nm->id[nm->n] = product;
+		nm->name[nm->n++] = name;
+	}
+	return name;
+}
+
 static const char *
 order_html(struct call *c, const struct db_page *pg, int64_t next)
 {
+	struct names *nm = arena_alloc(c->ctx->arena, sizeof(*nm));
+
+	if (nm != NULL) {
+		nm->c = c;
+		nm->n = 0;
+	}
 	return html_orders(c->ctx->arena, pg->rows, (size_t)pg->n, next, form_csrf(c),
-	    form_next(c), c->who.id, c->who.admin);
+	    form_next(c), c->who.id, c->who.admin, nm != NULL ? line_name : NULL, nm);
 }
 
 /* GET /order/: the caller's (an administrator's: all), newest first. */
@@ -226,8 +265,11 @@ checkout_h(struct call *c)
 	w.pay_method = pm;
 	w.status = 201;
 	w.what = "order-created";
-	if (queue_on(c))
-		return queue_call(c, w.lines, w.n, w.pay_method, &w.o);
-	return write_call(c, create_run, order_render, &w, "order", &w.o.id);
+	if ((queue_on(c) ? queue_call(c, w.lines, w.n, w.pay_method, &w.o) :
+	    write_call(c, create_run, order_render, &w, "order", &w.o.id)) != 0)
+		return -1;
+	/* The pages check out the cart: it is empty once the order is in. */
+	cart_clear_cookie(c);
+	return 0;
 }
 

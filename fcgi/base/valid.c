@@ -120,6 +120,49 @@ valid_int(const char *s, size_t n, int64_t min, int64_t max, int64_t *out)
 	return NULL;
 }
 
+/* The amount as a person writes it: units, then optionally '.' and one or
+ * two digits of cents. Integer arithmetic only: "12.5" is 1250 exactly. */
+const char *
+valid_money(const char *s, size_t n, int64_t min, int64_t max, int64_t *out)
+{
+	const char *why = "must be an amount such as 12.50: digits, then at most two after a point";
+	uint64_t units = 0, cents = 0, v;
+	size_t i = 0, digits = 0, frac = 0;
+
+	trim(&s, &n);
+	if (n == 0)
+		return why;
+	if (s[0] == '-')
+		return min >= 0 ? "must not be negative" : why;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (++digits > 15)
+			return "is too large";
+		units = units * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (digits == 0)
+		return why;
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (++frac > 2)
+				return "has more than two digits after the point (cents)";
+			cents = cents * 10 + (uint64_t)(s[i] - '0');
+		}
+		if (frac == 0)
+			return why;
+		if (frac == 1)
+			cents *= 10;
+	}
+	if (i != n)
+		return why;
+	v = units * 100 + cents;	/* units < 10^15: no overflow */
+	if (v > (uint64_t)INT64_MAX || (int64_t)v > max)
+		return "is too large";
+	if ((int64_t)v < min)
+		return min == 1 ? "must be at least 0.01" : "is too small";
+	*out = (int64_t)v;
+	return NULL;
+}
+
 const char *
 valid_text(const char *s, size_t n, size_t minchars, size_t maxchars,
     const char **start, size_t *len)

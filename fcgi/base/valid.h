@@ -29,6 +29,14 @@ size_t	valid_utf8_cut(const char *s, size_t max);
  * a static reason ("must be an integer", "must be at least 1", ...). */
 const char *valid_int(const char *s, size_t n, int64_t min, int64_t max, int64_t *out);
 
+/* Parses money as a person writes it into integer cents in [min, max]:
+ * optional surrounding ASCII spaces, 1..15 digits, then optionally '.' and
+ * one or two digits ("12", "12.5", "12.50" are 1200, 1250, 1250 cents).
+ * Nothing else: no sign, no ',' (ambiguous: "1,2"), no exponent, no third
+ * decimal ("12.505" is refused, never rounded). No floating point. Returns
+ * NULL and sets *out, otherwise a static reason. */
+const char *valid_money(const char *s, size_t n, int64_t min, int64_t max, int64_t *out);
+
 /* Checks a human text field: trims ASCII whitespace (returned via *start and
  * *len), then requires valid UTF-8, no control characters (C0, DEL, C1), and
  * between minchars and maxchars code points. NULL on success, else a reason. */

@@ -9,7 +9,8 @@
 #include "base/valid.h"
 
 enum kind {
-	K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD, K_SECRET, K_VERBATIM, K__MAX
+	K_INT, K_TEXT, K_PATH, K_METHOD, K_KEY, K_ITEMS, K_WORD, K_SECRET, K_VERBATIM, K_MONEY,
+	K__MAX
 };
 
 /* The field table: wire name, validator kind and bounds. */
@@ -17,6 +18,7 @@ static const struct field_def {
 	const char *name;
 	enum kind kind;
 	int64_t min, max;
+	int into;		/* K_MONEY: the cents field its value goes to */
 } fields[F__MAX] = {
 	[F_NAME] =	  { "name", K_TEXT, 1, 200 },
 	[F_PRICE] =	  { "price", K_INT, 0, 1000000000000LL },
@@ -37,6 +39,10 @@ static const struct field_def {
 	[F_TO] =	  { "to", K_VERBATIM, 1, 64 },
 	[F_CSRF] =	  { "csrf_token", K_KEY, 0, 200 },	/* empty = absent: 403 */
 	[F_FORMAT] =	  { "format", K_WORD, 1, 8 },
+	/* The pages' money inputs: a decimal amount, taken as the integer
+	 * field of cents it names (amount=1250 stays 1250 cents). */
+	[F_AMOUNT_DEC] =  { "amount_decimal", K_MONEY, 1, 1000000000000LL, F_AMOUNT },
+	[F_PRICE_DEC] =	  { "price_decimal", K_MONEY, 0, 1000000000000LL, F_PRICE },
 };
 
 /* Bounds of the fields inside one element of items. */
@@ -92,6 +98,14 @@ check_text(struct check *c)
 	if (why == NULL && (c->fv->s = arena_strndup(c->r->arena, c->fv->s, c->fv->len)) == NULL)
 		why = "is too long";
 	return why;
+}
+
+/* Money as a person writes it ("12.50") into cents, bounded like the
+ * cents field it stands for. */
+static const char *
+check_money(struct check *c)
+{
+	return valid_money(c->raw->val, c->raw->len, c->def->min, c->def->max, &c->fv->i);
 }
 
 /* items arrives as JSON or as items[N][...] (body.c): a plain "items" pair
@@ -193,6 +207,7 @@ static const check_fn checks[K__MAX] = {
 	[K_WORD] = check_word,
 	[K_SECRET] = check_verbatim,
 	[K_VERBATIM] = check_verbatim,
+	[K_MONEY] = check_money,
 };
 
 /* The JSON type a kind takes: a number for K_INT, a string for the others
@@ -228,6 +243,32 @@ take_next(struct req *r, const struct rawset *rs)
 			r->f[F_NEXT].len = raw->len;
 		}
 	}
+}
+
+/* A decimal money field becomes the cents field it names: handlers see
+ * only cents. Both at once is a 422 naming the decimal one. */
+static int
+money_into_cents(struct req *r, struct problem *p)
+{
+	int f;
+
+	for (f = 0; f < F__MAX; f++) {
+		struct field_val *to;
+
+		if (fields[f].kind != K_MONEY || !r->f[f].set)
+			continue;
+		to = &r->f[fields[f].into];
+		if (to->set) {
+			problem_set(p, PROB_FIELD, "give %s or %s, not both", fields[fields[f].into].name,
+			    fields[f].name);
+			problem_add_str(p, "field", fields[f].name);
+			return -1;
+		}
+		to->set = 1;
+		to->i = r->f[f].i;
+		memset(&r->f[f], 0, sizeof(r->f[f]));
+	}
+	return 0;
 }
 
 int
@@ -273,7 +314,7 @@ fields_validate(struct req *r, const struct rawset *rs, int strict, struct probl
 		}
 		c.fv->set = 1;
 	}
-	return 0;
+	return money_into_cents(r, p);
 }
 
 /* Validates the elements of items into r->items, in element order.

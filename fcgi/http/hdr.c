@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,4 +90,73 @@ hdr_same_origin(const char *url, const char *host)
 	    hdr_split_hostport(host, hh, sizeof(hh), &hp, def) != 0)
 		return 0;
 	return strcasecmp(uh, hh) == 0 && up == hp;
+}
+
+/* A number of 1..19 digits, no leading zero, in 1..max, at v[*i]. */
+static int
+cart_num(const char *v, size_t n, size_t *i, int64_t max, int64_t *out)
+{
+	uint64_t x = 0;
+	size_t d = 0;
+
+	if (*i >= n || v[*i] < '1' || v[*i] > '9')
+		return -1;
+	for (; *i < n && v[*i] >= '0' && v[*i] <= '9'; (*i)++) {
+		if (++d > 19)
+			return -1;
+		x = x * 10 + (uint64_t)(v[*i] - '0');
+		if (x > (uint64_t)max)
+			return -1;
+	}
+	*out = (int64_t)x;
+	return 0;
+}
+
+int
+hdr_cart(const char *v, size_t n, struct hdr_cart_line *out, size_t max)
+{
+	size_t i = 0, k = 0, j;
+
+	if (max > HDR_CART_LINES)
+		max = HDR_CART_LINES;
+	if (n == 0)
+		return 0;
+	for (;;) {
+		struct hdr_cart_line l;
+
+		if (k == max)
+			return -1;
+		if (cart_num(v, n, &i, INT64_MAX, &l.product) != 0 || i >= n || v[i++] != ':' ||
+		    cart_num(v, n, &i, HDR_CART_QUANTITY, &l.quantity) != 0)
+			return -1;
+		for (j = 0; j < k; j++)
+			if (out[j].product == l.product)
+				return -1;
+		out[k++] = l;
+		if (i == n)
+			return (int)k;
+		if (v[i++] != '-')
+			return -1;
+	}
+}
+
+int
+hdr_cart_format(const struct hdr_cart_line *lines, size_t n, char *buf, size_t size)
+{
+	size_t len = 0, i;
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int w = snprintf(buf + len, size - len, "%s%" PRId64 ":%" PRId64, i ? "-" : "",
+		    lines[i].product, lines[i].quantity);
+
+		if (w < 0 || (size_t)w >= size - len) {
+			buf[0] = '\0';
+			return -1;
+		}
+		len += (size_t)w;
+	}
+	return (int)len;
 }

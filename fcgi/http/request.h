@@ -51,6 +51,9 @@ enum field {
 	F_TO,		/* 1..64 bytes of UTF-8 kept as sent: a username */
 	F_CSRF,		/* csrf_token: 0..200 printable ASCII */
 	F_FORMAT,	/* query: json (default) or html */
+	F_AMOUNT_DEC,	/* amount_decimal: "12.50" as a person writes it; becomes
+			 * F_AMOUNT (cents) and is never set itself after validation */
+	F_PRICE_DEC,	/* price_decimal: the same for F_PRICE */
 	F__MAX
 };
 

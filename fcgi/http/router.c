@@ -34,6 +34,10 @@ static const struct route {
 	{ { "account", "@", "credit" },   M_POST, H_CREDIT },
 	{ { "transfer", NULL, NULL },	   M_POST, H_TRANSFER },
 	{ { "status", NULL, NULL },	   M_GET,  H_STATUS },
+	{ { "cart", NULL, NULL },	   M_GET,  H_CART_GET },
+	{ { "cart", NULL, NULL },	   M_POST, H_CART_ADD },
+	{ { "cart", "#", NULL },	   M_POST, H_CART_SET },
+	{ { "cart", "#", "remove" },	   M_POST, H_CART_REMOVE },
 };
 
 #define SEG_MAX	4

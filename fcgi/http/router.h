@@ -32,6 +32,10 @@ enum handler {
 	H_CREDIT,
 	H_TRANSFER,
 	H_STATUS,
+	H_CART_GET,
+	H_CART_ADD,
+	H_CART_SET,
+	H_CART_REMOVE,
 	H__MAX
 };
 

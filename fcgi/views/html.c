@@ -185,6 +185,8 @@ struct forms {
 	const char *next_path;
 	int64_t viewer;
 	int admin;
+	html_name_fn name;	/* a product's name, or NULL */
+	void *name_ctx;
 };
 
 /* The frame of a list fragment and how to write one of its rows. */
@@ -261,7 +263,8 @@ product_row(struct hb *b, const void *row, const struct forms *f)
 	    ORDER_QUANTITY_MAX);
 	hb_fmt(b, "<button type=\"submit\" aria-describedby=\"pn-%" PRId64 "\"%s>Order</button>",
 	    id, sold_out ? " disabled" : "");
-	hb_fmt(b, "<button type=\"button\" class=\"secondary js-only add-cart\""
+	/* Without JavaScript it posts the same form to the cart (a cookie). */
+	hb_fmt(b, "<button type=\"submit\" formaction=\"/cart/\" class=\"secondary add-cart\""
 	    " aria-describedby=\"pn-%" PRId64 "\"%s>Add to cart</button>", id,
 	    sold_out ? " disabled" : "");
 	hb_str(b, "<p class=\"msg\" role=\"status\"></p></form></td></tr>\n");
@@ -285,7 +288,7 @@ char *
 html_products(struct arena *a, const struct product *ps, size_t n, int64_t more_after,
     const char *csrf, const char *next_path)
 {
-	struct forms f = { csrf, next_path, 0, 0 };
+	struct forms f = { csrf, next_path, 0, 0, NULL, NULL };
 
 	return hb_list(a, &products_frame, ps, sizeof(*ps), n, more_after, &f);
 }
@@ -411,10 +414,15 @@ order_item(struct hb *b, const void *row, const struct forms *f)
 	    "<th scope=\"col\" class=\"num\">Amount</th></tr></thead><tbody>");
 	for (i = 0; i < o->nlines; i++) {
 		const struct line *l = &o->lines[i];
+		const char *pname = f->name != NULL ? f->name(f->name_ctx, l->product) : NULL;
 
-		hb_fmt(b, "<tr data-product=\"%" PRId64 "\"><td class=\"pname\">Product No.&nbsp;%"
-		    PRId64 "</td><td class=\"num\">%" PRId64 "</td><td class=\"num\">", l->product,
-		    l->product, l->quantity);
+		hb_fmt(b, "<tr data-product=\"%" PRId64 "\"><td class=\"pname\">", l->product);
+		if (pname != NULL) {
+			hb_esc(b, pname);
+			hb_fmt(b, " <span class=\"pid\">No.&nbsp;%" PRId64 "</span>", l->product);
+		} else
+			hb_fmt(b, "Product No.&nbsp;%" PRId64, l->product);
+		hb_fmt(b, "</td><td class=\"num\">%" PRId64 "</td><td class=\"num\">", l->quantity);
 		hb_money(b, l->price);
 		hb_str(b, "</td><td class=\"num\">");
 		/* quantity <= 10^4 and price <= 10^12: no overflow. */
@@ -453,9 +461,10 @@ static const struct list orders_frame = {
 
 char *
 html_orders(struct arena *a, const struct order *os, size_t n, int64_t more_after,
-    const char *csrf, const char *next_path, int64_t viewer, int admin)
+    const char *csrf, const char *next_path, int64_t viewer, int admin, html_name_fn name,
+    void *name_ctx)
 {
-	struct forms f = { csrf, next_path, viewer, admin };
+	struct forms f = { csrf, next_path, viewer, admin, name, name_ctx };
 
 	return hb_list(a, &orders_frame, os, sizeof(*os), n, more_after, &f);
 }
@@ -517,4 +526,97 @@ char *
 html_ledger(struct arena *a, const struct ledger_entry *es, size_t n, int64_t more_after)
 {
 	return hb_list(a, &ledger_frame, es, sizeof(*es), n, more_after, NULL);
+}
+
+/* --- cart ---------------------------------------------------------------- */
+
+/* One line: name (or that it is no longer sold), a quantity form, its
+ * amount and a Remove form. */
+static void
+cart_row(struct hb *b, const struct html_cart_line *l, const char *csrf, const char *next_path)
+{
+	int64_t id = l->product;
+
+	hb_fmt(b, "<tr data-product=\"%" PRId64 "\"><th scope=\"row\"><span class=\"pname\""
+	    " id=\"cpn-%" PRId64 "\">", id, id);
+	if (l->found)
+		hb_esc(b, l->p.name);
+	else
+		hb_fmt(b, "Product No.&nbsp;%" PRId64 " (no longer sold)", id);
+	hb_fmt(b, "</span> <span class=\"pid\">No.&nbsp;%" PRId64 "</span>", id);
+	if (l->found) {
+		hb_fmt(b, "<span class=\"instock\">%" PRId64 " in stock &middot; ", l->p.stock);
+		hb_money(b, l->p.price);
+		hb_str(b, " each</span>");
+	}
+	hb_fmt(b, "</th><td class=\"num qty\" data-label=\"Quantity\"><form class=\"inline\""
+	    " method=\"post\" action=\"/cart/%" PRId64 "/\">", id);
+	hb_form_common(b, csrf, next_path);
+	hb_fmt(b, "<label class=\"vh\" for=\"cart-q-%" PRId64 "\">Quantity of ", id);
+	if (l->found)
+		hb_esc(b, l->p.name);
+	else
+		hb_fmt(b, "product No. %" PRId64, id);
+	hb_fmt(b, "</label><input id=\"cart-q-%" PRId64 "\" name=\"quantity\" type=\"number\""
+	    " min=\"1\" max=\"%d\" step=\"1\" value=\"%" PRId64 "\" inputmode=\"numeric\""
+	    " required> <button type=\"submit\" class=\"secondary\">Update<span class=\"vh\">"
+	    " the quantity</span></button></form></td>", id, HTML_CART_QUANTITY, l->quantity);
+	hb_str(b, "<td class=\"num amount\" data-label=\"Amount\">");
+	if (l->found)
+		hb_money(b, l->quantity * l->p.price);	/* <= 10^4 * 10^12 */
+	else
+		hb_str(b, "&ndash;");
+	hb_fmt(b, "</td><td class=\"rm\"><form class=\"inline\" method=\"post\""
+	    " action=\"/cart/%" PRId64 "/remove/\">", id);
+	hb_form_common(b, csrf, next_path);
+	hb_fmt(b, "<button type=\"submit\" class=\"link\" aria-describedby=\"cpn-%" PRId64
+	    "\">Remove</button></form></td></tr>\n", id);
+}
+
+char *
+html_cart(struct arena *a, const struct html_cart_line *ls, size_t n, int64_t freight,
+    const char *csrf, const char *next_path, const char *checkout_form)
+{
+	struct hb b;
+	int64_t items = 0;
+	size_t i;
+
+	hb_init(&b, a);
+	if (n == 0) {
+		hb_str(&b, "<p class=\"empty\">Your cart is empty. <a href=\"/\">Go to the shop</a>"
+		    " to add products.</p>\n");
+		return hb_done(&b);
+	}
+	hb_str(&b, "<table class=\"list cart-table\" data-list=\"cart\">"
+	    "<caption class=\"vh\">Products in your cart</caption>\n"
+	    "<colgroup><col><col class=\"c-qty\"><col class=\"c-amount\"><col class=\"c-rm\">"
+	    "</colgroup>\n<thead><tr><th scope=\"col\">Product</th><th scope=\"col\""
+	    " class=\"num\">Quantity</th><th scope=\"col\" class=\"num\">Amount</th>"
+	    "<th scope=\"col\"><span class=\"vh\">Remove</span></th></tr></thead>\n<tbody>\n");
+	for (i = 0; i < n; i++) {
+		cart_row(&b, &ls[i], csrf, next_path);
+		if (ls[i].found)
+			items += ls[i].quantity * ls[i].p.price;
+	}
+	/* The totals as app.js shows them (cart.html's dl.totals). */
+	hb_str(&b, "</tbody></table>\n<dl class=\"totals\"><div><dt>Items</dt><dd>");
+	hb_money(&b, items);
+	hb_str(&b, "</dd></div><div><dt>Freight</dt><dd>");
+	hb_money(&b, freight);
+	hb_str(&b, "</dd></div><div class=\"grand\"><dt>Total</dt><dd>");
+	hb_money(&b, items + freight);
+	hb_str(&b, "</dd></div></dl>\n");
+	/* The lines go with the checkout form (form="..."), which cannot
+	 * hold the line forms above: HTML forms do not nest. */
+	for (i = 0; i < n; i++) {
+		hb_fmt(&b, "<input type=\"hidden\" form=\"");
+		hb_esc(&b, checkout_form);
+		hb_fmt(&b, "\" name=\"items[%zu][product]\" value=\"%" PRId64 "\">", i,
+		    ls[i].product);
+		hb_fmt(&b, "<input type=\"hidden\" form=\"");
+		hb_esc(&b, checkout_form);
+		hb_fmt(&b, "\" name=\"items[%zu][quantity]\" value=\"%" PRId64 "\">\n", i,
+		    ls[i].quantity);
+	}
+	return hb_done(&b);
 }

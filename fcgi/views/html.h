@@ -27,11 +27,34 @@ char	*html_escape(struct arena *, const char *s);
 char	*html_products(struct arena *, const struct product *ps, size_t n, int64_t more_after,
 	    const char *csrf, const char *next_path);
 
-/* A list of orders (id, lines by product id with quantity and price, total,
- * status) with Pay (placed balance orders, owner only), Cancel (placed or
- * paid) and, for an administrator, Ship forms. */
+/* A product's name for a line, or NULL (shown as "Product No. N"). */
+typedef const char *(*html_name_fn)(void *ctx, int64_t product);
+
+/* A list of orders (id, lines by product name(name_ctx, id) with quantity
+ * and price, total, status) with Pay (placed balance orders, owner only),
+ * Cancel (placed or paid) and, for an administrator, Ship forms. name may be
+ * NULL. */
 char	*html_orders(struct arena *, const struct order *os, size_t n, int64_t more_after,
-	    const char *csrf, const char *next_path, int64_t viewer, int admin);
+	    const char *csrf, const char *next_path, int64_t viewer, int admin, html_name_fn name,
+	    void *name_ctx);
+
+#define HTML_CART_QUANTITY	10000
+
+/* A line of the cart cookie with its product (found 0: no such product). */
+struct html_cart_line {
+	int64_t product;
+	int64_t quantity;
+	int found;
+	struct product p;
+};
+
+/* The cart: a table of its lines (name, price, a quantity form posting to
+ * /cart/<id>/, the amount, a Remove form posting to /cart/<id>/remove/),
+ * the items, freight and total, and hidden items[i][product] /
+ * items[i][quantity] inputs of the form whose id is checkout_form. An empty
+ * cart is a sentence with a link to the shop. */
+char	*html_cart(struct arena *, const struct html_cart_line *ls, size_t n, int64_t freight,
+	    const char *csrf, const char *next_path, const char *checkout_form);
 
 /* A table of ledger entries (when, what, amount), newest first; more_after
  * > 0 adds an "Older entries" link to ?after=more_after. */

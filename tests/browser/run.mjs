@@ -330,8 +330,8 @@ test('a transfer to another user', async (shot) => {
   await page.goto('/account.html');
   await expectText(page.locator('[data-balance]'), /^50\.00$/, 'balance before');
   await page.getByLabel('To (user name)').fill(to.name);
-  await page.getByLabel('Amount in cents').fill('1234');
-  await expectText(page.locator('#tr-amount-hint'), /1234 cents are 12\.34/, 'amount hint');
+  await page.getByLabel('Amount', { exact: true }).fill('12.34');
+  await expectText(page.locator('#tr-amount-hint'), /That is 12\.34/, 'amount hint');
   await page.getByRole('button', { name: 'Send money' }).click();
   await expectText(page.locator('form[data-kind="transfer"] .msg'), new RegExp(`Sent 12\\.34 to ${to.name}`), 'message after sending');
   await expectText(page.locator('[data-balance]'), /^37\.66$/, 'balance after');
@@ -341,7 +341,7 @@ test('a transfer to another user', async (shot) => {
 
   // Sending to oneself is refused with a readable message; nothing moves.
   await page.getByLabel('To (user name)').fill(from.name);
-  await page.getByLabel('Amount in cents').fill('100');
+  await page.getByLabel('Amount', { exact: true }).fill('1');
   await page.getByRole('button', { name: 'Send money' }).click();
   await expectText(page.locator('form[data-kind="transfer"] .msg'), /cannot send money to yourself/, 'message for a transfer to oneself');
   expectEq(await balanceOf(from), 3766, 'sender balance after the refused transfer');
@@ -400,9 +400,12 @@ test('order and cancel with JavaScript disabled', async (shot) => {
   await noSideScroll(page, 'my orders without JavaScript, phone width');
 
   // Check out one product from the balance, then pay it from the offer on the cart page.
-  await page.getByRole('link', { name: 'Cart' }).click();
-  await page.getByLabel('Product number').fill(String(product.id));
-  await page.getByLabel('Quantity', { exact: true }).fill('2');
+  await page.goto('/');
+  r = await findRow(page, product.id);
+  await r.getByLabel(/Quantity/).fill('2');
+  await r.getByRole('button', { name: 'Add to cart' }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'cart-added');
+  await page.goto('/cart.html');
   await page.getByLabel('From my balance').check();
   await page.getByRole('button', { name: 'Place order' }).click();
   await page.waitForURL((u) => u.pathname === '/cart.html' && u.searchParams.get('ok') === 'order-created');
@@ -432,7 +435,7 @@ test('the admin page without JavaScript: create, restock and credit through conf
 
   const name = `Plain kettle ${RUN}`;
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Price in cents').fill('1999');
+  await page.getByLabel('Price', { exact: true }).fill('19.99');
   await page.getByLabel('Stock', { exact: true }).fill('3');
   await page.getByRole('button', { name: 'Create product' }).click();
   await page.waitForURL((u) => u.searchParams.get('ok') === 'product-created');
@@ -451,7 +454,7 @@ test('the admin page without JavaScript: create, restock and credit through conf
   expectEq(await stockOf(id), 7, 'stock in the API');
 
   await page.getByLabel('User name', { exact: true }).fill(customer.name);
-  await page.getByLabel('Amount in cents').fill('1050');
+  await page.getByLabel('Amount', { exact: true }).fill('10.5');
   await page.getByRole('button', { name: 'Credit' }).click();
   const cc = page.locator('#credit-confirm');
   await expectText(cc, new RegExp(`Credit 10\\.50 to the account of\\s+${customer.name}`), 'credit confirmation');
@@ -479,7 +482,7 @@ test('the admin page creates and restocks a product, credits and ships', async (
   // Create.
   const name = `Admin kettle ${RUN}`;
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Price in cents').fill('4599');
+  await page.getByLabel('Price', { exact: true }).fill('45.99');
   await page.getByLabel('Stock', { exact: true }).fill('7');
   await page.getByRole('button', { name: 'Create product' }).click();
   const created = page.locator('form[data-kind="create-product"] .msg');
@@ -501,7 +504,7 @@ test('the admin page creates and restocks a product, credits and ships', async (
 
   // Credit a customer.
   await page.getByLabel('User name', { exact: true }).fill(customer.name);
-  await page.getByLabel('Amount in cents').fill('2500');
+  await page.getByLabel('Amount', { exact: true }).fill('25');
   await page.getByRole('button', { name: 'Credit' }).click();
   await expectText(page.locator('form[data-kind="credit"] .msg'), new RegExp(`Credited 25\\.00 to ${customer.name}`), 'message after crediting');
   expectEq(await balanceOf(customer), 2500, 'customer balance');
@@ -564,10 +567,10 @@ test('a link cannot set up a credit: admin.html?credit=USER&amount=N shows no co
   const customer = await newUser('lnk');
   const product = await newProduct('Linked kettle', 1000, 2);
   const links = [
-    `/admin.html?credit=${customer.name}&amount=100000`,
-    `/admin.html?credit=${customer.name}&amount=100000&restock=${product.id}&quantity=500`,
+    `/admin.html?credit=${customer.name}&amount_decimal=1000`,
+    `/admin.html?credit=${customer.name}&amount_decimal=1000&restock=${product.id}&quantity=500`,
     // a token that is not this browser's
-    `/admin.html?credit=${customer.name}&amount=100000&csrf_token=${'A'.repeat(43)}`,
+    `/admin.html?credit=${customer.name}&amount_decimal=1000&csrf_token=${'A'.repeat(43)}`,
   ];
   for (const js of [false, true]) {
     const { ctx, page } = await adminContext({ js });
@@ -579,7 +582,7 @@ test('a link cannot set up a credit: admin.html?credit=USER&amount=N shows no co
       expectEq(await page.locator('#restock-confirm').count(), 0, `${what}: restock confirmations`);
       expectEq(await page.getByRole('button', { name: 'Credit' }).count(), 1, `${what}: Credit buttons (only the empty form's)`);
       expectEq(await page.getByLabel('User name', { exact: true }).inputValue(), '', `${what}: the credit form's user name`);
-      expectEq(await page.getByLabel('Amount in cents').inputValue(), '', `${what}: the credit form's amount`);
+      expectEq(await page.getByLabel('Amount', { exact: true }).inputValue(), '', `${what}: the credit form's amount`);
       expect(page.errors.length === 0, `${what}: script errors: ${page.errors.join('; ')}`);
     }
     if (js) shot.page = page; else await ctx.close();
@@ -646,7 +649,154 @@ test('every page fits phone (390×844) and desktop (1280×800) widths', async (s
   expect(problems.length === 0, problems.join('; '));
 });
 
-// ---- runner -----------------------------------------------------------------------------
+// ---- cart and money (shop) ----
+
+// The cart cookie of a context, to hand to another (JavaScript on / off).
+async function copyCart(from, to) {
+  const c = (await from.cookies(BASE)).filter((x) => x.name === 'orderd_cart');
+  if (c.length) await to.addCookies(c.map((x) => ({ name: x.name, value: x.value, url: BASE, sameSite: 'Strict' })));
+  else await to.clearCookies({ name: 'orderd_cart' });
+}
+
+test('without JavaScript, a cart of 3 products checks out as one order naming all 3', async (shot) => {
+  const ps = [await newProduct('Nojs teapot', 2500, 9), await newProduct('Nojs cup', 450, 9), await newProduct('Nojs <b>saucer</b> & "tray"', 325, 9)];
+  const user = await newUser('ncart', 20000);
+  const { page } = await newContext({ user, js: false, viewport: PHONE });
+  shot.page = page;
+  for (const [i, p] of ps.entries()) {
+    await page.goto('/');
+    const r = await findRow(page, p.id);
+    await r.getByLabel(/Quantity/).fill(String(i + 1));
+    await r.getByRole('button', { name: 'Add to cart' }).click();
+    await page.waitForURL((u) => u.searchParams.get('ok') === 'cart-added');
+    await expectText(page.locator('.outcome.ok'), /is in your cart/, `outcome after adding ${p.name}`);
+  }
+  await page.goto('/cart.html');
+  const lines = page.locator('#cart-nojs tbody tr');
+  expectEq(await lines.count(), 3, 'lines in the cart without JavaScript');
+  for (const p of ps) await expectText(page.locator(`#cart-nojs tr[data-product="${p.id}"] .pname`), new RegExp(p.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'a line names its product');
+  // Change a quantity with the line's own form.
+  await page.getByLabel(`Quantity of ${ps[0].name}`).fill('2');
+  await page.locator(`#cart-nojs tr[data-product="${ps[0].id}"]`).getByRole('button', { name: /Update/ }).click();
+  await page.waitForURL((u) => u.searchParams.get('ok') === 'cart-updated');
+  const items = 2 * 2500 + 2 * 450 + 3 * 325;
+  await expectText(page.locator('#cart-nojs .totals .grand dd'), new RegExp(money(items + 1000).replace('.', '\\.')), 'total with freight');
+  await page.getByLabel('Cash on delivery').check();
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.waitForURL((u) => u.pathname === '/cart.html' && u.searchParams.get('ok') === 'order-created');
+  const id = Number(new URL(page.url()).searchParams.get('id'));
+  await expectText(page.locator('#cart-nojs'), /Your cart is empty/, 'the cart after the checkout');
+  const orders = await ordersOf(user);
+  expectEq(orders.length, 1, 'orders of the user (one order for the whole cart)');
+  expectEq(orders[0].id, id, 'the order the outcome names');
+  expectEq(orders[0].lines.map((l) => `${l.product}x${l.quantity}`).sort().join(' '),
+    [`${ps[0].id}x2`, `${ps[1].id}x2`, `${ps[2].id}x3`].sort().join(' '), 'lines of the order');
+  await page.goto('/orders.html');
+  for (const p of ps) await expectText(page.locator(`#order-${id} .lines`), new RegExp(p.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'my orders name the product');
+  expectEq(await page.locator(`#order-${id} .lines`).getByText('Product No.').count(), 0, 'lines that say "Product No."');
+  await noSideScroll(page, 'the cart without JavaScript, phone width');
+});
+
+test('with JavaScript on and off the cart is one cart (the cookie)', async (shot) => {
+  const a = await newProduct('Both jug', 700, 9);
+  const b = await newProduct('Both bowl', 300, 9);
+  const user = await newUser('bcart', 5000);
+  const on = await newContext({ user });
+  const off = await newContext({ user, js: false });
+  shot.page = on.page;
+  await on.page.goto('/');
+  await row(on.page, a.id).getByRole('button', { name: 'Add to cart' }).click();
+  await expectText(row(on.page, a.id).locator('.msg'), /Added 1 × Both jug/, 'added with JavaScript');
+  await copyCart(on.ctx, off.ctx);
+  await off.page.goto('/cart.html');
+  await expectText(off.page.locator(`#cart-nojs tr[data-product="${a.id}"] .pname`), /Both jug/, 'the JavaScript cart without JavaScript');
+  await off.page.goto('/');
+  const rb = await findRow(off.page, b.id);
+  await rb.getByLabel(/Quantity/).fill('2');
+  await rb.getByRole('button', { name: 'Add to cart' }).click();
+  await off.page.waitForURL((u) => u.searchParams.get('ok') === 'cart-added');
+  await copyCart(off.ctx, on.ctx);
+  await on.page.goto('/cart.html');
+  await expectText(on.page.locator(`#cart-lines tr[data-product="${b.id}"]`), /Both bowl/, 'the no-JavaScript line with JavaScript');
+  await expectText(on.page.locator('[data-total="items"]'), /^13\.00$/, 'items total of both lines');
+  await on.page.getByLabel('Cash on delivery').check();
+  await on.page.getByRole('button', { name: 'Place order' }).click();
+  await expectText(on.page.locator('#checkout-done'), /Order \d+/, 'checkout with JavaScript');
+  expectEq((await on.ctx.cookies(BASE)).filter((c) => c.name === 'orderd_cart' && c.value).length, 0, 'cart cookies left after the checkout');
+  expectEq((await ordersOf(user))[0].lines.length, 2, 'lines of the order');
+  await off.ctx.close();
+  expect(on.page.errors.length === 0, `script errors: ${on.page.errors.join('; ')}`);
+});
+
+for (const js of [true, false]) {
+  test(`a transfer of 12.5 moves 1250 cents and 12.505 is refused next to the field (JavaScript ${js ? 'on' : 'off'})`, async (shot) => {
+    const from = await newUser('m', 5000);
+    const to = await newUser('mto');
+    const { page } = await newContext({ user: from, js });
+    shot.page = page;
+    await page.goto('/account.html');
+    let posts = 0;
+    page.on('request', (req) => { if (req.method() === 'POST' && req.url().includes('/transfer')) posts += 1; });
+    await page.getByLabel('To (user name)').fill(to.name);
+    await page.getByLabel('Amount', { exact: true }).fill('12.505');
+    await page.getByRole('button', { name: 'Send money' }).click();
+    if (!js) await page.waitForURL((u) => u.searchParams.get('error') === 'invalid-field');
+    await expectText(page.locator('#tr-amount-msg'), /two digits after the point|at most two after a point/, 'sentence next to the amount');
+    if (js) expectEq(posts, 0, 'requests sent for 12.505');
+    expectEq(await balanceOf(from), 5000, 'balance after 12.505');
+    await page.getByLabel('To (user name)').fill(to.name);
+    await page.getByLabel('Amount', { exact: true }).fill('12.5');
+    await page.getByRole('button', { name: 'Send money' }).click();
+    if (js) await expectText(page.locator('form[data-kind="transfer"] .msg'), new RegExp(`Sent 12\\.50 to ${to.name}`), 'message after sending');
+    else await page.waitForURL((u) => u.searchParams.get('ok') === 'transferred');
+    await expectText(page.locator('[data-balance]'), /^37\.50$/, 'balance on the page');
+    expectEq(await balanceOf(from), 3750, 'sender balance');
+    expectEq(await balanceOf(to), 1250, 'receiver balance: 12.5 is 1250 cents');
+    expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+  });
+
+  test(`admin credit and price in decimals (JavaScript ${js ? 'on' : 'off'})`, async (shot) => {
+    const customer = await newUser('mc');
+    const { page } = await adminContext({ js });
+    shot.page = page;
+    await page.goto('/admin.html');
+    const name = `Decimal kettle ${js ? 'js' : 'nojs'} ${RUN}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Price', { exact: true }).fill('12.5');
+    await page.getByLabel('Stock', { exact: true }).fill('1');
+    await page.getByRole('button', { name: 'Create product' }).click();
+    if (js) await expectText(page.locator('form[data-kind="create-product"] .msg'), /at 12\.50/, 'message after creating');
+    else await page.waitForURL((u) => u.searchParams.get('ok') === 'product-created');
+    const list = await apiOk('GET', '/product/?limit=200&after=0');
+    let p = null;
+    for (let after = 0, n = 0; !p && n < 100; n++) {
+      const pg = await apiOk('GET', `/product/?limit=200&after=${after}`);
+      p = pg.items.find((x) => x.name === name) || null;
+      if (pg.next == null) break;
+      after = pg.next;
+    }
+    expect(list && p, `product ${name} not found`);
+    expectEq(p.price, 1250, 'price of 12.5 in cents');
+    await page.getByLabel('User name', { exact: true }).fill(customer.name);
+    await page.getByLabel('Amount', { exact: true }).fill('1,2');
+    await page.getByRole('button', { name: 'Credit' }).click();
+    await expectText(page.locator('#cr-amount-msg'), /at most two after a point|digits and a point/, 'sentence next to the credit amount');
+    expectEq(await page.locator('#credit-confirm').count(), 0, 'confirmations of 1,2');
+    await page.getByLabel('User name', { exact: true }).fill(customer.name);
+    await page.getByLabel('Amount', { exact: true }).fill('7.5');
+    await page.getByRole('button', { name: 'Credit' }).click();
+    if (js) {
+      await expectText(page.locator('form[data-kind="credit"] .msg'), new RegExp(`Credited 7\\.50 to ${customer.name}`), 'message after crediting');
+    } else {
+      const cc = page.locator('#credit-confirm');
+      await expectText(cc, new RegExp(`Credit 7\\.50 to the account of\\s+${customer.name}`), 'credit confirmation');
+      await cc.getByRole('button', { name: 'Credit' }).click();
+      await page.waitForURL((u) => u.searchParams.get('ok') === 'account-credited');
+    }
+    expectEq(await balanceOf(customer), 750, 'credit of 7.5 in cents');
+    expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+  });
+}
 
 // ---- accessibility and rate limits (guard) ----
 
@@ -786,10 +936,9 @@ test('axe-core: every page at both widths, signed out and in, JavaScript on and 
         // JavaScript off: app.js (the pages' only script; CSP allows no
         // inline one) is not loaded, so nothing runs but axe itself.
         if (!js) await page.route('**/app.js*', (r) => r.abort());
-        if (js) {
-          await page.goto('/');
-          await page.evaluate((id) => localStorage.setItem('orderd-cart', JSON.stringify([{ product: id, quantity: 3 }])), product.id);
-        }
+        // A cart of one line, in the cookie both paths read (the no-JS
+        // cart page renders it on the server, app.js in the browser).
+        await ctx.addCookies([{ name: 'orderd_cart', value: `${product.id}:3`, url: BASE, sameSite: 'Strict' }]);
         for (const p of pages) {
           const state = `${width}, ${who}, JavaScript ${js ? 'on' : 'off'}`;
           try {
@@ -815,6 +964,8 @@ test('axe-core: every page at both widths, signed out and in, JavaScript on and 
     throw e;
   }
 });
+
+// ---- runner -----------------------------------------------------------------------------
 
 function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);

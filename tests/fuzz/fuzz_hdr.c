@@ -152,6 +152,26 @@ check_bearer(const char *h)
 	FUZZ_ASSERT(n == 0 || (t[0] != ' ' && t[n - 1] != ' '), "token not trimmed");
 }
 
+/* The cart cookie's value: a cart that parses formats back to exactly the
+ * value (one way to write each cart), within the lines' bounds. */
+static void
+check_cart(const char *v)
+{
+	struct hdr_cart_line l[HDR_CART_LINES];
+	char back[HDR_CART_LINES * 26 + 1];
+	size_t len = strlen(v);
+	int n = hdr_cart(v, len, l, HDR_CART_LINES), i;
+
+	FUZZ_ASSERT(n >= -1 && n <= HDR_CART_LINES, "hdr_cart gave %d", n);
+	if (n < 0)
+		return;
+	for (i = 0; i < n; i++)
+		FUZZ_ASSERT(l[i].product >= 1 && l[i].quantity >= 1 &&
+		    l[i].quantity <= HDR_CART_QUANTITY, "cart line %d out of bounds", i);
+	FUZZ_ASSERT(hdr_cart_format(l, (size_t)n, back, sizeof(back)) == (int)len &&
+	    memcmp(back, v, len) == 0, "cart '%.300s' formats as '%.300s'", v, back);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -176,6 +196,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < 3; k++) {
 		check_cookie(s[k]);
 		check_bearer(s[k]);
+		check_cart(s[k]);
 	}
 	for (k = 0; k < 3; k++)
 		free(s[k]);

@@ -155,6 +155,43 @@ ref_local_path(const char *s)
 	return 1;
 }
 
+/* valid_money's contract: trimmed, 1..15 digits, optionally '.' and 1 or 2
+ * digits; its cents in [min, max]. Worked out from the positions of the
+ * point and the digits, not by scanning as valid_money does. */
+static int
+ref_money(const char *s, size_t n, int64_t min, int64_t max, int64_t *out)
+{
+	const char *dot;
+	size_t units, frac, k;
+	int64_t v = 0;
+
+	while (n > 0 && ref_space(*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && ref_space(s[n - 1]))
+		n--;
+	dot = memchr(s, '.', n);
+	units = dot != NULL ? (size_t)(dot - s) : n;
+	frac = dot != NULL ? n - units - 1 : 0;
+	if (units < 1 || units > 15 || (dot != NULL && (frac < 1 || frac > 2)))
+		return 0;
+	for (k = 0; k < n; k++)
+		if (k != units && (s[k] < '0' || s[k] > '9'))
+			return 0;
+	for (k = 0; k < units; k++)
+		v = v * 10 + (s[k] - '0');
+	v *= 100;
+	if (frac >= 1)
+		v += 10 * (s[units + 1] - '0');
+	if (frac == 2)
+		v += s[units + 2] - '0';
+	if (v < min || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -185,6 +222,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (long long)max, why != NULL ? why : "accepted");
 	FUZZ_ASSERT(why == NULL ? v == rv : why[0] != '\0', "valid_int gave %lld, not %lld",
 	    (long long)v, (long long)rv);
+
+	if (min >= 0) {
+		why = valid_money(s, n, min, max, &v);
+		ok = ref_money(s, n, min, max, &rv);
+		FUZZ_ASSERT((why == NULL) == ok, "valid_money in [%lld, %lld]: %s", (long long)min,
+		    (long long)max, why != NULL ? why : "accepted");
+		FUZZ_ASSERT(why == NULL ? v == rv : why[0] != '\0', "valid_money gave %lld, not %lld",
+		    (long long)v, (long long)rv);
+	}
 
 	why = valid_text(s, n, tmin, tmax, &st, &len);
 	ok = ref_text(s, n, tmin, tmax, &rst, &rlen);

@@ -1346,6 +1346,7 @@ def call(name, method, path, auth, fields=(), query=(), base=(), btype=None, bfi
 LIMIT = F("int", 1, 200, valid="5")
 AFTER = F("int", 0, INT64_MAX, valid="0")
 AMOUNT = F("int", 1, 10 ** 12, valid="1")
+MONEY = F("money", 1, 10 ** 12, valid="0.01")
 QTY = F("int", 1, 10 ** 9, valid="1")
 # an order line: at most 10000 of a product (the handler's own bound)
 LINE_QTY = lambda field: F("int", 1, 10 ** 9, valid="1",                  # noqa: E731
@@ -1419,9 +1420,38 @@ CALLS = [
          fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount", AMOUNT)],
          base=[404], btype=NOT_FOUND),
     call("status", "GET", "/status/", "admin", base=[200]),
+    # the pages' money fields: "12.50" as a person writes it, taken as the
+    # cents field it stands for (a call of its own: both at once is a 422)
+    call("product-create-decimal", "POST", "/product/", "admin", idem=True,
+         fields=[("name", F("text", 1, 200, valid="mx-{TAG}")),
+                 ("price_decimal", F("money", 0, 10 ** 12, valid="1.00")),
+                 ("stock", F("int", 0, 10 ** 9, valid="1")),
+                 ("goods", F("int", 1, INT64_MAX, valid=NOID, optional=True,
+                             narrow=[(422, INVALID, "goods")]))],
+         base=[201], creates="products",
+         header_base=([422], INVALID, "goods")),
+    call("credit-decimal", "POST", "/account/{SEG}/credit/", "admin", seg="name", idem=True,
+         fields=[("amount_decimal", MONEY)], base=[404], btype=NOT_FOUND),
+    call("transfer-decimal", "POST", "/transfer/", "user", idem=True,
+         fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount_decimal", MONEY)],
+         base=[404], btype=NOT_FOUND),
+    # the cart cookie (orderd_cart): changed by anyone, nothing kept on the
+    # server; a valid request answers the cart
+    call("cart-get", "GET", "/cart/", "user", base=[200],
+         query=[("format", F("word", 1, 8, valid="json",
+                             narrow=[(422, INVALID, "format")]))]),
+    call("cart-add", "POST", "/cart/", "user",
+         fields=[("product", F("int", 1, INT64_MAX, valid="{Z}",
+                               narrow=[(404, NOT_FOUND, None)])),
+                 ("quantity", LINE_QTY("quantity"))],
+         base=[200]),
+    call("cart-set", "POST", "/cart/{SEG}/", "user", seg="id",
+         fields=[("quantity", LINE_QTY("quantity"))], base=[404], btype=NOT_FOUND),
+    call("cart-remove", "POST", "/cart/{SEG}/remove/", "user", seg="id", base=[200]),
 ]
 SEG_VALID = {"id": NOID, "name": NOUSER}
-PUBLIC = ("product-list", "product-get", "goods-get")      # reads anyone may make
+PUBLIC = ("product-list", "product-get", "goods-get",     # calls anyone may make
+          "cart-get", "cart-add", "cart-set", "cart-remove")
 SEG_KEEP = {"product-get": "{P}", "order-get": "{O}"}     # reads of a real row
 
 # The hostile classes: name -> the value, as bytes, for a field of a kind
@@ -1464,14 +1494,23 @@ CLASSES = collections.OrderedDict([
     ("space-padded", lambda f: b"  " + f["valid"].encode() + b"  "),
     ("tab-padded", lambda f: b"\t" + f["valid"].encode() + b"\n"),
     ("only-spaces", lambda f: b"   "),
-    ("num-negative", lambda f: b"-1" if f["kind"] == "int" else None),
-    ("num-zero", lambda f: b"0" if f["kind"] == "int" else None),
-    ("num-20-digits", lambda f: b"99999999999999999999" if f["kind"] == "int" else None),
-    ("num-int64-overflow", lambda f: b"9223372036854775808" if f["kind"] == "int" else None),
-    ("num-exponent", lambda f: b"1e3" if f["kind"] == "int" else None),
-    ("num-fraction", lambda f: b"1.5" if f["kind"] == "int" else None),
-    ("num-hex", lambda f: b"0x10" if f["kind"] == "int" else None),
-    ("num-plus", lambda f: b"+1" if f["kind"] == "int" else None),
+    ("num-negative", lambda f: b"-1" if f["kind"] in ("int", "money") else None),
+    ("num-zero", lambda f: b"0" if f["kind"] in ("int", "money") else None),
+    ("num-20-digits", lambda f: b"99999999999999999999" if f["kind"] in ("int", "money") else None),
+    ("num-int64-overflow", lambda f: b"9223372036854775808" if f["kind"] in ("int", "money") else None),
+    ("num-exponent", lambda f: b"1e3" if f["kind"] in ("int", "money") else None),
+    ("num-fraction", lambda f: b"1.5" if f["kind"] in ("int", "money") else None),
+    ("num-hex", lambda f: b"0x10" if f["kind"] in ("int", "money") else None),
+    ("num-plus", lambda f: b"+1" if f["kind"] in ("int", "money") else None),
+    # money as people mistype it
+    ("money-three-decimals", lambda f: b"12.505" if f["kind"] == "money" else None),
+    ("money-comma", lambda f: b"1,2" if f["kind"] == "money" else None),
+    ("money-thousands", lambda f: b"1,234.50" if f["kind"] == "money" else None),
+    ("money-point-only", lambda f: b"12." if f["kind"] == "money" else None),
+    ("money-leading-point", lambda f: b".5" if f["kind"] == "money" else None),
+    ("money-currency", lambda f: b"12.50 EUR" if f["kind"] == "money" else None),
+    ("money-one-decimal", lambda f: b"12.5" if f["kind"] == "money" else None),
+    ("money-fullwidth", lambda f: "\uff11\uff12".encode() if f["kind"] == "money" else None),
 ])
 # Classes also sent as bare JSON numbers for an integer field.
 JSON_NUMBERS = collections.OrderedDict([
@@ -1485,6 +1524,8 @@ JSON_NUMBERS = collections.OrderedDict([
 
 def at_limit(f):
     k = f["kind"]
+    if k == "money":
+        return ("%d.%02d" % divmod(f["hi"], 100)).encode()
     if k == "int":
         return str(f["hi"]).encode()
     if k == "text":
@@ -1496,6 +1537,8 @@ def at_limit(f):
 
 def past_limit(f):
     k = f["kind"]
+    if k == "money":
+        return ("%d.%02d" % divmod(f["hi"] + 1, 100)).encode()
     if k == "int":
         return str(f["hi"] + 1).encode()
     if k == "text":
@@ -1520,6 +1563,16 @@ def py_int(b, lo, hi):
     if not m:
         return None
     v = int(s)
+    return v if lo <= v <= hi else None
+
+
+def py_money(b, lo, hi):
+    """valid_money: the cents, or None."""
+    s = b.strip(b" \t\r\n")
+    m = re.fullmatch(rb"([0-9]{1,15})(?:\.([0-9]{1,2}))?", s)
+    if not m:
+        return None
+    v = int(m.group(1)) * 100 + int((m.group(2) or b"0").ljust(2, b"0"))
     return v if lo <= v <= hi else None
 
 
@@ -1550,6 +1603,9 @@ def rule(f, b):
         return ("400",)
     if k == "int":
         v = py_int(b, f["lo"], f["hi"])
+        return ("ok", v) if v is not None else ("422",)
+    if k == "money":
+        v = py_money(b, f["lo"], f["hi"])
         return ("ok", v) if v is not None else ("422",)
     if k == "text":
         t = py_text(b, f["lo"], f["hi"])
@@ -1672,12 +1728,16 @@ def seg_path(c, seg=None):
 def creates_for(c, values, fname=None, parsed=None):
     """The row a 201 of c adds, with fname's parsed value in place."""
     if c["creates"] == "products":
+        price = int(values["price"]) if "price" in values else \
+            py_money(values["price_decimal"], 0, 10 ** 12)
         row = {"table": "products", "name": values["name"].decode(),
-               "price": int(values["price"]), "stock": int(values["stock"])}
+               "price": price, "stock": int(values["stock"])}
     elif c["creates"] == "goods":
         row = {"table": "goods", "name": values["name"].decode()}
     else:
         return None
+    if fname == "price_decimal" and parsed is not None:
+        row["price"] = parsed
     if fname in row and parsed is not None:
         row[fname] = parsed if not isinstance(parsed, bytes) else parsed.decode()
     return row
@@ -1784,6 +1844,10 @@ def gen_path_matrix():
             st = [404, 400] if by == "any" else [404]
             if cname == "dot-dot" and c["method"] == "GET":
                 st.append(200)      # /product/../ is /product/ (nginx resolves it): a list
+            if cname == "dot-dot" and c["path"].endswith("/{SEG}/") and c["method"] == "POST":
+                st.append(405)      # /cart/../ is /, a page: nginx refuses a POST
+            if c["name"] == "cart-remove" and cname == "num-int64-max":
+                st = [200]          # a line not in the cart: removed all the same
             body = form_body(values) if values else None
             matrix_case("matrix-paths", c, "path-" + cname, body, FORM if body else None,
                         (st, NOT_FOUND, None, None), path=seg_path(c, seg), by=by)
@@ -1885,6 +1949,31 @@ def gen_header_matrix():
                             creates=creates, by=by)
 
 
+def gen_cart_cookie_matrix():
+    """Every header class as the cart cookie (orderd_cart) of each cart call:
+    a value that does not parse is an empty cart, never an error."""
+    for c in CALLS:
+        if not c["name"].startswith("cart-"):
+            continue
+        values = base_values(c)
+        body = json_body(c, values) if c["method"] != "GET" and values else None
+        for cname, v in list(HEADER_CLASSES.items()) + [
+                ("cart-zero", b"1:0"), ("cart-leading-zero", b"01:1"),
+                ("cart-twice", b"1:1-1:2"), ("cart-over-10000", b"1:10001"),
+                ("cart-51-lines", b"-".join(b"%d:1" % (i + 1) for i in range(51))),
+                ("cart-comma", b"1:1,2:1"), ("cart-int64-overflow", b"9223372036854775808:1")]:
+            statuses = list(c["base"])
+            by = "orderd"
+            if cname in ("nul-raw", "ctl-soh", "ctl-del", "latin1-byte", "overlong",
+                         "invalid-ff", "long-4k", "long-16k"):
+                by = "any"
+                statuses.append(400)
+            matrix_case("matrix-cart-cookie", c, "cookie-cart-" + cname, body,
+                        JSON if body is not None else None,
+                        (statuses, c["btype"] if statuses[0] >= 400 else None, None, None),
+                        headers=[("Cookie", (b"orderd_cart=" + v).decode("latin-1"))], by=by)
+
+
 def name_rule(b):
     """What a field name gets: 400 unless it is 1..64 bytes of UTF-8 without
     NUL (REQ_NAME_MAX); then it is an unknown field, a 422 naming it."""
@@ -1937,6 +2026,7 @@ gen_name_matrix()
 gen_query_matrix()
 gen_path_matrix()
 gen_header_matrix()
+gen_cart_cookie_matrix()
 
 # ---------------------------------------------------------------------------
 

@@ -291,6 +291,77 @@ START_TEST(test_split_hostport)
 }
 END_TEST
 
+/* --- the cart cookie ------------------------------------------------------ */
+
+/* Each value and the lines it holds (-1: refused, the cart is empty). */
+START_TEST(cart_cookie_is_parsed_strictly)
+{
+	static const struct {
+		const char *v;
+		int n;
+	} c[] = {
+		{ "", 0 },
+		{ "3:2", 1 },
+		{ "3:2-5:1", 2 },
+		{ "1:10000", 1 },
+		{ "9223372036854775807:1", 1 },
+		{ "3:2-", -1 },
+		{ "-3:2", -1 },
+		{ "3:2--5:1", -1 },
+		{ "3:0", -1 },
+		{ "0:1", -1 },
+		{ "03:1", -1 },
+		{ "3:01", -1 },
+		{ "3:10001", -1 },
+		{ "3:2-3:1", -1 },		/* a product twice */
+		{ "3", -1 },
+		{ "3:", -1 },
+		{ ":2", -1 },
+		{ "3:2,5:1", -1 },
+		{ "3:2 ", -1 },
+		{ "\"3:2\"", -1 },
+		{ "3:+2", -1 },
+		{ "3:2x", -1 },
+		{ "9223372036854775808:1", -1 },
+		{ "99999999999999999999:1", -1 },
+	};
+	struct hdr_cart_line l[HDR_CART_LINES];
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int n = hdr_cart(c[i].v, strlen(c[i].v), l, HDR_CART_LINES);
+
+		ck_assert_msg(n == c[i].n, "hdr_cart(\"%s\") = %d, want %d", c[i].v, n, c[i].n);
+	}
+	ck_assert_int_eq(hdr_cart("3:2-5:1", 7, l, HDR_CART_LINES), 2);
+	ck_assert(l[0].product == 3 && l[0].quantity == 2 && l[1].product == 5 &&
+	    l[1].quantity == 1);
+}
+END_TEST
+
+/* At most HDR_CART_LINES lines: one more is refused, and the format of the
+ * most there can be fits the bound the handler uses. */
+START_TEST(cart_cookie_is_bounded_and_round_trips)
+{
+	struct hdr_cart_line l[HDR_CART_LINES + 1], back[HDR_CART_LINES];
+	char v[HDR_CART_LINES * 26 + 1], big[HDR_CART_LINES * 26 + 32];
+	size_t i;
+	int len;
+
+	for (i = 0; i <= HDR_CART_LINES; i++) {
+		l[i].product = 9223372036854775807LL - (int64_t)i;
+		l[i].quantity = HDR_CART_QUANTITY;
+	}
+	len = hdr_cart_format(l, HDR_CART_LINES, v, sizeof(v));
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(hdr_cart(v, (size_t)len, back, HDR_CART_LINES), HDR_CART_LINES);
+	ck_assert(memcmp(back, l, sizeof(back)) == 0);
+	ck_assert_int_eq(hdr_cart_format(l, HDR_CART_LINES + 1, v, sizeof(v)), -1);
+	snprintf(big, sizeof(big), "%s-1:1", v);
+	ck_assert_int_eq(hdr_cart(big, strlen(big), back, HDR_CART_LINES), -1);
+}
+END_TEST
+
 static Suite *
 hdr_suite(void)
 {
@@ -300,6 +371,11 @@ hdr_suite(void)
 	tc = tcase_create("cookie");
 	tcase_add_loop_test(tc, test_cookie_table, 0, (int)NELEM(cookie_cases));
 	tcase_add_test(tc, test_cookie_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cart");
+	tcase_add_test(tc, cart_cookie_is_parsed_strictly);
+	tcase_add_test(tc, cart_cookie_is_bounded_and_round_trips);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bearer");

@@ -212,6 +212,63 @@ START_TEST(form_fields_have_their_parsed_values)
 }
 END_TEST
 
+/* The pages' money fields arrive as written and leave as the cents field
+ * they stand for: handlers never see amount_decimal or price_decimal. */
+START_TEST(decimal_money_fields_become_cents)
+{
+	static const struct {
+		const char *ctype, *body;
+		int field;
+		int64_t want;
+	} ok[] = {
+		{ FORM, "to=bob&amount_decimal=12.5", F_AMOUNT, 1250 },
+		{ FORM, "to=bob&amount_decimal=12.50", F_AMOUNT, 1250 },
+		{ FORM, "to=bob&amount_decimal=+12+", F_AMOUNT, 1200 },
+		{ JSON, "{\"to\":\"bob\",\"amount_decimal\":\"0.07\"}", F_AMOUNT, 7 },
+		{ FORM, "name=x&stock=1&price_decimal=0", F_PRICE, 0 },
+		{ FORM, "name=x&stock=1&price_decimal=19.99", F_PRICE, 1999 },
+	};
+	static const struct rcase bad[] = {
+		{ "three decimals", { .content_type = FORM, B("amount_decimal=12.505") }, 422,
+		    "amount_decimal" },
+		{ "decimal comma", { .content_type = FORM, B("amount_decimal=1%2C2") }, 422,
+		    "amount_decimal" },
+		{ "negative", { .content_type = FORM, B("price_decimal=-1") }, 422, "price_decimal" },
+		{ "exponent", { .content_type = FORM, B("amount_decimal=1e3") }, 422,
+		    "amount_decimal" },
+		{ "empty", { .content_type = FORM, B("amount_decimal=") }, 422, "amount_decimal" },
+		{ "zero amount", { .content_type = FORM, B("amount_decimal=0.00") }, 422,
+		    "amount_decimal" },
+		{ "JSON number", { .content_type = JSON, B("{\"amount_decimal\":12.5}") }, 422,
+		    "amount_decimal" },
+		{ "both", { .content_type = FORM, B("amount=1250&amount_decimal=12.50") }, 422,
+		    "amount_decimal" },
+		{ "both, decimal first", { .content_type = FORM,
+		    B("price_decimal=1&price=100") }, 422, "price_decimal" },
+		{ "twice", { .content_type = FORM, B("amount_decimal=1&amount_decimal=1") }, 422,
+		    "amount_decimal" },
+		{ "cents stay integers", { .content_type = FORM, B("amount=12.50") }, 422, "amount" },
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(ok); i++) {
+		struct req r;
+		struct problem p;
+		struct req_input in = { .method = "POST", .path = "/transfer/",
+		    .content_type = ok[i].ctype, .body = ok[i].body, .body_len = strlen(ok[i].body) };
+
+		expect(ok[i].body, parse(&in, &r, &p), &p, 0, NULL);
+		ck_assert_msg(r.f[ok[i].field].set && r.f[ok[i].field].i == ok[i].want,
+		    "%s: got %lld, want %lld", ok[i].body, (long long)r.f[ok[i].field].i,
+		    (long long)ok[i].want);
+		ck_assert_msg(!r.f[F_AMOUNT_DEC].set && !r.f[F_PRICE_DEC].set,
+		    "%s: a decimal field is left set", ok[i].body);
+		arena_reset(&arena);
+	}
+	run_cases(bad, NELEM(bad));
+}
+END_TEST
+
 START_TEST(int_field_takes_json_number_or_decimal_string)
 {
 	static const struct {
@@ -1468,6 +1525,7 @@ request_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, form_and_json_give_same_fields);
 	tcase_add_test(tc, form_fields_have_their_parsed_values);
+	tcase_add_test(tc, decimal_money_fields_become_cents);
 	tcase_add_test(tc, int_field_takes_json_number_or_decimal_string);
 	tcase_add_test(tc, int_field_non_integer_json_is_422);
 	tcase_add_test(tc, json_big_integer_is_not_silently_rounded);

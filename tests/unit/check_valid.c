@@ -693,6 +693,97 @@ START_TEST(problem_detail_and_field_cut_on_a_character_boundary)
 }
 END_TEST
 
+/* --- valid_money: the amount as a person writes it ------------------------ */
+
+/* Each input's cents (or NULL reason = refused), for money fields of 1 up
+ * (amount) and of 0 up (price). */
+START_TEST(money_table_of_written_amounts)
+{
+	static const struct money_case {
+		const char *s;
+		size_t n;
+		int64_t min;
+		int ok;
+		int64_t want;
+	} c[] = {
+		{ S("12.5"), 1, 1, 1250 },
+		{ S("12.50"), 1, 1, 1250 },
+		{ S("12"), 1, 1, 1200 },
+		{ S("0.01"), 1, 1, 1 },
+		{ S("0.1"), 1, 1, 10 },
+		{ S(" 7.05 "), 1, 1, 705 },
+		{ S("007.00"), 1, 1, 700 },
+		{ S("0"), 0, 1, 0 },
+		{ S("0.00"), 0, 1, 0 },
+		{ S("10000000000"), 1, 1, 1000000000000LL },
+		{ S("0"), 1, 0, 0 },
+		{ S("0.00"), 1, 0, 0 },
+		{ S("12.505"), 1, 0, 0 },
+		{ S("12.500"), 1, 0, 0 },
+		{ S("1,2"), 1, 0, 0 },
+		{ S("1,20"), 1, 0, 0 },
+		{ S("1.234,50"), 1, 0, 0 },
+		{ S("-1"), 1, 0, 0 },
+		{ S("-0.5"), 0, 0, 0 },
+		{ S("+1"), 1, 0, 0 },
+		{ S("1e3"), 1, 0, 0 },
+		{ S("1E3"), 1, 0, 0 },
+		{ S("0x10"), 1, 0, 0 },
+		{ S(""), 1, 0, 0 },
+		{ S("   "), 1, 0, 0 },
+		{ S("."), 1, 0, 0 },
+		{ S(".5"), 1, 0, 0 },
+		{ S("12."), 1, 0, 0 },
+		{ S("1 2"), 1, 0, 0 },
+		{ S("12.5.0"), 1, 0, 0 },
+		{ S("12..5"), 1, 0, 0 },
+		{ S("NaN"), 1, 0, 0 },
+		{ S("inf"), 1, 0, 0 },
+		{ S("\xef\xbc\x91"), 1, 0, 0 },	/* fullwidth digit one */
+		{ "1\0" "2", 3, 1, 0, 0 },
+		{ S("10000000000.01"), 1, 0, 0 },	/* past 10^12 cents */
+		{ S("999999999999999"), 1, 0, 0 },
+		{ S("9999999999999999999999"), 1, 0, 0 },
+		{ S("92233720368547758.08"), 1, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int64_t out = 424242;
+		char *d = dup_exact(c[i].s, c[i].n);
+		const char *why = valid_money(d, c[i].n, c[i].min, 1000000000000LL, &out);
+
+		free(d);
+		if (c[i].ok) {
+			ck_assert_msg(why == NULL, "valid_money(\"%.*s\") rejected: %s",
+			    (int)c[i].n, c[i].s, why);
+			ck_assert_msg(out == c[i].want, "valid_money(\"%.*s\") gave %lld, want %lld",
+			    (int)c[i].n, c[i].s, (long long)out, (long long)c[i].want);
+		} else {
+			ck_assert_msg(why != NULL, "valid_money(\"%.*s\") accepted %lld",
+			    (int)c[i].n, c[i].s, (long long)out);
+			ck_assert_msg(out == 424242, "valid_money(\"%.*s\") wrote *out on failure",
+			    (int)c[i].n, c[i].s);
+		}
+	}
+}
+END_TEST
+
+/* The reasons name what is wrong, in words a form can show. */
+START_TEST(money_reasons_say_what_is_wrong)
+{
+	int64_t out;
+
+	ck_assert_str_eq(valid_money("12.505", 6, 1, 100000, &out),
+	    "has more than two digits after the point (cents)");
+	ck_assert_str_eq(valid_money("-1", 2, 1, 100000, &out), "must not be negative");
+	ck_assert_str_eq(valid_money("0", 1, 1, 100000, &out), "must be at least 0.01");
+	ck_assert_str_eq(valid_money("1000.01", 7, 1, 100000, &out), "is too large");
+	ck_assert_str_eq(valid_money("1,2", 3, 1, 100000, &out),
+	    "must be an amount such as 12.50: digits, then at most two after a point");
+}
+END_TEST
+
 static Suite *
 valid_suite(void)
 {
@@ -729,6 +820,11 @@ valid_suite(void)
 	tcase_add_test(tc, text_rejects_nul_and_invalid_utf8);
 	tcase_add_test(tc, text_length_counts_code_points_not_bytes);
 	tcase_add_test(tc, text_trimmed_spaces_do_not_count);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("money");
+	tcase_add_test(tc, money_table_of_written_amounts);
+	tcase_add_test(tc, money_reasons_say_what_is_wrong);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("local_path");
