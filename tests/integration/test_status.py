@@ -340,6 +340,10 @@ def local_requests_get_it_and_other_addresses_are_refused_without_admin():
     code, hdrs, body = raw_get("/status/", "127.0.0.2",
                                {"Authorization": "Bearer " + u.token})
     expect_problem(code, hdrs, body, 403, "a non-admin from 127.0.0.2")
+    # Credentials presented from 127.0.0.1 are judged as from anywhere.
+    assert_problem(get("/status/", headers={"Authorization": "Bearer " + "Q" * 43}), 401,
+                   what="a bad token from 127.0.0.1")
+    assert_problem(u.get("/status/"), 403, what="a non-admin from 127.0.0.1")
     token = os.environ.get("ORDERD_ADMIN_TOKEN")
     check(token, "ORDERD_ADMIN_TOKEN is not set")
     code, hdrs, body = raw_get("/status/", "127.0.0.2", {"Authorization": "Bearer " + token})
