@@ -54,6 +54,8 @@ enum field {
 	F_AMOUNT_DEC,	/* amount_decimal: "12.50" as a person writes it; becomes
 			 * F_AMOUNT (cents) and is never set itself after validation */
 	F_PRICE_DEC,	/* price_decimal: the same for F_PRICE */
+	F_HISTORY,	/* query of GET /status/: seconds of history 0..600 */
+	F_TOP,		/* query of GET /status/: products selling fastest 0..20 */
 	F__MAX
 };
 
@@ -100,6 +102,7 @@ struct req_input {
 	const char *host;		/* Host */
 	const char *csrf;		/* X-CSRF-Token */
 	const char *idempotency_key;	/* Idempotency-Key */
+	const char *remote_addr;	/* REMOTE_ADDR: the peer of the web server */
 	const char *body;
 	size_t body_len;
 };

@@ -1360,7 +1360,7 @@ ABORT_PRODUCT = F("int", 1, INT64_MAX, valid="{Z}", optional=True,
 CALLS = [
     call("product-list", "GET", "/product/", "user", base=[200],
          query=[("limit", LIMIT), ("after", AFTER),
-                ("format", F("word", 1, 8, valid="json",
+                ("format", F("word", 1, 10, valid="json",
                              narrow=[(422, INVALID, "format")]))]),
     call("product-create", "POST", "/product/", "admin", idem=True,
          fields=[("name", F("text", 1, 200, valid="mx-{TAG}")),
@@ -1419,7 +1419,10 @@ CALLS = [
     call("transfer", "POST", "/transfer/", "user", idem=True,
          fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount", AMOUNT)],
          base=[404], btype=NOT_FOUND),
-    call("status", "GET", "/status/", "admin", base=[200]),
+    call("status", "GET", "/status/", "admin", base=[200],
+         query=[("history", F("int", 0, 600, valid="5")), ("top", F("int", 0, 20, valid="3")),
+                ("format", F("word", 1, 10, valid="prometheus",
+                             narrow=[(422, INVALID, "format")]))]),
     # the pages' money fields: "12.50" as a person writes it, taken as the
     # cents field it stands for (a call of its own: both at once is a 422)
     call("product-create-decimal", "POST", "/product/", "admin", idem=True,
@@ -1438,7 +1441,7 @@ CALLS = [
     # the cart cookie (orderd_cart): changed by anyone, nothing kept on the
     # server; a valid request answers the cart
     call("cart-get", "GET", "/cart/", "user", base=[200],
-         query=[("format", F("word", 1, 8, valid="json",
+         query=[("format", F("word", 1, 10, valid="json",
                              narrow=[(422, INVALID, "format")]))]),
     call("cart-add", "POST", "/cart/", "user",
          fields=[("product", F("int", 1, INT64_MAX, valid="{Z}",
