@@ -188,8 +188,9 @@
   function drawSpark(p, el, end) {
     const w = 160;
     const h = 36;
-    const t0 = end - WINDOW_S + 1;
-    const pts = p.points.filter(([t]) => t >= t0);
+    // The page's own samples, over at least the last minute.
+    const pts = p.points.filter(([t]) => t > end - WINDOW_S);
+    const t0 = Math.min(pts.length ? pts[0][0] : end, end - 59);
     let lo = Infinity;
     let hi = -Infinity;
     for (const [, s] of pts) {
@@ -197,7 +198,7 @@
       hi = Math.max(hi, s);
     }
     const span = hi - lo || 1;
-    const x = (t) => r1(2 + ((t - t0) / (WINDOW_S - 1)) * (w - 4));
+    const x = (t) => r1(2 + ((t - t0) / (end - t0)) * (w - 4));
     const y = (s) => r1(hi === lo ? h / 2 : 3 + ((hi - s) / span) * (h - 6));
     let d = '';
     for (const [i, [t, s]] of pts.entries()) d += `${i ? 'L' : 'M'}${x(t)} ${y(s)}`;
