@@ -8,11 +8,13 @@
 #include "api/apiint.h"
 #include "base/log.h"
 #include "http/hdr.h"
+#include "shm/stats.h"
 
 #define NEED_USER	0x1	/* 401 without credentials */
 #define NEED_ADMIN	0x2	/* and 403 for a non-admin */
 #define IDEMPOTENT	0x4	/* honours Idempotency-Key */
 #define NO_AUTH		0x8	/* credentials are not looked at (sign-in itself) */
+#define LOCAL_OK	0x10	/* also anyone from 127.0.0.1 (--status-local on) */
 
 static const struct {
 	handler_fn fn;
@@ -38,7 +40,7 @@ static const struct {
 	[H_LEDGER] =		{ ledger_h, NEED_USER },
 	[H_CREDIT] =		{ credit_h, NEED_ADMIN | IDEMPOTENT },
 	[H_TRANSFER] =		{ transfer_h, NEED_USER | IDEMPOTENT },
-	[H_STATUS] =		{ status_h, NEED_ADMIN },
+	[H_STATUS] =		{ status_h, NEED_ADMIN | LOCAL_OK },
 };
 
 /* The credentials the request presents: a Bearer token first, else the
@@ -115,6 +117,9 @@ admit(struct call *c, unsigned flags)
 	struct idem_request rq;
 
 	read_from(c->req, &from);
+	if ((flags & LOCAL_OK) && c->ctx->conf->status_local && c->req->in != NULL &&
+	    c->req->in->remote_addr != NULL && strcmp(c->req->in->remote_addr, "127.0.0.1") == 0)
+		return 0;
 	if (flags & NO_AUTH)
 		return auth_check_signin_origin(&from, &c->p);
 	read_creds(c->req->in, &cr);
@@ -162,11 +167,13 @@ api_handle(struct api_ctx *ctx, const struct req_input *in, struct resp *resp)
 	c.resp = resp;
 	c.route = &route;
 	resp_init(resp);
+	ctx->route = 0;
 
 	if (req_parse(&req, ctx->arena, in, &c.p) != 0)
 		goto problem;
 	switch (router_match(req.path, req.method, &route)) {
 	case ROUTE_OK:
+		ctx->route = route.route;
 		break;
 	case ROUTE_NOT_FOUND:
 		problem_set(&c.p, PROB_NOT_FOUND, "no such resource");
@@ -186,6 +193,12 @@ api_handle(struct api_ctx *ctx, const struct req_input *in, struct resp *resp)
 	if (handlers[route.h].fn(&c) == 0)
 		return;
 problem:
+	if (c.p.kind == PROB_UNAVAILABLE)
+		stats_add(SC_UNAVAILABLE, 1);
+	else if (c.p.kind == PROB_OUTCOME_UNKNOWN)
+		stats_add(SC_OUTCOME_UNKNOWN, 1);
+	else if (c.p.kind == PROB_OUT_OF_STOCK)
+		stats_add(SC_SOLD_OUT, 1);
 	if (problem_status(c.p.kind) >= 500)
 		log_error("%s %s: %d %s", in->method ? in->method : "-", in->path ? in->path : "-",
 		    problem_status(c.p.kind), c.p.detail);

@@ -18,6 +18,7 @@ struct api_ctx {
 	struct db *db;
 	const struct conf *conf;
 	struct arena *arena;
+	int route;	/* out: the route api_handle() matched (router.h), 0 = none */
 };
 
 void	api_handle(struct api_ctx *, const struct req_input *, struct resp *);

@@ -7,6 +7,7 @@
 
 #include "api/apiint.h"
 #include "shm/idemcache.h"
+#include "shm/stats.h"
 
 _Static_assert(IDEM_LOCATION_MAX <= RESP_LOCATION_MAX, "a stored Location fits the answer's");
 
@@ -71,9 +72,13 @@ write_remembered(struct call *c)
 	struct idemcache_answer *m;
 	struct idem_answer ans;
 
-	if (!c->use_idem || (m = arena_alloc(c->ctx->arena, sizeof(*m))) == NULL ||
-	    !idemcache_get(c->idem.user, c->idem.key, c->idem.keylen, c->idem.hash, m))
+	if (!c->use_idem || (m = arena_alloc(c->ctx->arena, sizeof(*m))) == NULL)
 		return 0;
+	if (!idemcache_get(c->idem.user, c->idem.key, c->idem.keylen, c->idem.hash, m)) {
+		stats_add(SC_IDEM_MISS, 1);
+		return 0;
+	}
+	stats_add(SC_IDEM_HIT, 1);
 	snprintf(c->resp->location, sizeof(c->resp->location), "%s", m->location);
 	ans.status = m->status;
 	ans.body = m->body;

@@ -108,6 +108,16 @@ conf_set(struct conf *c, enum conf_opt opt, const char *val)
 		}
 		c->db_nodes = val;
 		break;
+	case OPT_STATUS_LOCAL:
+		if (strcmp(val, "on") == 0)
+			c->status_local = 1;
+		else if (strcmp(val, "off") == 0)
+			c->status_local = 0;
+		else {
+			fprintf(stderr, "orderd: status-local must be on or off, not '%s'\n", val);
+			return -1;
+		}
+		break;
 	case OPT_HELP:
 		break;
 	}
@@ -136,6 +146,7 @@ conf_from_env(struct conf *c)
 		{ "ORDERD_MIGRATIONS", OPT_MIGRATIONS },
 		{ "ORDERD_HOLD", OPT_HOLD },
 		{ "ORDERD_MAX_OPEN", OPT_MAX_OPEN },
+		{ "ORDERD_STATUS_LOCAL", OPT_STATUS_LOCAL },
 	};
 	size_t i;
 
@@ -149,6 +160,7 @@ conf_from_env(struct conf *c)
 	c->grace = 30;
 	c->hold = 900;
 	c->max_open = 20;
+	c->status_local = 1;
 	c->migrations = ORDERD_DATADIR "/migrations";
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i].env);

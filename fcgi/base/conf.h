@@ -34,6 +34,7 @@ struct conf {
 	int grace;			/* seconds a stopping worker may take */
 	int64_t hold;			/* seconds a placed balance order may wait to be paid */
 	long max_open;			/* placed balance orders one user may hold */
+	int status_local;		/* GET /status/ answers anyone from 127.0.0.1 */
 	/* migrate */
 	const char *migrations;
 };
@@ -47,7 +48,7 @@ enum conf_opt {
 	OPT_DB_SOCKET = 256, OPT_DB_HOST, OPT_DB_PORT, OPT_DB_USER, OPT_DB_PASSWORD,
 	OPT_DB_NAME, OPT_LISTEN, OPT_WORKERS, OPT_MAX_REQUESTS, OPT_LOCK, OPT_FREIGHT,
 	OPT_PIDFILE, OPT_LOG, OPT_DAEMON, OPT_GRACE, OPT_MIGRATIONS, OPT_HOLD, OPT_MAX_OPEN,
-	OPT_DB_NODES, OPT_HELP
+	OPT_DB_NODES, OPT_STATUS_LOCAL, OPT_HELP
 };
 
 /* Applies one option value; returns 0, or -1 after printing why. */

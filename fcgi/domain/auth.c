@@ -10,6 +10,7 @@
 #include "domain/auth.h"
 #include "base/log.h"
 #include "shm/sesscache.h"
+#include "shm/stats.h"
 
 /* Argon2id cost: t = 2 passes over 19 MiB (OWASP's recommendation for
  * Argon2id), a few tens of milliseconds per login on this machine. */
@@ -113,8 +114,11 @@ auth_identify(struct db *db, const struct auth_creds *cr, struct principal *who,
 	memcpy(who->token, cr->token, cr->len);
 	who->token[cr->len] = '\0';
 	token_hash(who->token, who->token_hash);
-	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username))
+	if (sesscache_get(who->token_hash, &who->id, &who->admin, who->username)) {
+		stats_add(SC_SESS_HIT, 1);
 		return 0;
+	}
+	stats_add(SC_SESS_MISS, 1);
 	gen = sesscache_begin(who->token_hash);	/* before the read: see sesscache.h */
 	in[0] = DBV_BLOB(who->token_hash, AUTH_HASH_LEN);
 	if ((rc = db_one(db, ST_SESSION_GET, in, 1, out, 3, &found)) != DB_OK) {

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "domain/accounts.h"
 #include "domain/batch.h"
+#include "shm/stats.h"
 #include "domain/dberr.h"
 #include "domain/idem.h"
 #include "shm/prodcache.h"
@@ -716,8 +717,19 @@ batch_place(struct db *db, const struct conf *conf, struct arena *a, struct qslo
 		}
 		return;
 	}
-	if (db_txn(db, batch_txn, &b, &p) == 0)
+	if (db_txn(db, batch_txn, &b, &p) == 0) {
+		for (i = 0; i < n; i++) {
+			const struct qorder *in = &s[i]->in;
+			uint32_t k;
+
+			if (s[i]->out.outcome != QO_PLACED)
+				continue;
+			stats_order();
+			for (k = 0; k < in->nlines; k++)
+				stats_sold(in->lines[k].product, in->lines[k].quantity);
+		}
 		return;
+	}
 	for (i = 0; i < n; i++) {
 		struct qresult *out = &s[i]->out;
 

@@ -7,6 +7,7 @@
 #include "domain/catalog.h"
 #include "shm/prodcache.h"
 #include "shm/soldout.h"
+#include "shm/stats.h"
 
 /* A fetched ST_PRODUCT_LIST row: the product and its goods column. */
 struct product_row {
@@ -45,8 +46,11 @@ catalog_product(struct db *db, int64_t id, struct product *out, struct problem *
 {
 	uint64_t version;
 
-	if (prodcache_get(id, out))
+	if (prodcache_get(id, out)) {
+		stats_add(SC_PROD_HIT, 1);
 		return 0;
+	}
+	stats_add(SC_PROD_MISS, 1);
 	version = prodcache_version(id);
 	if (db_done(db, inv_get(db, id, out, p), p) != 0)
 		return -1;

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "domain/dberr.h"
 #include "domain/orders.h"
+#include "shm/stats.h"
 
 /* The payment window (--hold) of the pool: a placed balance order created
  * at t may be paid before t + order_hold; from then on it is due to expire. */
@@ -344,7 +345,12 @@ order_create(struct db *db, const struct conf *conf, struct arena *a, struct lin
 	 * the lines are the order's from the start. */
 	o->lines = lines;
 	o->nlines = c.n;
-	return db_txn_hooked(db, create_txn, &c, h, p);
+	if (db_txn_hooked(db, create_txn, &c, h, p) != 0)
+		return -1;
+	stats_order();
+	for (merged = 0; (size_t)merged < c.n; merged++)
+		stats_sold(lines[merged].product, lines[merged].quantity);
+	return 0;
 }
 
 /* --- state changes -------------------------------------------------------- */

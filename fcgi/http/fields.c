@@ -36,7 +36,9 @@ static const struct field_def {
 	[F_AMOUNT] =	  { "amount", K_INT, 1, 1000000000000LL },
 	[F_TO] =	  { "to", K_VERBATIM, 1, 64 },
 	[F_CSRF] =	  { "csrf_token", K_KEY, 0, 200 },	/* empty = absent: 403 */
-	[F_FORMAT] =	  { "format", K_WORD, 1, 8 },
+	[F_FORMAT] =	  { "format", K_WORD, 1, 10 },
+	[F_HISTORY] =	  { "history", K_INT, 0, 600 },
+	[F_TOP] =	  { "top", K_INT, 0, 20 },
 };
 
 /* Bounds of the fields inside one element of items. */

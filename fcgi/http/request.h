@@ -51,6 +51,8 @@ enum field {
 	F_TO,		/* 1..64 bytes of UTF-8 kept as sent: a username */
 	F_CSRF,		/* csrf_token: 0..200 printable ASCII */
 	F_FORMAT,	/* query: json (default) or html */
+	F_HISTORY,	/* query of GET /status/: seconds of history 0..600 */
+	F_TOP,		/* query of GET /status/: products selling fastest 0..20 */
 	F__MAX
 };
 
@@ -97,6 +99,7 @@ struct req_input {
 	const char *host;		/* Host */
 	const char *csrf;		/* X-CSRF-Token */
 	const char *idempotency_key;	/* Idempotency-Key */
+	const char *remote_addr;	/* REMOTE_ADDR: the peer of the web server */
 	const char *body;
 	size_t body_len;
 };

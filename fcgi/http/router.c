@@ -142,10 +142,42 @@ router_match(const char *path, enum method m, struct route_match *out)
 		out->id = id;
 		if (named >= 0)
 			snprintf(out->name, sizeof(out->name), "%s", seg[named]);
-		if (r->method == m || (m == M_HEAD && r->method == M_GET))
+		if (r->method == m || (m == M_HEAD && r->method == M_GET)) {
 			out->h = r->h;
+			out->route = (int)i + 1;
+		}
 	}
 	if (!found)
 		return ROUTE_NOT_FOUND;
 	return out->h != H_NONE ? ROUTE_OK : ROUTE_METHOD;
+}
+
+#define NROUTES	((int)(sizeof(routes) / sizeof(routes[0])))
+
+int
+router_routes(void)
+{
+	return NROUTES;
+}
+
+const char *
+router_label(int route)
+{
+	static char labels[NROUTES][64];
+	const struct route *r;
+	size_t used;
+	int k;
+
+	if (route < 1 || route > NROUTES)
+		return NULL;
+	if (labels[route - 1][0] != '\0')
+		return labels[route - 1];
+	r = &routes[route - 1];
+	used = (size_t)snprintf(labels[route - 1], sizeof(labels[0]), "%s /",
+	    req_method_name(r->method));
+	for (k = 0; k < 3 && r->seg[k] != NULL && used < sizeof(labels[0]); k++)
+		used += (size_t)snprintf(labels[route - 1] + used, sizeof(labels[0]) - used, "%s/",
+		    strcmp(r->seg[k], "#") == 0 ? "{id}" : strcmp(r->seg[k], "@") == 0 ? "{name}" :
+		    r->seg[k]);
+	return labels[route - 1];
 }

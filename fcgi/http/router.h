@@ -40,6 +40,7 @@ struct route_match {
 	int64_t id;		/* the <id> segment, when the path has one */
 	char name[40];		/* the <name> segment, when the path has one */
 	char allow[64];		/* methods the path accepts, for 405's Allow */
+	int route;		/* 1 + the index of the route matched (its label); 0 = none */
 };
 
 enum route_result {
@@ -49,5 +50,12 @@ enum route_result {
 };
 
 enum route_result router_match(const char *path, enum method, struct route_match *);
+
+/* The number of routes, and the label of route (1..router_routes(), as in
+ * route_match.route): its method and pattern with {id} and {name} for the
+ * variable segments, "POST /order/{id}/abort/". NULL for any other. Labels
+ * are what GET /status/ counts requests by (bounded: never the raw path). */
+int	router_routes(void);
+const char *router_label(int route);
 
 #endif

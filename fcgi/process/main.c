@@ -21,6 +21,7 @@
 #include "shm/queue.h"
 #include "shm/sesscache.h"
 #include "shm/soldout.h"
+#include "shm/stats.h"
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -65,6 +66,7 @@ static const struct option serve_opts[] = {
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "hold", required_argument, NULL, OPT_HOLD },
 	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
+	{ "status-local", required_argument, NULL, OPT_STATUS_LOCAL },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -191,6 +193,7 @@ serve_setup(const struct conf *c)
 		  "a frozen database holds every worker for its read timeout" },
 		{ prodcache_init, "product cache", "every product read asks the database" },
 		{ idemcache_init, "replay cache", "every repeated Idempotency-Key asks the database" },
+		{ stats_init, "status counters", "GET /status/ shows zeros" },
 	};
 	struct db db;
 	size_t i;
@@ -250,7 +253,9 @@ static const struct sub {
 	  "  --hold SECONDS       a placed balance order not paid within this expires\n"
 	  "                       and its stock comes back (900)           ORDERD_HOLD\n"
 	  "  --max-open N         unpaid balance orders one user may hold (20)\n"
-	  "                                                                ORDERD_MAX_OPEN\n" },
+	  "                                                                ORDERD_MAX_OPEN\n"
+	  "  --status-local on|off  GET /status/ answers anyone from 127.0.0.1 (on); off\n"
+	  "                       behind a proxy on the same host      ORDERD_STATUS_LOCAL\n" },
 	{ "migrate", migrate_opts, migrate_run,
 	  "usage: orderd migrate [options]\n"
 	  "Applies the numbered migrations not yet applied, in order.\n\n"

@@ -25,6 +25,7 @@
 #include "process/batcher.h"
 #include "process/reaper.h"
 #include "shm/soldout.h"
+#include "shm/stats.h"
 #include "process/worker.h"
 
 #define LISTEN_BACKLOG	1024
@@ -207,7 +208,8 @@ static const char *const child_names[] = {
  * never take a request and do not hold the listening socket. Returns its
  * pid, or -1. */
 static pid_t
-spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, enum child kind)
+spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, enum child kind,
+    int stats_slot)
 {
 	pid_t master = getpid(), pid;
 
@@ -219,6 +221,8 @@ spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, e
 	if (pid == 0) {
 		sigset_t mask;
 		int fd;
+
+		stats_self(stats_slot);
 
 		sigemptyset(&mask);
 		if (kind == CHILD_WORKER) {
@@ -235,6 +239,7 @@ spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, e
 			close(fd);
 		exit(kind == CHILD_REAPER ? reaper_run(c, master) : batcher_run(c, master));
 	}
+	stats_slot_start(stats_slot, pid);
 	s->pid = pid;
 	s->gen = gen;
 	s->retiring = 0;
@@ -245,9 +250,9 @@ spawn_child(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, e
 }
 
 static pid_t
-spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen)
+spawn(const struct conf *c, int listen_fd, struct slot *s, unsigned gen, int i)
 {
-	return spawn_child(c, listen_fd, s, gen, CHILD_WORKER);
+	return spawn_child(c, listen_fd, s, gen, CHILD_WORKER, i);
 }
 
 /* Detaches from the terminal. The parent returns only after the child
@@ -358,10 +363,11 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 		setup(c);
 	nslots = c->workers * 2;
 	for (i = 0; i < c->workers; i++)
-		if (spawn(c, listen_fd, &slots[i], gen) < 0)
+		if (spawn(c, listen_fd, &slots[i], gen, i) < 0)
 			return 1;
 	for (a = 0; a < naux; a++)
-		if (spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a]) < 0)
+		if (spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a],
+			    STATS_SLOT_REAPER + a) < 0)
 			return 1;
 	log_info("serving %s with %d workers (lock %s, hold %lld s, max-open %ld)",
 	    c->listen ? c->listen : "fd:0", c->workers,
@@ -397,6 +403,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 				/* Respawned like a worker; at once when a
 				 * reload retired it. */
 				aux[a].pid = 0;
+				stats_slot_end(STATS_SLOT_REAPER + a, pid);
 				child_gone(&aux[a], child_names[aux_kind[a]], pid, st);
 				aux[a].retiring = 0;
 				continue;
@@ -405,6 +412,7 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 				if (slots[i].pid != pid)
 					continue;
 				slots[i].pid = 0;
+				stats_slot_end(i, pid);
 				if (stopping || slots[i].retiring) {
 					slots[i].wanted = 0;
 				} else {
@@ -455,7 +463,8 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 			 * once). */
 			for (a = 0; a < naux; a++)
 				if (aux[a].pid == 0 && now >= ts_s(&aux[a].respawn_at))
-					spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a]);
+					spawn_child(c, listen_fd, &aux[a], gen, aux_kind[a],
+			    STATS_SLOT_REAPER + a);
 				else if (aux[a].pid != 0 && aux[a].gen != gen && !aux[a].retiring) {
 					aux[a].retiring = 1;
 					kill(aux[a].pid, SIGTERM);
@@ -463,14 +472,14 @@ pool_run(const struct conf *c, void (*setup)(const struct conf *))
 			for (i = 0; i < nslots; i++)
 				if (slots[i].pid == 0 && slots[i].wanted &&
 				    now >= ts_s(&slots[i].respawn_at))
-					spawn(c, listen_fd, &slots[i], gen);
+					spawn(c, listen_fd, &slots[i], gen, i);
 			/* Rolling reload: start a new worker, then retire one old
 			 * one; the next only after it has gone. */
 			if (old >= 0 && retiring == 0) {
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid == 0 && !slots[i].wanted)
 						break;
-				if (i < nslots && spawn(c, listen_fd, &slots[i], gen) > 0) {
+				if (i < nslots && spawn(c, listen_fd, &slots[i], gen, i) > 0) {
 					slots[old].retiring = 1;
 					kill(slots[old].pid, SIGTERM);
 				}

@@ -23,6 +23,7 @@
 #include "http/response.h"
 #include "shm/queue.h"
 #include "shm/shared.h"
+#include "shm/stats.h"
 #include "process/worker.h"
 
 #define DRAIN_SECONDS	1.0	/* how long a stopping worker takes queued connections */
@@ -55,7 +56,7 @@ on_stop(int sig)
 enum param {
 	P_CONTENT_LENGTH, P_REQUEST_METHOD, P_REQUEST_URI, P_DOCUMENT_URI, P_QUERY_STRING,
 	P_CONTENT_TYPE, P_ACCEPT, P_OVERRIDE, P_AUTHORIZATION, P_COOKIE, P_ORIGIN,
-	P_REFERER, P_ORDERD_HOST, P_HOST, P_CSRF, P_IDEMPOTENCY_KEY, P_COUNT
+	P_REFERER, P_ORDERD_HOST, P_HOST, P_CSRF, P_IDEMPOTENCY_KEY, P_REMOTE_ADDR, P_COUNT
 };
 
 #define PARAM(s)	{ s, sizeof(s) - 1 }
@@ -79,6 +80,7 @@ static const struct {
 	[P_HOST] = PARAM("HTTP_HOST"),
 	[P_CSRF] = PARAM("HTTP_X_CSRF_TOKEN"),
 	[P_IDEMPOTENCY_KEY] = PARAM("HTTP_IDEMPOTENCY_KEY"),
+	[P_REMOTE_ADDR] = PARAM("REMOTE_ADDR"),
 };
 
 /* v[p]: the value of param p, or NULL; the first of a repeated name wins,
@@ -164,7 +166,8 @@ write_resp(FCGX_Request *rq, const struct resp *r, int head_only)
 		FCGX_PutStr(r->body, (int)r->body_len, rq->out);
 }
 
-static void
+/* Answers one request; returns its status (the route is in ctx->route). */
+static int
 serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 {
 	struct req_input in;
@@ -196,6 +199,8 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 		in.host = v[P_HOST];
 	in.csrf = v[P_CSRF];
 	in.idempotency_key = v[P_IDEMPOTENCY_KEY];
+	in.remote_addr = v[P_REMOTE_ADDR];
+	ctx->route = 0;
 
 	if (read_body(rq, v[P_CONTENT_LENGTH], ctx->arena, &in, &why) != 0) {
 		struct problem p;
@@ -206,7 +211,9 @@ serve_one(FCGX_Request *rq, struct api_ctx *ctx)
 		resp_problem(&resp, ctx->arena, NULL, &p);
 	} else
 		api_handle(ctx, &in, &resp);
+	stats_state(STATS_WRITING);
 	write_resp(rq, &resp, method != NULL && strcmp(method, "HEAD") == 0);
+	return resp.status;
 }
 
 /* --lock queue: a waiting order needs no database connection, and the
@@ -247,11 +254,20 @@ keep_connection(struct api_ctx *ctx)
 static int
 take(FCGX_Request *rq, struct api_ctx *ctx)
 {
+	struct timespec t0, t1;
+	int status;
+
 	/* Non-blocking accept: another worker may have taken it. */
 	if (FCGX_Accept_r(rq) < 0)
 		return 0;
-	serve_one(rq, ctx);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stats_state(STATS_READING);
+	status = serve_one(rq, ctx);
 	FCGX_Finish_r(rq);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_request(ctx->route, status, (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	stats_state(STATS_IDLE);
 	arena_reset(ctx->arena);
 	keep_connection(ctx);
 	return 1;

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/nodes.h"
 #include "shm/shared.h"
+#include "shm/stats.h"
 
 /* The columns of an order row, written once: ST_ORDER_GET, _LOCK, _LIST and
  * _LIST_USER select ORDER_COLS, and orders.c binds ORDER_NCOLS columns to
@@ -316,6 +317,12 @@ db_health_init(void)
 {
 	health = shared_alloc(sizeof(*health));
 	return health != NULL ? 0 : -1;
+}
+
+int
+db_health_node(void)
+{
+	return health != NULL ? __atomic_load_n(&health->node, __ATOMIC_ACQUIRE) : 0;
 }
 
 int
@@ -801,6 +808,7 @@ lost:
 		if (!again && !db->timed_out && db->last_errno != DB_ER_SUSPECT &&
 		    strncmp(sql[id], "SELECT", 6) == 0) {
 			again = 1;
+			stats_retry(db->last_errno);
 			goto retry;
 		}
 	}
@@ -1122,13 +1130,17 @@ db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 				 * once and try again; a second failure is a 503. */
 				if (db->last_errno != DB_ER_SUSPECT)
 					db_close(db);
-				if (may_reconnect(db, attempt))
+				if (may_reconnect(db, attempt)) {
+					stats_retry(db->last_errno);
 					continue;
+				}
 			}
 			break;
 		}
 		db->in_txn = 1;
 		db->nafter = 0;
+		stats_add(SC_TRANSACTIONS, 1);
+		stats_state(STATS_TXN);
 		rc = h != NULL && h->first != NULL ? h->first(db, h->arg, p) : DB_OK;
 		if (rc == DB_OK)
 			rc = fn(db, ctx, p);
@@ -1137,7 +1149,9 @@ db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 		if (rc == DB_OK) {
 			rc = db_exec(db, ST_COMMIT, NULL, 0);
 			db->in_txn = 0;
+			stats_state(STATS_READING);
 			if (rc == DB_OK) {
+				stats_add(SC_COMMITS, 1);
 				run_after(db);
 				return DB_OK;
 			}
@@ -1154,6 +1168,10 @@ db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			}
 		}
 		db->nafter = 0;
+		stats_state(STATS_READING);
+		stats_add(SC_ROLLBACKS, 1);
+		if (db->last_errno == ER_LOCK_WAIT_TIMEOUT && rc == DB_RETRY)
+			stats_add(SC_LOCK_WAITS, 1);
 		if (rc == DB_ABORT) {
 			rollback(db);
 			db->in_txn = 0;
@@ -1163,8 +1181,10 @@ db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			/* Lost before COMMIT was sent: nothing committed. The
 			 * next attempt reconnects and prepares again. */
 			db_close(db);
-			if (may_reconnect(db, attempt))
+			if (may_reconnect(db, attempt)) {
+				stats_retry(db->last_errno);
 				continue;
+			}
 			break;
 		}
 		rollback(db);
@@ -1173,6 +1193,7 @@ db_txn_run(struct db *db, db_txn_fn fn, void *ctx, const struct db_hooks *h,
 			break;
 		if (db->last_errno == ER_LOCK_WAIT_TIMEOUT && ++lockwaits >= LOCKWAIT_MAX)
 			break;
+		stats_retry(db->last_errno);
 		log_info("transaction retry %d after %u %s", attempt, db->last_errno,
 		    db->last_error);
 	}

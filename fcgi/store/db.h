@@ -283,6 +283,9 @@ void	db_health_suspect(int64_t now_ms);
 void	db_health_ok(void);
 /* Whether the database is marked suspect. */
 int	db_health_is_suspect(void);
+/* --db-nodes: 1 + the index of the node the pool's workers connected to
+ * last (0: none yet, or no shared mark). */
+int	db_health_node(void);
 /* The db_rc of the last failed call (db->last_errno); never DB_OK. */
 enum db_rc db_failure(const struct db *);
 
