@@ -806,18 +806,19 @@ test('the Live page under a slow or failing /status/: the last charts stay, thei
   let inFlight = 0;
   let most = 0;
   const isStatus = (req) => new URL(req.url()).pathname === '/status/';
-  page.on('request', (req) => { if (isStatus(req)) most = Math.max(most, ++inFlight); });
+  let sent = 0;
+  page.on('request', (req) => { if (isStatus(req)) { sent += 1; most = Math.max(most, ++inFlight); } });
   const done = (req) => { if (isStatus(req)) inFlight -= 1; };
   page.on('requestfinished', done);
   page.on('requestfailed', done);
   let mode = 'pass';
   await page.route('**/status/**', async (route) => {
     if (mode === 'slow') await sleep(6000); // longer than the page waits
-    if (mode === 'fail') {
-      await route.fulfill({
-        status: 503, contentType: 'application/problem+json',
-        body: JSON.stringify({ type: '/problems/unavailable', title: 'Service unavailable', status: 503, detail: 'the order service is not reachable; try again shortly' }),
-      }).catch(() => {});
+    if (mode === 'fail' || mode === 'gone') {
+      const problem = mode === 'fail'
+        ? { type: '/problems/unavailable', title: 'Service unavailable', status: 503, detail: 'the order service is not reachable; try again shortly' }
+        : { type: '/problems/unauthorized', title: 'Sign-in required', status: 401, detail: 'sign in first' };
+      await route.fulfill({ status: problem.status, contentType: 'application/problem+json', body: JSON.stringify(problem) }).catch(() => {});
     } else {
       await route.continue().catch(() => {}); // (the page may have given up on it)
     }
@@ -846,6 +847,14 @@ test('the Live page under a slow or failing /status/: the last charts stay, thei
   expect((await line.getAttribute('d')) !== drawn, 'the requests line did not move after /status/ recovered');
   expectEq(await page.locator('[data-announce]').textContent(), 'Live updates resumed.', 'what a screen reader hears');
   expect(most === 1, `${most} requests to /status/ were in flight at once`);
+
+  // The session ends (401): the page says so and stops asking.
+  mode = 'gone';
+  await liveState(page).filter({ hasText: /^You are no longer signed in/ }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error('the page did not say that the session ended'); });
+  const asked = sent;
+  await sleep(3000);
+  expectEq(sent - asked, 0, 'requests to /status/ after a 401');
   await noSideScroll(page, 'the Live page at phone width with an error');
   expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
 });
