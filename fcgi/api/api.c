@@ -117,9 +117,14 @@ admit(struct call *c, unsigned flags)
 	struct idem_request rq;
 
 	read_from(c->req, &from);
+	/* From 127.0.0.1 a request without credentials is let in; one that
+	 * presents credentials is judged by them, as from anywhere else. */
 	if ((flags & LOCAL_OK) && c->ctx->conf->status_local && c->req->in != NULL &&
-	    c->req->in->remote_addr != NULL && strcmp(c->req->in->remote_addr, "127.0.0.1") == 0)
-		return 0;
+	    c->req->in->remote_addr != NULL && strcmp(c->req->in->remote_addr, "127.0.0.1") == 0) {
+		read_creds(c->req->in, &cr);
+		if (!cr.present && !cr.not_bearer)
+			return 0;
+	}
 	if (flags & NO_AUTH)
 		return auth_check_signin_origin(&from, &c->p);
 	read_creds(c->req->in, &cr);

@@ -263,10 +263,12 @@ take(FCGX_Request *rq, struct api_ctx *ctx)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats_state(STATS_READING);
 	status = serve_one(rq, ctx);
-	FCGX_Finish_r(rq);
+	/* Counted before FCGX_Finish_r() sends the answer's last bytes: a
+	 * client that read its answer and asks GET /status/ finds it counted. */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	stats_request(ctx->route, status, (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	FCGX_Finish_r(rq);
 	stats_state(STATS_IDLE);
 	arena_reset(ctx->arena);
 	keep_connection(ctx);

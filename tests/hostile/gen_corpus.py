@@ -1359,7 +1359,7 @@ ABORT_PRODUCT = F("int", 1, INT64_MAX, valid="{Z}", optional=True,
 CALLS = [
     call("product-list", "GET", "/product/", "user", base=[200],
          query=[("limit", LIMIT), ("after", AFTER),
-                ("format", F("word", 1, 8, valid="json",
+                ("format", F("word", 1, 10, valid="json",
                              narrow=[(422, INVALID, "format")]))]),
     call("product-create", "POST", "/product/", "admin", idem=True,
          fields=[("name", F("text", 1, 200, valid="mx-{TAG}")),
@@ -1418,7 +1418,10 @@ CALLS = [
     call("transfer", "POST", "/transfer/", "user", idem=True,
          fields=[("to", F("verbatim", 1, 64, valid=NOUSER)), ("amount", AMOUNT)],
          base=[404], btype=NOT_FOUND),
-    call("status", "GET", "/status/", "admin", base=[200]),
+    call("status", "GET", "/status/", "admin", base=[200],
+         query=[("history", F("int", 0, 600, valid="5")), ("top", F("int", 0, 20, valid="3")),
+                ("format", F("word", 1, 10, valid="prometheus",
+                             narrow=[(422, INVALID, "format")]))]),
 ]
 SEG_VALID = {"id": NOID, "name": NOUSER}
 PUBLIC = ("product-list", "product-get", "goods-get")      # reads anyone may make

@@ -650,47 +650,7 @@ def sighup_under_load_fails_no_request():
 # 4. a row locked by another session
 
 
-class RowLock:
-    """Another database session holding product pid FOR UPDATE in an open
-    transaction (the mariadb client of ORDERD_MYSQL, fed through a pipe)."""
-
-    def __init__(self, pid):
-        cmd = os.environ.get("ORDERD_MYSQL")
-        check(cmd, "ORDERD_MYSQL is not set")
-        self.pid = pid
-        self.p = subprocess.Popen(shlex.split(cmd) + ["-N", "-B", "--unbuffered"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, bufsize=1)
-
-    def acquire(self, seconds=10):
-        self.p.stdin.write("START TRANSACTION;\n"
-                           "SELECT 'locked', stock FROM products WHERE id = %d FOR UPDATE;\n"
-                           % self.pid)
-        self.p.stdin.flush()
-        ready, _, _ = select.select([self.p.stdout], [], [], seconds)
-        line = self.p.stdout.readline() if ready else ""
-        if not line.startswith("locked"):
-            self.release()
-            raise Fail("the other session could not lock product %d: %r %s"
-                       % (self.pid, line, self.p.stderr.read()[-300:] if self.p.poll() is not None else ""))
-
-    def release(self):
-        """ROLLBACK and quit; a client that does not quit is killed (its
-        connection closes, which rolls the transaction back too)."""
-        if getattr(self, "released", False):
-            return
-        self.released = True
-        try:
-            if self.p.poll() is None:
-                self.p.stdin.write("ROLLBACK;\n")
-                self.p.stdin.close()
-        except (OSError, ValueError):
-            pass
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(5)
+RowLock = T.RowLock
 
 
 @test

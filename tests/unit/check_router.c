@@ -270,6 +270,39 @@ START_TEST(allow_is_listed_once_per_method)
 }
 END_TEST
 
+START_TEST(a_match_names_its_route_label_never_the_raw_path)
+{
+	struct route_match m;
+	int r;
+
+	ck_assert_int_eq(router_match("/order/12345/abort/", M_PUT, &m), ROUTE_OK);
+	ck_assert_str_eq(router_label(m.route), "PUT /order/{id}/abort/");
+	ck_assert_int_eq(router_match("/order/12345/abort", M_POST, &m), ROUTE_OK);
+	ck_assert_str_eq(router_label(m.route), "POST /order/{id}/abort/");
+	ck_assert_int_eq(router_match("/account/bob/credit/", M_POST, &m), ROUTE_OK);
+	ck_assert_str_eq(router_label(m.route), "POST /account/{name}/credit/");
+	ck_assert_int_eq(router_match("/product/7/", M_HEAD, &m), ROUTE_OK);
+	ck_assert_str_eq(router_label(m.route), "GET /product/{id}/");
+	ck_assert_int_eq(router_match("/status/", M_GET, &m), ROUTE_OK);
+	ck_assert_str_eq(router_label(m.route), "GET /status/");
+	ck_assert_int_eq(router_match("/nowhere/", M_GET, &m), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(m.route, 0);
+	ck_assert_int_eq(router_match("/status/", M_POST, &m), ROUTE_METHOD);
+	ck_assert_int_eq(m.route, 0);
+	ck_assert_ptr_null(router_label(0));
+	ck_assert_ptr_null(router_label(router_routes() + 1));
+	for (r = 1; r <= router_routes(); r++) {
+		const char *l = router_label(r);
+
+		ck_assert_ptr_nonnull(l);
+		ck_assert_msg(strchr(l, '#') == NULL && strchr(l, '@') == NULL, "label %s", l);
+		ck_assert_msg(l[strlen(l) - 1] == '/', "label %s", l);
+	}
+	/* GET /status/'s counters hold 32 labels (shm/stats.h STATS_ROUTES). */
+	ck_assert_int_lt(router_routes(), 32);
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -285,6 +318,7 @@ router_suite(void)
 	tcase_add_test(tc, head_matches_a_get_route);
 	tcase_add_test(tc, abort_takes_put_and_post);
 	tcase_add_test(tc, allow_is_listed_once_per_method);
+	tcase_add_test(tc, a_match_names_its_route_label_never_the_raw_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
