@@ -898,6 +898,7 @@ const A11Y_PAGES = [
   { name: 'account', path: '/account.html' },
   { name: 'signin', path: '/signin.html' },
   { name: 'admin', path: '/admin.html', admin: true },
+  { name: 'live', path: '/live.html', admin: true },
   { name: '404', path: `/no-such-page-${RUN}/here` },
   { name: '429 sign-in', open: (page) => submitTooFast(page, 'submit') },
 ];
@@ -962,6 +963,246 @@ test('axe-core: every page at both widths, signed out and in, JavaScript on and 
     const e = new Error(`${found.length} axe violations on ${checked} page checks`);
     e.lines = found;
     throw e;
+  }
+});
+
+// ---- live page (live) ----
+
+// n orders of one unit each of the product by the user, `parallel` at a
+// time, spread over about `seconds` s (so that several seconds count them).
+async function placeOrders(user, productId, n, seconds, parallel = 5) {
+  let next = 0;
+  const t0 = Date.now();
+  const one = async () => {
+    while (next < n) {
+      const due = t0 + (next * seconds * 1000) / n;
+      next += 1;
+      if (due > Date.now()) await sleep(due - Date.now());
+      await apiOk('POST', '/order/', { token: user.token, form: { product: String(productId), quantity: '1' } });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, one));
+}
+
+// Resolves to true once the Live page's latest value of key (data-now) is
+// above 0, false when it never was within ms (watched in the page).
+const liveAbove0 = (page, key, ms) => page.waitForFunction((k) => {
+  const v = Number((document.querySelector(`[data-now="${k}"]`)?.textContent || '').replace(/,/g, ''));
+  return Number.isFinite(v) && v > 0;
+}, key, { timeout: ms, polling: 100 }).then(() => true, () => false);
+
+const liveState = (page) => page.locator('[data-state]');
+
+async function liveUp(page) {
+  await page.goto('/live.html');
+  await expectText(liveState(page), /^Updated every second/, 'the state line once /status/ answered');
+}
+
+test('the Live page moves while orders are placed: requests/s, orders/s, the top product and its stock', async (shot) => {
+  const product = await newProduct('Live kettle', 900, 1000);
+  const user = await newUser('live');
+  const { page } = await adminContext();
+  shot.page = page;
+  await liveUp(page);
+  const ordersLine = page.locator('[data-chart="rate"] path[data-series="orders"]');
+  const before = await ordersLine.getAttribute('d');
+  // The page's own request each second is a request.
+  expect(await liveAbove0(page, 'requests', 8000), 'the latest requests/s stayed at 0 (or –)');
+
+  // 50 orders over 2 s: the orders/s value rises, the product is among the
+  // products selling fastest with its stock.
+  const sawOrders = liveAbove0(page, 'orders', 20000);
+  await placeOrders(user, product.id, 50, 2);
+  expect(await sawOrders, 'the latest orders/s stayed at 0 (or –) while 50 orders were placed');
+  const item = page.locator(`[data-top] li[data-product="${product.id}"]`);
+  shot.focus = item;
+  await expectText(item.locator('.pname'), new RegExp(`^Live kettle ${RUN}$`), 'the product in "Selling fastest"');
+  await expectText(item.locator('.stock-n'), /^950$/, 'its stock after 50 orders');
+
+  // 50 more: the stock on the page drops again, by itself.
+  await placeOrders(user, product.id, 50, 2);
+  await expectText(item.locator('.stock-n'), /^900$/, 'its stock after 100 orders');
+  expect(/now:? 900$/.test(await item.locator('svg').getAttribute('aria-label')),
+    `the stock line's label: ${await item.locator('svg').getAttribute('aria-label')}`);
+  const after = await ordersLine.getAttribute('d');
+  expect(after !== before, 'the orders line did not change');
+  const height = await ordersLine.evaluate((p) => p.getBBox().height);
+  expect(height > 0, 'the orders line is flat after 100 orders');
+  const label = await page.locator('[data-chart="rate"] svg').getAttribute('aria-label');
+  expect(/requests \d[\d,]*\/s, orders \d[\d,]*\/s$/.test(label), `the chart's label gives no latest values: ${label}`);
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('the Live page shows no data to a non-administrator or to someone signed out', async (shot) => {
+  const user = await newUser('lnon');
+  for (const who of ['a signed-in non-administrator', 'someone signed out']) {
+    const { ctx, page } = await newContext(who.startsWith('a signed-in') ? { user } : {});
+    const asked = [];
+    page.on('request', (req) => { if (new URL(req.url()).pathname.startsWith('/status')) asked.push(req.url()); });
+    await page.goto('/live.html');
+    await expectText(page.locator('main .note'), /This page is for administrators/, `${who}: the sentence`);
+    expectEq(await page.locator('[data-live], main svg, [data-now], [data-top]').count(), 0, `${who}: charts or values on the page`);
+    expectEq(await page.getByRole('link', { name: 'Live', exact: true }).count(), 0, `${who}: a Live link in the navigation`);
+    await sleep(2500);
+    expectEq(asked.length, 0, `${who}: requests to /status/ (${asked.join(', ')})`);
+    expect(page.errors.length === 0, `${who}: script errors: ${page.errors.join('; ')}`);
+    if (who === 'someone signed out') shot.page = page; else await ctx.close();
+  }
+
+  // An administrator: "Live" next to "Admin" in the navigation, marked as the
+  // current page on the Live page; without JavaScript a sentence and /status/.
+  const { ctx, page } = await adminContext({ js: false });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await page.goto('/admin.html');
+  expectEq(await nav.getByRole('link', { name: 'Live', exact: true }).getAttribute('aria-current'), null, 'Live link on the admin page: aria-current');
+  await page.goto('/live.html');
+  expectEq(await nav.getByRole('link', { name: 'Live', exact: true }).getAttribute('aria-current'), 'page', 'Live link on the Live page: aria-current');
+  expectEq(await nav.getByRole('link', { name: 'Admin', exact: true }).getAttribute('aria-current'), null, 'Admin link on the Live page: aria-current');
+  await expectText(page.locator('main .note'), /need JavaScript/, 'the Live page without JavaScript');
+  expect(await page.locator('main .note a[href="/status/"]').isVisible(), 'no link to /status/ without JavaScript');
+  await ctx.close();
+});
+
+// GET path from node with the given source address to the stack's port on 127.0.0.1.
+async function requestFrom(localAddress, path, headers = {}) {
+  const http = await import('node:http');
+  const port = new URL(BASE).port || '80';
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path, method: 'GET', localAddress, timeout: STEP_MS,
+      headers: { Accept: 'application/json', ...headers },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        let data = null;
+        try { data = JSON.parse(body); } catch { data = body; }
+        resolve({ status: res.statusCode, type: String(res.headers['content-type'] || ''), data });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${path} from ${localAddress}: no answer within ${STEP_MS} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('/status/ is refused to a non-administrator from another address, given to an administrator', async () => {
+  const user = await newUser('lst');
+  const path = '/status/?history=5&top=5';
+  const spoof = { 'X-Forwarded-For': '127.0.0.1', 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' };
+  const refused = [
+    ['signed out', {}, 401],
+    ['signed out, claiming 127.0.0.1 in headers', spoof, 401],
+    ['a non-administrator\'s bearer token', { Authorization: `Bearer ${user.token}` }, 403],
+    ['a non-administrator\'s session cookie', { Cookie: `orderd_session=${user.token}` }, 403],
+  ];
+  for (const [who, headers, want] of refused) {
+    const r = await requestFrom('127.0.0.2', path, headers);
+    expectEq(r.status, want, `${who} from 127.0.0.2: status`);
+    expect(r.type.startsWith('application/problem+json'), `${who} from 127.0.0.2: ${r.type}, not problem+json`);
+    expectEq(r.data && r.data.status, want, `${who} from 127.0.0.2: the problem's status`);
+    expect(!JSON.stringify(r.data).includes('"history"'), `${who} from 127.0.0.2: the answer has the history`);
+  }
+  const given = [
+    ['an administrator\'s bearer token', '127.0.0.2', { Authorization: `Bearer ${ADMIN_TOKEN}` }],
+    ['an administrator\'s session cookie', '127.0.0.2', { Cookie: `orderd_session=${ADMIN_TOKEN}` }],
+  ];
+  // (orderd --status-local off, ORDERD_STATUS_LOCAL=off, takes that away.)
+  if (process.env.ORDERD_STATUS_LOCAL !== 'off') given.push(['signed out, from the machine itself', '127.0.0.1', {}]);
+  for (const [who, from, headers] of given) {
+    const r = await requestFrom(from, path, headers);
+    expectEq(r.status, 200, `${who} from ${from}: status (${JSON.stringify(r.data).slice(0, 200)})`);
+    expect(r.type.startsWith('application/json'), `${who} from ${from}: ${r.type}`);
+    expect(Array.isArray(r.data.history) && Array.isArray(r.data.top_products), `${who} from ${from}: no history or top_products`);
+  }
+});
+
+test('the Live page under a slow or failing /status/: the last charts stay, their age is said, one request at a time', async (shot) => {
+  const { page } = await adminContext({ viewport: PHONE });
+  shot.page = page;
+  let inFlight = 0;
+  let most = 0;
+  const isStatus = (req) => new URL(req.url()).pathname === '/status/';
+  let sent = 0;
+  page.on('request', (req) => { if (isStatus(req)) { sent += 1; most = Math.max(most, ++inFlight); } });
+  const done = (req) => { if (isStatus(req)) inFlight -= 1; };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  let mode = 'pass';
+  await page.route('**/status/**', async (route) => {
+    if (mode === 'slow') await sleep(6000); // longer than the page waits
+    if (mode === 'fail' || mode === 'gone') {
+      const problem = mode === 'fail'
+        ? { type: '/problems/unavailable', title: 'Service unavailable', status: 503, detail: 'the order service is not reachable; try again shortly' }
+        : { type: '/problems/unauthorized', title: 'Sign-in required', status: 401, detail: 'sign in first' };
+      await route.fulfill({ status: problem.status, contentType: 'application/problem+json', body: JSON.stringify(problem) }).catch(() => {});
+    } else {
+      await route.continue().catch(() => {}); // (the page may have given up on it)
+    }
+  });
+  await liveUp(page);
+  const line = page.locator('[data-chart="rate"] path[data-series="requests"]');
+  const drawn = await line.getAttribute('d');
+  expect(/L/.test(drawn), `the requests line is not drawn: ${drawn}`);
+
+  mode = 'slow';
+  await expectText(liveState(page), /^Last update \d+ s ago: /, 'the state line while /status/ is slow');
+  await liveState(page).filter({ hasText: /did not answer within \d+ s/ }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error('the page did not say that /status/ did not answer in time'); });
+  expectEq(await line.getAttribute('d'), drawn, 'the requests line while /status/ is slow (kept)');
+
+  mode = 'fail';
+  await liveState(page).filter({ hasText: /^Last update \d+ s ago: the server answered 503 \(Service unavailable\)/ }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error('the page did not say that /status/ answered 503'); });
+  expectEq(await line.getAttribute('d'), drawn, 'the requests line while /status/ fails (kept)');
+  expect(/^Live updates stopped\./.test(await page.locator('[data-announce]').textContent()), 'a screen reader does not hear that the updates stopped');
+  expect(most === 1, `${most} requests to /status/ were in flight at once`);
+
+  mode = 'pass';
+  await liveState(page).filter({ hasText: /^Updated every second/ }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error('the page did not recover once /status/ answered again'); });
+  expect((await line.getAttribute('d')) !== drawn, 'the requests line did not move after /status/ recovered');
+  expectEq(await page.locator('[data-announce]').textContent(), 'Live updates resumed.', 'what a screen reader hears');
+  expect(most === 1, `${most} requests to /status/ were in flight at once`);
+
+  // The session ends (401): the page says so and stops asking.
+  mode = 'gone';
+  await liveState(page).filter({ hasText: /^You are no longer signed in/ }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error('the page did not say that the session ended'); });
+  const asked = sent;
+  await sleep(3000);
+  expectEq(sent - asked, 0, 'requests to /status/ after a 401');
+  await noSideScroll(page, 'the Live page at phone width with an error');
+  expect(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
+});
+
+test('the Live page fits phone (390×844) and desktop (1280×800) widths, keyboard focus visible', async (shot) => {
+  for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    const { ctx, page } = await adminContext({ viewport });
+    await liveUp(page);
+    await noSideScroll(page, `the Live page at ${label} width`);
+    for (const name of ['rate', 'latency', 'errors']) {
+      const svg = page.locator(`[data-chart="${name}"] svg`);
+      expectEq(await svg.getAttribute('role'), 'img', `the ${name} chart's role`);
+      expect(/at \d\d:\d\d:\d\d UTC: /.test(await svg.getAttribute('aria-label')), `the ${name} chart's label: ${await svg.getAttribute('aria-label')}`);
+    }
+    // Keyboard: Tab to the /status/ link in the text; its focus shows.
+    let found = null;
+    for (let i = 0; i < 30 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || !el.closest('[data-live]')) return null;
+        const cs = getComputedStyle(el);
+        return { href: el.getAttribute('href'), outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth) };
+      });
+    }
+    expect(found, `Tab never reached the Live page's content at ${label} width`);
+    expect(found.outline !== 'none' && found.width >= 2, `no visible focus on ${found.href} (${found.outline} ${found.width}px)`);
+    await snap(page, `live-${label}.png`);
+    expect(page.errors.length === 0, `${label}: script errors: ${page.errors.join('; ')}`);
+    if (label === 'desktop') shot.page = page; else await ctx.close();
   }
 });
 
