@@ -527,13 +527,18 @@ document.documentElement.classList.add('js');
     }
     const body = $('tbody', table);
     const next = box.dataset.next || location.pathname;
-    for (const id of ids) {
+    // The rows stay in ascending id. One walk over the rows already there
+    // places the new ones: looking each one's place up afresh was quadratic,
+    // and 5,000 products kept the browser busy for minutes.
+    const rows = $$('tr[data-product]', body);
+    let k = 0;
+    for (const id of [...ids].sort((a, b) => a - b)) {
       const p = products.get(id);
       let tr = document.getElementById(`product-${id}`);
       if (!tr) {
         tr = productRow(p, next);
-        const later = $$('tr[data-product]', body).find((r) => Number(r.dataset.product) > id);
-        body.insertBefore(tr, later || null);
+        while (k < rows.length && Number(rows[k].dataset.product) <= id) k++;
+        body.insertBefore(tr, rows[k] || null);
       } else {
         updateRow(tr, p);
       }
