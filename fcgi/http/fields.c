@@ -48,8 +48,8 @@ static const struct field_def {
 };
 
 /* Bounds of the fields inside one element of items. */
-static const struct field_def item_product = { "product", K_INT, 1, INT64_MAX };
-static const struct field_def item_quantity = { "quantity", K_INT, 1, 1000000000LL };
+static const struct field_def item_product = { "product", K_INT, 1, INT64_MAX, 0 };
+static const struct field_def item_quantity = { "quantity", K_INT, 1, 1000000000LL, 0 };
 
 const char *
 req_field_name(enum field f)
