@@ -80,6 +80,8 @@ fuzz_int_bounds(int f, int64_t *min, int64_t *max)
 	case F_LIMIT:	 *min = 1; *max = 200; return 1;
 	case F_AFTER:	 *min = 0; *max = INT64_MAX; return 1;
 	case F_AMOUNT:	 *min = 1; *max = 1000000000000LL; return 1;
+	case F_HISTORY:	 *min = 0; *max = 600; return 1;
+	case F_TOP:	 *min = 0; *max = 20; return 1;
 	default:	 return 0;
 	}
 }
@@ -173,7 +175,7 @@ check_parsed(const struct req *r, const struct req_input *in, int rc,
 		case F_PAY_METHOD:
 		case F_FORMAT:
 			FUZZ_ASSERT(v->s != NULL && v->len >= 1 &&
-			    v->len <= (f == F_FORMAT ? 8u : 16u), "%s length %zu", name, v->len);
+			    v->len <= (f == F_FORMAT ? 10u : 16u), "%s length %zu", name, v->len);
 			for (k = 0; k < v->len; k++)
 				FUZZ_ASSERT((v->s[k] >= 'a' && v->s[k] <= 'z') || v->s[k] == '_',
 				    "%s byte %zu", name, k);
