@@ -110,6 +110,14 @@ void	answer(struct call *, int status, cJSON *obj, const char *what, int64_t id)
 void	answer_write(struct call *, int status, const char *kind, int64_t id, cJSON *obj,
 	    const char *what);
 
+/* Whether a GET asks for the HTML fragment (?format=html): 1, JSON: 0,
+ * another format: -1 with a 422 in c->p. */
+int	want_html(struct call *);
+
+/* Answers 200 with an HTML fragment (NULL: out of memory, a 500).
+ * Returns 0, or -1 with c->p. */
+int	answer_html(struct call *, const char *html);
+
 /* The caller's CSRF token for forms in fragments ("" when anonymous or
  * signed in by bearer token), and where a form goes back to. */
 const char *form_csrf(struct call *);

@@ -96,7 +96,7 @@ answer_write(struct call *c, int status, const char *kind, int64_t id, cJSON *ob
 
 /* Whether a GET list asks for the HTML fragment (?format=html). Returns 1
  * for html, 0 for JSON, -1 with a 422 for another format. */
-static int
+int
 want_html(struct call *c)
 {
 	const struct field_val *f = &c->req->f[F_FORMAT];
@@ -110,7 +110,7 @@ want_html(struct call *c)
 	return -1;
 }
 
-static int
+int
 answer_html(struct call *c, const char *html)
 {
 	if (html == NULL) {

@@ -126,21 +126,18 @@ quantity_ok(struct call *c, int64_t q)
 int
 cart_get_h(struct call *c)
 {
-	const struct field_val *fmt = &c->req->f[F_FORMAT];
 	struct html_cart_line *ls;
 	struct cart cart;
 	const char *html;
 	size_t i;
+	int h;
 
 	cart_read(c, &cart);
-	if (!fmt->set || strcmp(fmt->s, "json") == 0) {
+	if ((h = want_html(c)) < 0)
+		return -1;
+	if (h == 0) {
 		answer(c, 200, cart_json(&cart), NULL, 0);
 		return 0;
-	}
-	if (strcmp(fmt->s, "html") != 0) {
-		problem_set(&c->p, PROB_FIELD, "format must be json or html");
-		problem_add_str(&c->p, "field", "format");
-		return -1;
 	}
 	if ((ls = arena_alloc(c->ctx->arena, (cart.n + 1) * sizeof(*ls))) == NULL) {
 		problem_set(&c->p, PROB_INTERNAL, "out of memory");
@@ -162,15 +159,7 @@ cart_get_h(struct call *c)
 	}
 	html = html_cart(c->ctx->arena, ls, cart.n, c->ctx->conf->freight, form_csrf(c),
 	    form_next(c), "checkout");
-	if (html == NULL) {
-		problem_set(&c->p, PROB_INTERNAL, "out of memory");
-		return -1;
-	}
-	c->resp->status = 200;
-	c->resp->ctype = "text/html; charset=utf-8";
-	c->resp->body = html;
-	c->resp->body_len = strlen(html);
-	return 0;
+	return answer_html(c, html);
 }
 
 /* POST /cart/ product[, quantity=1]: adds to the product's line (at most
